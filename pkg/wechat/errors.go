@@ -104,3 +104,40 @@ type TokenSource interface {
 	Token(ctx context.Context) (string, error)
 	Reload(ctx context.Context, rejected string) (string, error)
 }
+
+// TokenSourceError means the TokenSource could not give a token (Token or Reload failed, or the
+// client has no TokenSource). No request was sent with a token from the failed call.
+type TokenSourceError struct {
+	Err error
+}
+
+func (e *TokenSourceError) Error() string {
+	return fmt.Sprintf("wechat: component access token unavailable: %v", e.Err)
+}
+
+func (e *TokenSourceError) Unwrap() error { return e.Err }
+
+// ResponseError is an HTTP answer that is not a WeChat API answer.
+//
+// HTTP 5xx is transient: it is retried and, once the attempts are used up, becomes the Err of an
+// *UnavailableError. Anything else is an upstream protocol error and permanent, because the same
+// request would get the same answer: a status other than 2xx and 5xx (WeChat answers its own
+// errors with HTTP 200 and an errcode), or a 2xx whose body is not a JSON object or is larger
+// than the client reads. The body itself is never quoted: a proxy's error page may echo the URL.
+type ResponseError struct {
+	Endpoint   string
+	StatusCode int
+	Err        error // what was wrong with the body; nil when the status alone is the problem
+}
+
+func (e *ResponseError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("wechat %s: unexpected HTTP status %d", e.Endpoint, e.StatusCode)
+	}
+	return fmt.Sprintf("wechat %s: HTTP %d answer is not a WeChat API answer: %v", e.Endpoint, e.StatusCode, e.Err)
+}
+
+func (e *ResponseError) Unwrap() error { return e.Err }
+
+// Transient reports whether the answer was an HTTP 5xx.
+func (e *ResponseError) Transient() bool { return e.StatusCode >= 500 }

@@ -1,0 +1,241 @@
+package wechat
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"reflect"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeClock is a clock that only moves when the client waits.
+type fakeClock struct {
+	mu      sync.Mutex
+	t       time.Time
+	advance bool // waiting moves the clock
+	waits   []time.Duration
+}
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) wait(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.waits = append(c.waits, d)
+	if c.advance {
+		c.t = c.t.Add(d)
+	}
+	return ctx.Err()
+}
+
+func (c *fakeClock) recorded() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]time.Duration(nil), c.waits...)
+}
+
+// withClock makes f's client use clock. The real deadline of a test context lies an hour
+// ahead, so only the fake clock decides whether it would pass.
+func withClock(f *fixture, clock *fakeClock) {
+	f.client.now = clock.now
+	f.client.wait = clock.wait
+}
+
+func TestADeadlineThatWouldPassDuringBackoffStopsTheRetries(t *testing.T) {
+	f := setup(t, WithAttempts(10), WithBackoff(400*time.Millisecond, 5*time.Second))
+	f.client.randN = func(n int64) int64 { return n - 1 }
+	deadline := time.Now().Add(time.Hour)
+	clock := &fakeClock{t: deadline.Add(-time.Second), advance: true} // one second left
+	withClock(f, clock)
+	f.mux.HandleFunc(PathShareEnv, errcode(-1))
+
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	_, err := f.client.ShareEnv(ctx, shareReq())
+
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("error = %v, want one wrapping context.DeadlineExceeded", err)
+	}
+	var unavailable *UnavailableError
+	if errors.As(err, &unavailable) {
+		t.Errorf("a deadline is reported as unavailable: %v", err)
+	}
+	// 400ms backoff fits in the second left; the next 800ms would not, so no third attempt.
+	if n := f.hitsOf(PathShareEnv); n != 2 {
+		t.Errorf("hits = %d, want 2", n)
+	}
+	if got := clock.recorded(); !reflect.DeepEqual(got, []time.Duration{400 * time.Millisecond}) {
+		t.Errorf("waits = %v", got)
+	}
+}
+
+func TestARealWaitReturnsAtOnceWhenTheDeadlineIsNear(t *testing.T) {
+	f := setup(t, WithWait(waitCtx), WithBackoff(time.Hour, time.Hour))
+	f.client.randN = func(n int64) int64 { return n - 1 }
+	f.mux.HandleFunc(PathShareEnv, status(503, ""))
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := f.client.ShareEnv(ctx, shareReq()) // an hour's backoff would overrun the minute left
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("error = %v, want DeadlineExceeded", err)
+	}
+	if n := f.hitsOf(PathShareEnv); n != 1 {
+		t.Errorf("hits = %d, want 1", n)
+	}
+}
+
+func TestACancelDuringTheBackoffEndsTheWait(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cancelThenWait := func(ctx context.Context, d time.Duration) error {
+		cancel()
+		return waitCtx(ctx, d) // an hour, unless it honours ctx
+	}
+	f := setup(t, WithWait(cancelThenWait), WithBackoff(time.Hour, time.Hour))
+	f.mux.HandleFunc(PathShareEnv, errcode(-1))
+
+	_, err := f.client.ShareEnv(ctx, shareReq())
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("error = %v, want context.Canceled", err)
+	}
+	if n := f.hitsOf(PathShareEnv); n != 1 {
+		t.Errorf("hits = %d, want 1", n)
+	}
+}
+
+func TestNoAttemptStartsAfterTheContextEnded(t *testing.T) {
+	f := setup(t)
+	f.mux.HandleFunc(PathShareEnv, ok)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := f.client.ShareEnv(ctx, shareReq())
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("error = %v", err)
+	}
+	if n := f.hitsOf(PathShareEnv); n != 0 {
+		t.Errorf("hits = %d, want 0", n)
+	}
+}
+
+func TestADeadlineDuringTheRequestIsNotRetried(t *testing.T) {
+	f := setup(t)
+	release := make(chan struct{})
+	defer close(release)
+	f.mux.HandleFunc(PathShareEnv, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := f.client.ShareEnv(ctx, shareReq())
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("error = %v, want DeadlineExceeded", err)
+	}
+	if n := f.hitsOf(PathShareEnv); n != 1 {
+		t.Errorf("hits = %d, want 1", n)
+	}
+}
+
+func TestTheRateLimitSpacesRequests(t *testing.T) {
+	f := setup(t, WithRateLimit(10, 1))
+	clock := &fakeClock{t: time.Now(), advance: true}
+	withClock(f, clock)
+	f.mux.HandleFunc(PathGetEnvID, ok)
+
+	for range 3 {
+		if _, err := f.client.GetEnvID(context.Background(), &GetEnvIDRequest{AppIDs: []string{"wx1"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []time.Duration{100 * time.Millisecond, 100 * time.Millisecond} // the burst of 1 goes first
+	if got := clock.recorded(); !reflect.DeepEqual(got, want) {
+		t.Errorf("waits = %v, want %v", got, want)
+	}
+}
+
+func TestTheRateLimitWaitHonoursTheContext(t *testing.T) {
+	t.Run("a wait past the deadline fails at once and sends nothing", func(t *testing.T) {
+		f := setup(t, WithRateLimit(10, 1))
+		deadline := time.Now().Add(time.Hour)
+		clock := &fakeClock{t: deadline.Add(-50 * time.Millisecond), advance: true}
+		withClock(f, clock)
+		f.mux.HandleFunc(PathGetEnvID, ok)
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		defer cancel()
+		req := &GetEnvIDRequest{AppIDs: []string{"wx1"}}
+
+		if _, err := f.client.GetEnvID(ctx, req); err != nil { // uses the burst
+			t.Fatal(err)
+		}
+		_, err := f.client.GetEnvID(ctx, req) // needs 100ms, has 50ms
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("error = %v, want DeadlineExceeded", err)
+		}
+		if n := f.hitsOf(PathGetEnvID); n != 1 {
+			t.Errorf("hits = %d, want 1", n)
+		}
+		// The refused reservation was given back: the next caller waits 100ms, not 200ms.
+		if _, err := f.client.GetEnvID(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+		if got := clock.recorded(); !reflect.DeepEqual(got, []time.Duration{100 * time.Millisecond}) {
+			t.Errorf("waits = %v", got)
+		}
+	})
+	t.Run("a cancel during the wait sends nothing", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		f := setup(t, WithRateLimit(1, 1), WithWait(func(ctx context.Context, d time.Duration) error {
+			cancel()
+			return waitCtx(ctx, d)
+		}))
+		f.mux.HandleFunc(PathGetEnvID, ok)
+		req := &GetEnvIDRequest{AppIDs: []string{"wx1"}}
+		if _, err := f.client.GetEnvID(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.client.GetEnvID(ctx, req); !errors.Is(err, context.Canceled) {
+			t.Fatalf("error = %v, want Canceled", err)
+		}
+		if n := f.hitsOf(PathGetEnvID); n != 1 {
+			t.Errorf("hits = %d, want 1", n)
+		}
+	})
+}
+
+func TestTheRateLimitIsSharedByConcurrentCalls(t *testing.T) {
+	f := setup(t, WithRateLimit(1000, 1))
+	clock := &fakeClock{t: time.Now()} // frozen: every reservation queues behind the others
+	withClock(f, clock)
+	f.mux.HandleFunc(PathShareEnv, ok)
+
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if _, err := f.client.ShareEnv(context.Background(), shareReq()); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	got := clock.recorded()
+	sort.Slice(got, func(i, j int) bool { return got[i] < got[j] })
+	if len(got) != 19 {
+		t.Fatalf("waits = %v, want 19", got)
+	}
+	for i, d := range got {
+		if want := time.Duration(i+1) * time.Millisecond; d != want {
+			t.Errorf("wait %d = %v, want %v", i, d, want)
+		}
+	}
+}
