@@ -1,0 +1,43 @@
+// Package share is envshare's core: it validates share, unshare, bindings and reconcile
+// requests, turns them into chunked, concurrent calls of the WeChat third-party-platform API
+// (componenttcb/batchshareenv, batchunshareenv, batchgetenvid) and reports one outcome per
+// (env, appid), as CONTRACT.md sections 1 and 4 describe. It knows nothing about Lambda or SCF.
+//
+// # Input rules
+//
+//   - An appid is "wx" followed by 16 lowercase hex digits (^wx[0-9a-f]{16}$).
+//   - An env id is 1 to 64 lowercase letters, digits and hyphens (^[a-z0-9-]{1,64}$): the set
+//     the contract says is always valid. Nothing wider is accepted.
+//   - source_type is an integer >= 0; when absent, Options.SourceType (default 1) is sent.
+//   - JSON keys are matched exactly (case-sensitive) and unknown keys are invalid, at every
+//     level: a typo such as "dryrun" is an error, never ignored. A key whose value is null
+//     counts as absent.
+//   - Fields are allowed per action: share and unshare take data, or env with appids, and
+//     source_type; bindings takes appids and source_type; reconcile takes envs, prune,
+//     dry_run, shard and source_type. "action" may appear in every body.
+//   - Limits: at most MaxPairs distinct (env, appid) pairs per share or unshare request,
+//     MaxAppIDs distinct appids per bindings request and MaxManifestPairs distinct pairs per
+//     reconcile manifest.
+//
+// Every problem is reported at once in Error.Details, each naming its field
+// (e.g. `data[1].appids[3]: "wx12" is not an appid ...`); nothing is sent upstream then.
+//
+// # Calls
+//
+// Share and unshare calls carry one env each (so that every confirmation link of
+// msg_info_list belongs to exactly one (env, appid)) and at most Options.ChunkSize appids;
+// bindings calls carry at most ChunkSize appids. At most Options.Concurrency calls are in
+// flight; the rate limit and retries live in the wechat client.
+//
+// A request fails as a whole (a returned *Error) only when no entry succeeded and every
+// upstream call failed with the same error code; otherwise the *Result reports each entry,
+// with ok false when any failed.
+//
+// # Reconcile
+//
+// Reconcile reads the bindings of every manifest appid (of the selected shard), shares the
+// missing desired pairs and, with prune, unshares the envs the manifest names but does not
+// pair with an appid. Envs the manifest does not name are never touched. With a context
+// deadline it stops starting calls Options.DeadlineMargin before it and reports what was not
+// attempted as deferred.
+package share

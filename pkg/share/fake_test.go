@@ -1,0 +1,203 @@
+package share
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/envshare/envshare/pkg/wechat"
+)
+
+// fakeWeChat is a small in-memory WeChat: it keeps bindings, records every call, and lets a
+// test reject pairs, ask for confirmation, or fail whole calls through hooks.
+type fakeWeChat struct {
+	mu      sync.Mutex
+	bound   map[string][]string // appid → envs
+	shares  []wechat.ShareEnvRequest
+	unshare []wechat.ShareEnvRequest
+	gets    []wechat.GetEnvIDRequest
+
+	// Optional behaviour. Each hook runs under no lock and may be called concurrently.
+	confirm   func(env, appid string) bool            // share needs confirmation: link, not bound
+	reject    func(env, appid string) string          // non-empty: listed in err_list with this errmsg
+	omitEnv   bool                                    // err_list entries without env (older answers)
+	fail      func(endpoint string, env string) error // a whole-call error
+	rejectGet func(appid string) string               // non-empty: in batchgetenvid err_list
+	omitGet   func(appid string) bool                 // left out of batchgetenvid's answer
+	onCall    func(endpoint string)                   // runs at the start of every call
+}
+
+func newFake() *fakeWeChat { return &fakeWeChat{bound: map[string][]string{}} }
+
+var _ Upstream = (*fakeWeChat)(nil)
+
+func (f *fakeWeChat) bind(env string, appids ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, a := range appids {
+		if !slices.Contains(f.bound[a], env) {
+			f.bound[a] = append(f.bound[a], env)
+		}
+	}
+}
+
+func (f *fakeWeChat) isBound(env, appid string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Contains(f.bound[appid], env)
+}
+
+// counts returns the number of share, unshare and get calls so far.
+func (f *fakeWeChat) counts() (shares, unshares, gets int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.shares), len(f.unshare), len(f.gets)
+}
+
+func (f *fakeWeChat) writes() int {
+	s, u, _ := f.counts()
+	return s + u
+}
+
+func (f *fakeWeChat) ShareEnv(ctx context.Context, req *wechat.ShareEnvRequest) (*wechat.ShareEnvResponse, error) {
+	if f.onCall != nil {
+		f.onCall("batchshareenv")
+	}
+	f.mu.Lock()
+	f.shares = append(f.shares, cloneShare(req))
+	f.mu.Unlock()
+	if err := f.failure("batchshareenv", req.Data[0].Env); err != nil {
+		return nil, err
+	}
+	resp := &wechat.ShareEnvResponse{}
+	for _, d := range req.Data {
+		for _, a := range d.AppIDs {
+			switch {
+			case f.reject != nil && f.reject(d.Env, a) != "":
+				resp.ErrList = append(resp.ErrList, f.envError(d.Env, a, f.reject(d.Env, a)))
+			case f.confirm != nil && f.confirm(d.Env, a):
+				resp.MsgInfoList = append(resp.MsgInfoList, wechat.MsgInfo{AppID: a, URL: "https://confirm.example/" + d.Env + "/" + a})
+			default:
+				f.bind(d.Env, a)
+			}
+		}
+	}
+	return resp, nil
+}
+
+func (f *fakeWeChat) UnshareEnv(ctx context.Context, req *wechat.ShareEnvRequest) (*wechat.UnshareEnvResponse, error) {
+	if f.onCall != nil {
+		f.onCall("batchunshareenv")
+	}
+	f.mu.Lock()
+	f.unshare = append(f.unshare, cloneShare(req))
+	f.mu.Unlock()
+	if err := f.failure("batchunshareenv", req.Data[0].Env); err != nil {
+		return nil, err
+	}
+	resp := &wechat.UnshareEnvResponse{}
+	for _, d := range req.Data {
+		for _, a := range d.AppIDs {
+			if f.reject != nil && f.reject(d.Env, a) != "" {
+				resp.ErrList = append(resp.ErrList, f.envError(d.Env, a, f.reject(d.Env, a)))
+				continue
+			}
+			f.mu.Lock()
+			f.bound[a] = slices.DeleteFunc(f.bound[a], func(e string) bool { return e == d.Env })
+			f.mu.Unlock()
+		}
+	}
+	return resp, nil
+}
+
+func (f *fakeWeChat) GetEnvID(ctx context.Context, req *wechat.GetEnvIDRequest) (*wechat.GetEnvIDResponse, error) {
+	if f.onCall != nil {
+		f.onCall("batchgetenvid")
+	}
+	f.mu.Lock()
+	f.gets = append(f.gets, wechat.GetEnvIDRequest{AppIDs: slices.Clone(req.AppIDs), SourceType: req.SourceType})
+	f.mu.Unlock()
+	if err := f.failure("batchgetenvid", ""); err != nil {
+		return nil, err
+	}
+	resp := &wechat.GetEnvIDResponse{}
+	for _, a := range req.AppIDs {
+		switch {
+		case f.rejectGet != nil && f.rejectGet(a) != "":
+			resp.ErrList = append(resp.ErrList, wechat.AppError{AppID: a, ErrMsg: f.rejectGet(a)})
+		case f.omitGet != nil && f.omitGet(a):
+		default:
+			f.mu.Lock()
+			envs := slices.Clone(f.bound[a])
+			f.mu.Unlock()
+			resp.RelationData = append(resp.RelationData, wechat.Relation{AppID: a, EnvList: envs})
+		}
+	}
+	return resp, nil
+}
+
+func (f *fakeWeChat) failure(endpoint, env string) error {
+	if f.fail == nil {
+		return nil
+	}
+	return f.fail(endpoint, env)
+}
+
+func (f *fakeWeChat) envError(env, appid, msg string) wechat.EnvError {
+	if f.omitEnv {
+		env = ""
+	}
+	return wechat.EnvError{Env: env, AppID: appid, ErrMsg: msg}
+}
+
+func cloneShare(req *wechat.ShareEnvRequest) wechat.ShareEnvRequest {
+	c := wechat.ShareEnvRequest{SourceType: req.SourceType}
+	for _, d := range req.Data {
+		c.Data = append(c.Data, wechat.EnvAppIDs{Env: d.Env, AppIDs: slices.Clone(d.AppIDs)})
+	}
+	return c
+}
+
+// appid returns the n-th test appid.
+func appid(n int) string { return fmt.Sprintf("wx%016x", n) }
+
+// appids returns the test appids from..to-1.
+func appids(from, to int) []string {
+	out := make([]string, 0, to-from)
+	for i := from; i < to; i++ {
+		out = append(out, appid(i))
+	}
+	return out
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// testLogger returns a logger writing JSON lines to w (nil: discarding) at debug level.
+func testLogger(w io.Writer) *slog.Logger {
+	if w == nil {
+		w = io.Discard
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// newService returns a Service over f with a quiet logger and the given options.
+func newService(t *testing.T, f Upstream, opts Options) *Service {
+	t.Helper()
+	if opts.Logger == nil {
+		opts.Logger = testLogger(nil)
+	}
+	return New(f, opts)
+}
+
+// statuses maps "env/appid" to status for an outcome list.
+func statuses(out []Outcome) map[string]string {
+	m := make(map[string]string, len(out))
+	for _, o := range out {
+		m[o.Env+"/"+o.AppID] = o.Status
+	}
+	return m
+}

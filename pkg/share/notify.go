@@ -1,0 +1,112 @@
+package share
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/envshare/envshare/pkg/signature"
+)
+
+// notify hands the pending_confirmation outcomes of out to the Notifier. It returns nil when
+// there is no Notifier or nothing to deliver. A failure is logged and reported, never fatal.
+func (s *Service) notify(ctx context.Context, action string, out []Outcome) *Notification {
+	if s.opts.Notifier == nil {
+		return nil
+	}
+	var pending []Outcome
+	for _, o := range out {
+		if o.Status == StatusPendingConfirmation {
+			pending = append(pending, o)
+		}
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	n := &Notification{Sent: true, Links: len(pending)}
+	if err := s.opts.Notifier.Notify(ctx, action, pending); err != nil {
+		n.Sent, n.Error = false, redact(err.Error())
+		s.log.WarnContext(ctx, "notification failed", "action", action, "links", n.Links, "error", n.Error)
+	} else {
+		s.log.InfoContext(ctx, "notification sent", "action", action, "links", n.Links)
+	}
+	return n
+}
+
+// Link is one confirmation link in a notification.
+type Link struct {
+	Env        string `json:"env"`
+	AppID      string `json:"appid"`
+	ConfirmURL string `json:"confirm_url"`
+}
+
+// NotificationBody is the JSON an HTTP notifier POSTs.
+type NotificationBody struct {
+	Action string `json:"action"`
+	Links  []Link `json:"links"`
+}
+
+// httpNotifier POSTs confirmation links to a URL, signed with the contract's HMAC scheme.
+type httpNotifier struct {
+	url    string
+	secret string
+	client *http.Client
+	now    func() time.Time
+}
+
+// maxNotifyAnswer is how much of the receiver's answer is read (and discarded) so that the
+// connection can be reused.
+const maxNotifyAnswer = 64 << 10
+
+// NewHTTPNotifier returns a Notifier that POSTs a NotificationBody as JSON to url, with the
+// headers X-Envshare-Timestamp and X-Envshare-Signature of pkg/signature computed with
+// secret. Any 2xx answer is success. client nil means a client with a 10 s timeout; now nil
+// means time.Now. Errors name neither the URL (it may hold a webhook key) nor the secret.
+func NewHTTPNotifier(url, secret string, client *http.Client, now func() time.Time) Notifier {
+	if client == nil {
+		client = &http.Client{Timeout: 10 * time.Second}
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &httpNotifier{url: url, secret: secret, client: client, now: now}
+}
+
+func (n *httpNotifier) Notify(ctx context.Context, action string, pending []Outcome) error {
+	body := NotificationBody{Action: action, Links: make([]Link, len(pending))}
+	for i, o := range pending {
+		body.Links[i] = Link{Env: o.Env, AppID: o.AppID, ConfirmURL: o.ConfirmURL}
+	}
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return fmt.Errorf("notify: encode: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.url, bytes.NewReader(raw))
+	if err != nil {
+		return errors.New("notify: invalid notification URL")
+	}
+	ts := n.now().Unix()
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(signature.TimestampHeader, fmt.Sprint(ts))
+	req.Header.Set(signature.SignatureHeader, signature.Sign(n.secret, ts, raw))
+	resp, err := n.client.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // drop the URL
+		}
+		return fmt.Errorf("notify: POST failed: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxNotifyAnswer))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("notify: receiver answered HTTP %d", resp.StatusCode)
+	}
+	return nil
+}
