@@ -6,6 +6,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
+	"reflect"
 	"strings"
 	"time"
 
@@ -15,29 +17,48 @@ import (
 // Prefix of every variable.
 const Prefix = "ENVSHARE"
 
-// Config is the whole configuration. The envconfig tag is the variable name without prefix.
+// Config is the whole configuration. Each envconfig tag is the full variable name: with a
+// shorter tag, envconfig would also read the unprefixed name (LOG_LEVEL, MANIFEST, ...) and pick
+// up variables that belong to something else.
 type Config struct {
-	WechatBaseURL        string `envconfig:"WECHAT_BASE_URL" default:"https://api.weixin.qq.com"`
-	TokenMode            string `envconfig:"TOKEN_MODE" default:"env"`
-	ComponentAccessToken string `envconfig:"COMPONENT_ACCESS_TOKEN"`
-	TokenFile            string `envconfig:"TOKEN_FILE"`
-	TokenSecretID        string `envconfig:"TOKEN_SECRET_ID"`
-	SourceType           int    `envconfig:"SOURCE_TYPE" default:"1"`
-	HTTPAuth             string `envconfig:"HTTP_AUTH"`
-	HTTPSecret           string `envconfig:"HTTP_SECRET"`
-	Manifest             string `envconfig:"MANIFEST"`
+	WechatBaseURL        string `envconfig:"ENVSHARE_WECHAT_BASE_URL" default:"https://api.weixin.qq.com"`
+	TokenMode            string `envconfig:"ENVSHARE_TOKEN_MODE" default:"env"`
+	ComponentAccessToken string `envconfig:"ENVSHARE_COMPONENT_ACCESS_TOKEN"`
+	TokenFile            string `envconfig:"ENVSHARE_TOKEN_FILE"`
+	TokenSecretID        string `envconfig:"ENVSHARE_TOKEN_SECRET_ID"`
+	SourceType           int    `envconfig:"ENVSHARE_SOURCE_TYPE" default:"1"`
+	HTTPAuth             string `envconfig:"ENVSHARE_HTTP_AUTH"`
+	HTTPSecret           string `envconfig:"ENVSHARE_HTTP_SECRET"`
+	Manifest             string `envconfig:"ENVSHARE_MANIFEST"`
 
-	NotifyURL    string `envconfig:"NOTIFY_URL"`
-	NotifySecret string `envconfig:"NOTIFY_SECRET"` // default: HTTP_SECRET
+	// Tencent SSM only: the API endpoint (tests point it at a local fake) and the secret's
+	// version (unset: the newest version).
+	TencentSSMEndpoint  string `envconfig:"ENVSHARE_TENCENT_SSM_ENDPOINT"`
+	TencentSSMVersionID string `envconfig:"ENVSHARE_TENCENT_SSM_VERSION_ID"`
 
-	ChunkSize      int           `envconfig:"CHUNK_SIZE" default:"100"`
-	Concurrency    int           `envconfig:"CONCURRENCY" default:"8"`
-	Attempts       int           `envconfig:"ATTEMPTS" default:"3"`
-	HTTPTimeout    time.Duration `envconfig:"HTTP_TIMEOUT" default:"10s"`
-	RateLimit      float64       `envconfig:"RATE_LIMIT" default:"50"`
-	DeadlineMargin time.Duration `envconfig:"DEADLINE_MARGIN" default:"3s"`
-	MaxBodyBytes   int64         `envconfig:"MAX_BODY_BYTES" default:"1048576"`
-	LogLevel       string        `envconfig:"LOG_LEVEL" default:"info"`
+	NotifyURL    string `envconfig:"ENVSHARE_NOTIFY_URL"`
+	NotifySecret string `envconfig:"ENVSHARE_NOTIFY_SECRET"` // default: HTTP_SECRET
+
+	ChunkSize      int           `envconfig:"ENVSHARE_CHUNK_SIZE" default:"100"`
+	Concurrency    int           `envconfig:"ENVSHARE_CONCURRENCY" default:"8"`
+	Attempts       int           `envconfig:"ENVSHARE_ATTEMPTS" default:"3"`
+	HTTPTimeout    time.Duration `envconfig:"ENVSHARE_HTTP_TIMEOUT" default:"10s"`
+	RateLimit      float64       `envconfig:"ENVSHARE_RATE_LIMIT" default:"50"`
+	DeadlineMargin time.Duration `envconfig:"ENVSHARE_DEADLINE_MARGIN" default:"3s"`
+	MaxBodyBytes   int64         `envconfig:"ENVSHARE_MAX_BODY_BYTES" default:"1048576"`
+	LogLevel       string        `envconfig:"ENVSHARE_LOG_LEVEL" default:"info"`
+}
+
+// Variables lists every variable Config reads, in field order.
+func Variables() []string {
+	t := reflect.TypeFor[Config]()
+	names := make([]string, 0, t.NumField())
+	for i := range t.NumField() {
+		if name := t.Field(i).Tag.Get("envconfig"); name != "" {
+			names = append(names, name)
+		}
+	}
+	return names
 }
 
 // Token modes.
@@ -50,7 +71,8 @@ var HTTPAuthModes = []string{"hmac", "bearer", "none"}
 // and never echo a secret's value.
 func Load() (Config, error) {
 	var c Config
-	if err := envconfig.Process(Prefix, &c); err != nil {
+	// The prefix is part of every tag (see Config), so none is given here.
+	if err := envconfig.Process("", &c); err != nil {
 		return Config{}, fmt.Errorf("config: %w", redactParseError(err))
 	}
 	if err := c.Validate(); err != nil {
@@ -59,13 +81,28 @@ func Load() (Config, error) {
 	return c, nil
 }
 
-// redactParseError keeps envconfig's variable name and type but drops the raw value.
+// redactParseError keeps envconfig's variable name and says what it expects, but drops the raw
+// value: it may be a secret set on the wrong variable.
 func redactParseError(err error) error {
 	var pe *envconfig.ParseError
 	if errors.As(err, &pe) {
-		return fmt.Errorf("%s: cannot parse value as %s", pe.KeyName, pe.TypeName)
+		return fmt.Errorf("%s: cannot parse the value: must be %s", pe.KeyName, expected(pe.TypeName))
 	}
 	return err
+}
+
+// expected describes, for a person, what a value of the Go type must look like.
+func expected(typeName string) string {
+	switch typeName {
+	case "int", "int64":
+		return "an integer"
+	case "float64":
+		return "a number"
+	case "time.Duration":
+		return "a duration such as 500ms, 10s or 1m"
+	default:
+		return "a " + typeName
+	}
 }
 
 // Validate checks values and their combinations; every problem is listed.
@@ -74,7 +111,7 @@ func (c Config) Validate() error {
 	bad := func(name, format string, args ...any) {
 		problems = append(problems, Prefix+"_"+name+": "+fmt.Sprintf(format, args...))
 	}
-	if !strings.HasPrefix(c.WechatBaseURL, "http://") && !strings.HasPrefix(c.WechatBaseURL, "https://") {
+	if !isHTTPURL(c.WechatBaseURL) {
 		bad("WECHAT_BASE_URL", "must be an http(s) URL")
 	}
 	if !oneOf(c.TokenMode, TokenModes) {
@@ -103,7 +140,10 @@ func (c Config) Validate() error {
 	if (c.HTTPAuth == "hmac" || c.HTTPAuth == "bearer") && c.HTTPSecret == "" {
 		bad("HTTP_SECRET", "required when ENVSHARE_HTTP_AUTH is %s", c.HTTPAuth)
 	}
-	if c.NotifyURL != "" && !strings.HasPrefix(c.NotifyURL, "http://") && !strings.HasPrefix(c.NotifyURL, "https://") {
+	if c.TencentSSMEndpoint != "" && !isHTTPURL(c.TencentSSMEndpoint) {
+		bad("TENCENT_SSM_ENDPOINT", "must be an http(s) URL such as https://ssm.tencentcloudapi.com, or unset")
+	}
+	if c.NotifyURL != "" && !isHTTPURL(c.NotifyURL) {
 		bad("NOTIFY_URL", "must be an http(s) URL")
 	}
 	if c.ChunkSize < 1 || c.ChunkSize > 1000 {
@@ -142,6 +182,12 @@ func (c Config) NotifyKey() string {
 		return c.NotifySecret
 	}
 	return c.HTTPSecret
+}
+
+// isHTTPURL reports whether s is an absolute http or https URL with a host.
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 func oneOf(s string, allowed []string) bool {

@@ -1,0 +1,320 @@
+package config
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// clearEnv unsets every ENVSHARE_* variable for the test (t.Setenv restores them afterwards),
+// so the developer's own environment cannot change the outcome.
+func clearEnv(t *testing.T) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, Prefix+"_") {
+			t.Setenv(name, "")
+			os.Unsetenv(name)
+		}
+	}
+}
+
+func setEnv(t *testing.T, env map[string]string) {
+	t.Helper()
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+}
+
+func TestLoad(t *testing.T) {
+	t.Run("unset variables take their documented defaults", func(t *testing.T) {
+		clearEnv(t)
+		t.Setenv("ENVSHARE_COMPONENT_ACCESS_TOKEN", "tok")
+
+		got, err := Load()
+		if err != nil {
+			t.Fatalf("Load: %v", err)
+		}
+		want := Config{
+			WechatBaseURL:        "https://api.weixin.qq.com",
+			TokenMode:            "env",
+			ComponentAccessToken: "tok",
+			SourceType:           1,
+			ChunkSize:            100,
+			Concurrency:          8,
+			Attempts:             3,
+			HTTPTimeout:          10 * time.Second,
+			RateLimit:            50,
+			DeadlineMargin:       3 * time.Second,
+			MaxBodyBytes:         1 << 20,
+			LogLevel:             "info",
+		}
+		if got != want {
+			t.Errorf("Load() =\n%+v\nwant\n%+v", got, want)
+		}
+	})
+
+	t.Run("set variables override the defaults", func(t *testing.T) {
+		clearEnv(t)
+		setEnv(t, map[string]string{
+			"ENVSHARE_WECHAT_BASE_URL":        "http://127.0.0.1:9000",
+			"ENVSHARE_TOKEN_MODE":             "tencent-ssm",
+			"ENVSHARE_TOKEN_SECRET_ID":        "envshare-token",
+			"ENVSHARE_TENCENT_SSM_ENDPOINT":   "http://127.0.0.1:9001",
+			"ENVSHARE_TENCENT_SSM_VERSION_ID": "v2",
+			"ENVSHARE_SOURCE_TYPE":            "2",
+			"ENVSHARE_HTTP_AUTH":              "hmac",
+			"ENVSHARE_HTTP_SECRET":            "s3cret",
+			"ENVSHARE_CHUNK_SIZE":             "10",
+			"ENVSHARE_HTTP_TIMEOUT":           "1500ms",
+			"ENVSHARE_RATE_LIMIT":             "0",
+			"ENVSHARE_LOG_LEVEL":              "DEBUG",
+		})
+
+		got, err := Load()
+		if err != nil {
+			t.Fatalf("Load: %v", err)
+		}
+		if got.TokenMode != "tencent-ssm" || got.TokenSecretID != "envshare-token" ||
+			got.TencentSSMEndpoint != "http://127.0.0.1:9001" || got.TencentSSMVersionID != "v2" ||
+			got.SourceType != 2 || got.HTTPAuth != "hmac" || got.ChunkSize != 10 ||
+			got.HTTPTimeout != 1500*time.Millisecond || got.RateLimit != 0 || got.LogLevel != "DEBUG" {
+			t.Errorf("Load() = %+v", got)
+		}
+	})
+
+	t.Run("unprefixed names that belong to other software are ignored", func(t *testing.T) {
+		clearEnv(t)
+		t.Setenv("ENVSHARE_COMPONENT_ACCESS_TOKEN", "tok")
+		setEnv(t, map[string]string{"LOG_LEVEL": "verbose", "MANIFEST": "other.json", "CHUNK_SIZE": "x", "HTTP_SECRET": "y"})
+
+		got, err := Load()
+		if err != nil {
+			t.Fatalf("Load: %v", err)
+		}
+		if got.LogLevel != "info" || got.Manifest != "" || got.ChunkSize != 100 || got.HTTPSecret != "" {
+			t.Errorf("Load() read unprefixed variables: %+v", got)
+		}
+	})
+}
+
+func TestLoadRejectsBadValues(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string // substrings of the error: the variable and what it allows
+	}{
+		{"an unknown token mode lists the modes", map[string]string{"ENVSHARE_TOKEN_MODE": "vault"},
+			[]string{"ENVSHARE_TOKEN_MODE", "env, file, aws-secretsmanager, aws-ssm, tencent-ssm"}},
+		{"mode env needs the token", map[string]string{"ENVSHARE_COMPONENT_ACCESS_TOKEN": ""},
+			[]string{"ENVSHARE_COMPONENT_ACCESS_TOKEN", "required when ENVSHARE_TOKEN_MODE is env"}},
+		{"mode file needs the file", map[string]string{"ENVSHARE_TOKEN_MODE": "file"},
+			[]string{"ENVSHARE_TOKEN_FILE", "required"}},
+		{"mode aws-secretsmanager needs the secret id", map[string]string{"ENVSHARE_TOKEN_MODE": "aws-secretsmanager"},
+			[]string{"ENVSHARE_TOKEN_SECRET_ID", "required when ENVSHARE_TOKEN_MODE is aws-secretsmanager"}},
+		{"mode aws-ssm needs the parameter name", map[string]string{"ENVSHARE_TOKEN_MODE": "aws-ssm"},
+			[]string{"ENVSHARE_TOKEN_SECRET_ID", "aws-ssm"}},
+		{"mode tencent-ssm needs the secret name", map[string]string{"ENVSHARE_TOKEN_MODE": "tencent-ssm"},
+			[]string{"ENVSHARE_TOKEN_SECRET_ID", "tencent-ssm"}},
+		{"a base URL without scheme", map[string]string{"ENVSHARE_WECHAT_BASE_URL": "api.weixin.qq.com"},
+			[]string{"ENVSHARE_WECHAT_BASE_URL", "http(s) URL"}},
+		{"an unknown HTTP auth lists the modes", map[string]string{"ENVSHARE_HTTP_AUTH": "basic"},
+			[]string{"ENVSHARE_HTTP_AUTH", "hmac, bearer, none, or unset"}},
+		{"hmac needs a secret", map[string]string{"ENVSHARE_HTTP_AUTH": "hmac"},
+			[]string{"ENVSHARE_HTTP_SECRET", "required when ENVSHARE_HTTP_AUTH is hmac"}},
+		{"bearer needs a secret", map[string]string{"ENVSHARE_HTTP_AUTH": "bearer"},
+			[]string{"ENVSHARE_HTTP_SECRET", "bearer"}},
+		{"a negative source type", map[string]string{"ENVSHARE_SOURCE_TYPE": "-1"},
+			[]string{"ENVSHARE_SOURCE_TYPE", "non-negative integer"}},
+		{"a source type that is not a number", map[string]string{"ENVSHARE_SOURCE_TYPE": "cloudrun"},
+			[]string{"ENVSHARE_SOURCE_TYPE", "an integer"}},
+		{"a Tencent endpoint without scheme", map[string]string{"ENVSHARE_TENCENT_SSM_ENDPOINT": "ssm.tencentcloudapi.com"},
+			[]string{"ENVSHARE_TENCENT_SSM_ENDPOINT", "http(s) URL"}},
+		{"a notify URL without scheme", map[string]string{"ENVSHARE_NOTIFY_URL": "hooks.example.com/x"},
+			[]string{"ENVSHARE_NOTIFY_URL", "http(s) URL"}},
+		{"a chunk size of zero", map[string]string{"ENVSHARE_CHUNK_SIZE": "0"},
+			[]string{"ENVSHARE_CHUNK_SIZE", "between 1 and 1000"}},
+		{"a chunk size that is not a number", map[string]string{"ENVSHARE_CHUNK_SIZE": "abc"},
+			[]string{"ENVSHARE_CHUNK_SIZE", "an integer"}},
+		{"too much concurrency", map[string]string{"ENVSHARE_CONCURRENCY": "65"},
+			[]string{"ENVSHARE_CONCURRENCY", "between 1 and 64"}},
+		{"zero attempts", map[string]string{"ENVSHARE_ATTEMPTS": "0"},
+			[]string{"ENVSHARE_ATTEMPTS", "between 1 and 10"}},
+		{"a timeout without unit", map[string]string{"ENVSHARE_HTTP_TIMEOUT": "10"},
+			[]string{"ENVSHARE_HTTP_TIMEOUT", "a duration such as"}},
+		{"a zero timeout", map[string]string{"ENVSHARE_HTTP_TIMEOUT": "0s"},
+			[]string{"ENVSHARE_HTTP_TIMEOUT", "positive duration"}},
+		{"a negative rate limit", map[string]string{"ENVSHARE_RATE_LIMIT": "-1"},
+			[]string{"ENVSHARE_RATE_LIMIT", ">= 0"}},
+		{"a rate limit that is not a number", map[string]string{"ENVSHARE_RATE_LIMIT": "fast"},
+			[]string{"ENVSHARE_RATE_LIMIT", "a number"}},
+		{"a negative deadline margin", map[string]string{"ENVSHARE_DEADLINE_MARGIN": "-1s"},
+			[]string{"ENVSHARE_DEADLINE_MARGIN", "non-negative duration"}},
+		{"a tiny body limit", map[string]string{"ENVSHARE_MAX_BODY_BYTES": "10"},
+			[]string{"ENVSHARE_MAX_BODY_BYTES", "at least 1024"}},
+		{"an unknown log level lists the levels", map[string]string{"ENVSHARE_LOG_LEVEL": "trace"},
+			[]string{"ENVSHARE_LOG_LEVEL", "debug, info, warn, error"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clearEnv(t)
+			t.Setenv("ENVSHARE_COMPONENT_ACCESS_TOKEN", "tok")
+			setEnv(t, tt.env)
+
+			_, err := Load()
+			if err == nil {
+				t.Fatal("Load succeeded, want an error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadErrorsNeverEchoSecrets(t *testing.T) {
+	const secret = "SENTINEL-8d1f2c"
+	tests := []struct {
+		name string
+		env  map[string]string
+	}{
+		{"secrets beside many bad values", map[string]string{
+			"ENVSHARE_COMPONENT_ACCESS_TOKEN": secret,
+			"ENVSHARE_HTTP_SECRET":            secret,
+			"ENVSHARE_NOTIFY_SECRET":          secret,
+			"ENVSHARE_TOKEN_MODE":             "vault",
+			"ENVSHARE_HTTP_AUTH":              "basic",
+			"ENVSHARE_CHUNK_SIZE":             "0",
+			"ENVSHARE_LOG_LEVEL":              "trace",
+		}},
+		{"a secret pasted into a number variable", map[string]string{"ENVSHARE_CHUNK_SIZE": secret}},
+		{"a secret pasted into a duration variable", map[string]string{"ENVSHARE_HTTP_TIMEOUT": secret}},
+		{"a secret pasted into the token mode", map[string]string{"ENVSHARE_TOKEN_MODE": secret}},
+		{"a secret pasted into a URL variable", map[string]string{"ENVSHARE_WECHAT_BASE_URL": secret}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clearEnv(t)
+			setEnv(t, tt.env)
+
+			_, err := Load()
+			if err == nil {
+				t.Fatal("Load succeeded, want an error")
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("error echoes a secret: %q", err)
+			}
+		})
+	}
+}
+
+func TestValidateListsEveryProblem(t *testing.T) {
+	c := Config{WechatBaseURL: "x", TokenMode: "env", ChunkSize: 0, Concurrency: 0, Attempts: 0,
+		HTTPTimeout: 0, MaxBodyBytes: 0, LogLevel: "x"}
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("Validate succeeded, want an error")
+	}
+	for _, name := range []string{"WECHAT_BASE_URL", "COMPONENT_ACCESS_TOKEN", "CHUNK_SIZE", "CONCURRENCY",
+		"ATTEMPTS", "HTTP_TIMEOUT", "MAX_BODY_BYTES", "LOG_LEVEL"} {
+		if !strings.Contains(err.Error(), "ENVSHARE_"+name) {
+			t.Errorf("error %q does not name ENVSHARE_%s", err, name)
+		}
+	}
+}
+
+func TestNotifyKey(t *testing.T) {
+	t.Run("the notify secret wins when set", func(t *testing.T) {
+		if got := (Config{HTTPSecret: "h", NotifySecret: "n"}).NotifyKey(); got != "n" {
+			t.Errorf("NotifyKey() = %q, want n", got)
+		}
+	})
+	t.Run("the HTTP secret is the fallback", func(t *testing.T) {
+		if got := (Config{HTTPSecret: "h"}).NotifyKey(); got != "h" {
+			t.Errorf("NotifyKey() = %q, want h", got)
+		}
+	})
+}
+
+func TestVariables(t *testing.T) {
+	vars := Variables()
+	if len(vars) == 0 {
+		t.Fatal("Variables() is empty")
+	}
+	seen := map[string]bool{}
+	for _, v := range vars {
+		if !regexp.MustCompile(`^ENVSHARE_[A-Z0-9_]+$`).MatchString(v) {
+			t.Errorf("variable %q is not an ENVSHARE_ name", v)
+		}
+		if seen[v] {
+			t.Errorf("variable %q listed twice", v)
+		}
+		seen[v] = true
+	}
+	for _, v := range []string{"ENVSHARE_TOKEN_MODE", "ENVSHARE_HTTP_SECRET", "ENVSHARE_TENCENT_SSM_ENDPOINT"} {
+		if !seen[v] {
+			t.Errorf("Variables() lacks %s", v)
+		}
+	}
+}
+
+// TestREADMEDocumentsEveryVariable keeps the README's configuration tables and Config in step:
+// every variable Config reads has a row, and every ENVSHARE_* row is a variable Config reads.
+func TestREADMEDocumentsEveryVariable(t *testing.T) {
+	path := filepath.Join(repoRoot(t), "README.md")
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("open README: %v", err)
+	}
+	defer f.Close()
+
+	row := regexp.MustCompile("^\\|\\s*`(ENVSHARE_[A-Z0-9_]+)`\\s*\\|")
+	documented := map[string]bool{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if m := row.FindStringSubmatch(sc.Text()); m != nil {
+			documented[m[1]] = true
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("read README: %v", err)
+	}
+
+	vars := Variables()
+	for _, v := range vars {
+		if !documented[v] {
+			t.Errorf("README.md has no configuration row for %s: add a line starting \"| `%s` |\"", v, v)
+		}
+	}
+	for v := range documented {
+		if !slices.Contains(vars, v) {
+			t.Errorf("README.md documents %s, which Config does not read: remove the row or add the field", v)
+		}
+	}
+}
+
+// repoRoot finds the module root (the directory holding go.mod) above the test's directory.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test directory")
+		}
+		dir = parent
+	}
+}
