@@ -131,8 +131,9 @@ func (c Config) Validate() error {
 			bad("TOKEN_SECRET_ID", "required when ENVSHARE_TOKEN_MODE is %s", c.TokenMode)
 		}
 	}
-	if c.SourceType < 0 {
-		bad("SOURCE_TYPE", "must be a non-negative integer")
+	if c.SourceType < 1 {
+		// 0 would mean "unset" to the share service; a request may still send source_type 0.
+		bad("SOURCE_TYPE", "must be a positive integer (1 = CloudRun)")
 	}
 	if c.HTTPAuth != "" && !oneOf(c.HTTPAuth, HTTPAuthModes) {
 		bad("HTTP_AUTH", "must be one of %s, or unset", strings.Join(HTTPAuthModes, ", "))

@@ -111,6 +111,9 @@ func (p *Process) Invoke(event []byte, environment map[string]string, requestID 
 	return resp.Payload, nil
 }
 
+// PID is the process id of the running binary (for reading its /proc entries).
+func (p *Process) PID() int { return p.cmd.Process.Pid }
+
 // Close stops the binary.
 func (p *Process) Close() error {
 	_ = p.client.Close()
