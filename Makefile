@@ -30,10 +30,14 @@ FUZZTIME       ?= 2m
 ADDR           ?= 127.0.0.1:8080
 EVENT          ?=
 
-.PHONY: all deps test fuzz-short fuzz run invoke serve bench build-aws build-scf \
+.PHONY: all help deps test fuzz-short fuzz run invoke serve bench build-aws build-scf \
 	build-EnvshareFunction lint deploy-aws deploy-scf clean
 
 all: test
+
+## help: this list
+help:
+	@sed -n 's/^## //p' $(firstword $(MAKEFILE_LIST))
 
 deps:
 	$(GO) mod download
@@ -95,18 +99,18 @@ serve: deps
 	$(GO) run ./function/local serve -addr $(ADDR)
 
 ## bench: benchmarks with allocations, then the deployment zips and their sizes
-bench: deps
+bench: deps $(RIE)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	$(MAKE) --no-print-directory build-aws build-scf
 
 # package_zip DIR ZIP: ship manifest.json beside the binary when the root has one, then zip DIR's
 # files with fixed timestamps, so that the same sources give the same zip.
 define package_zip
-if [ -f $(MANIFEST) ]; then cp $(MANIFEST) $(1)/; \
+@if [ -f $(MANIFEST) ]; then cp $(MANIFEST) $(1)/; echo "cp $(MANIFEST) $(1)/"; \
 else echo "note: no $(MANIFEST) at the repository root, none shipped (cp manifest.example.json $(MANIFEST))"; fi
-touch -t 198001010000 $(1)/*
-rm -f $(2)
-cd $(1) && if command -v zip >/dev/null; then zip -q -X -9 $(2) *; \
+@echo "zip $(2) <- $(1)/*"
+@touch -t 198001010000 $(1)/* && rm -f $(2)
+@cd $(1) && if command -v zip >/dev/null; then zip -q -X -9 $(2) *; \
 elif command -v python3 >/dev/null; then python3 -m zipfile -c $(2) *; \
 else echo "need zip (apt-get install zip) or python3 to package" >&2; exit 1; fi
 endef
