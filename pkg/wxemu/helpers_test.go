@@ -118,5 +118,3 @@ func errcodeOf(t *testing.T, raw []byte) int {
 	}
 	return *b.ErrCode
 }
-
-func ptr[T any](v T) *T { return &v }
