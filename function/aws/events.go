@@ -1,0 +1,249 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/envshare/envshare/pkg/trigger"
+)
+
+// kind is an event shape.
+type kind int
+
+const (
+	kindDirect kind = iota
+	kindSQS
+	kindALB
+	kindHTTPAPI
+	kindFunctionURL
+	kindREST
+	kindScheduled
+)
+
+// shape holds the fields that tell the event sources apart.
+type shape struct {
+	Records []struct {
+		EventSource string `json:"eventSource"`
+	} `json:"Records"`
+	Version        string `json:"version"`
+	HTTPMethod     string `json:"httpMethod"`
+	Source         string `json:"source"`
+	DetailType     string `json:"detail-type"`
+	RequestContext *struct {
+		ELB        json.RawMessage `json:"elb"`
+		HTTP       json.RawMessage `json:"http"`
+		DomainName string          `json:"domainName"`
+	} `json:"requestContext"`
+}
+
+// kindOf recognises an event by its shape. Anything unrecognised is a direct message, which the
+// core validates (a message has none of these fields, since unknown fields are invalid).
+func kindOf(payload []byte) kind {
+	var s shape
+	if json.Unmarshal(payload, &s) != nil {
+		return kindDirect
+	}
+	rc := s.RequestContext
+	switch {
+	case len(s.Records) > 0 && s.Records[0].EventSource == "aws:sqs":
+		return kindSQS
+	case rc != nil && len(rc.ELB) > 0:
+		return kindALB
+	case s.Version == "2.0" && rc != nil && len(rc.HTTP) > 0:
+		if strings.Contains(rc.DomainName, ".lambda-url.") {
+			return kindFunctionURL
+		}
+		return kindHTTPAPI
+	case s.HTTPMethod != "" && rc != nil:
+		return kindREST
+	case s.Source == "aws.events" && s.DetailType == "Scheduled Event":
+		return kindScheduled
+	default:
+		return kindDirect
+	}
+}
+
+// invocation puts the Lambda request id and the trigger into ctx for the summary log line.
+func invocation(ctx context.Context, trig string) context.Context {
+	return trigger.WithInvocation(ctx, trigger.Invocation{RequestID: requestID(ctx), Trigger: trig})
+}
+
+func requestID(ctx context.Context) string {
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		return lc.AwsRequestID
+	}
+	return ""
+}
+
+// sqs carries out each record and reports the failed ones (invalid, or whose whole action
+// failed) so that the queue's redrive policy applies to them only. A record whose action was
+// carried out is done, even when WeChat rejected some entries. On a FIFO queue the records
+// after a failure are not attempted, to keep the order of a message group.
+func (h handler) sqs(ctx context.Context, payload []byte) (events.SQSEventResponse, error) {
+	var ev events.SQSEvent
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return events.SQSEventResponse{}, fmt.Errorf("decode SQS event: %w", err)
+	}
+	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+	fail := func(r events.SQSMessage) {
+		resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+	}
+	for _, r := range ev.Records {
+		if len(resp.BatchItemFailures) > 0 && strings.HasSuffix(r.EventSourceARN, ".fifo") {
+			fail(r)
+			continue
+		}
+		rctx := trigger.WithInvocation(ctx, trigger.Invocation{RequestID: requestID(ctx), Trigger: trigger.TriggerSQS, MessageID: r.MessageId})
+		if _, err := h.app.Message(rctx, []byte(r.Body)); err != nil {
+			fail(r)
+		}
+	}
+	return resp, nil
+}
+
+// restResponse is events.APIGatewayProxyResponse with isBase64Encoded always present (the
+// library omits false) and without a null multiValueHeaders.
+type restResponse struct {
+	events.APIGatewayProxyResponse
+	MultiValueHeaders map[string][]string `json:"multiValueHeaders,omitempty"`
+	IsBase64Encoded   bool                `json:"isBase64Encoded"`
+}
+
+func (h handler) rest(ctx context.Context, payload []byte) (restResponse, error) {
+	var ev events.APIGatewayProxyRequest
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return restResponse{}, fmt.Errorf("decode API Gateway REST event: %w", err)
+	}
+	path := ev.Path
+	if path == "" {
+		path = ev.RequestContext.Path
+	}
+	resp := h.app.HTTP(invocation(ctx, trigger.TriggerHTTP), trigger.HTTPRequest{
+		Method: ev.HTTPMethod, Path: path,
+		Headers: ev.Headers, MultiValueHeaders: ev.MultiValueHeaders,
+		Query: queryOf(ev.MultiValueQueryStringParameters, ev.QueryStringParameters),
+		Body:  ev.Body, IsBase64Encoded: ev.IsBase64Encoded,
+	})
+	return restResponse{APIGatewayProxyResponse: events.APIGatewayProxyResponse{
+		StatusCode: resp.Status, Headers: resp.Headers, Body: resp.Body}}, nil
+}
+
+// httpAPIResponse is events.APIGatewayV2HTTPResponse with isBase64Encoded always present and
+// without null multiValueHeaders and cookies.
+type httpAPIResponse struct {
+	events.APIGatewayV2HTTPResponse
+	MultiValueHeaders map[string][]string `json:"multiValueHeaders,omitempty"`
+	IsBase64Encoded   bool                `json:"isBase64Encoded"`
+	Cookies           []string            `json:"cookies,omitempty"`
+}
+
+func (h handler) httpAPI(ctx context.Context, payload []byte) (httpAPIResponse, error) {
+	var ev events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return httpAPIResponse{}, fmt.Errorf("decode HTTP API event: %w", err)
+	}
+	resp := h.app.HTTP(invocation(ctx, trigger.TriggerHTTP),
+		v2Request(ev.RequestContext.HTTP.Method, ev.RawPath, ev.RequestContext.HTTP.Path, ev.Headers,
+			ev.QueryStringParameters, ev.RawQueryString, ev.Body, ev.IsBase64Encoded))
+	return httpAPIResponse{APIGatewayV2HTTPResponse: events.APIGatewayV2HTTPResponse{
+		StatusCode: resp.Status, Headers: resp.Headers, Body: resp.Body}}, nil
+}
+
+// functionURLResponse is events.LambdaFunctionURLResponse without null cookies.
+type functionURLResponse struct {
+	events.LambdaFunctionURLResponse
+	Cookies []string `json:"cookies,omitempty"`
+}
+
+func (h handler) functionURL(ctx context.Context, payload []byte) (functionURLResponse, error) {
+	var ev events.LambdaFunctionURLRequest
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return functionURLResponse{}, fmt.Errorf("decode Function URL event: %w", err)
+	}
+	resp := h.app.HTTP(invocation(ctx, trigger.TriggerHTTP),
+		v2Request(ev.RequestContext.HTTP.Method, ev.RawPath, ev.RequestContext.HTTP.Path, ev.Headers,
+			ev.QueryStringParameters, ev.RawQueryString, ev.Body, ev.IsBase64Encoded))
+	return functionURLResponse{LambdaFunctionURLResponse: events.LambdaFunctionURLResponse{
+		StatusCode: resp.Status, Headers: resp.Headers, Body: resp.Body}}, nil
+}
+
+// v2Request converts payload format 2.0 (HTTP API, Function URL). Its queryStringParameters
+// are decoded and join repeated parameters with commas; the raw query string is the fallback.
+func v2Request(method, rawPath, path string, headers, query map[string]string, rawQuery, body string, b64 bool) trigger.HTTPRequest {
+	if rawPath == "" {
+		rawPath = path
+	}
+	q := queryOf(nil, query)
+	if len(q) == 0 && rawQuery != "" {
+		q, _ = url.ParseQuery(rawQuery)
+	}
+	return trigger.HTTPRequest{Method: method, Path: rawPath, Headers: headers, Query: q, Body: body, IsBase64Encoded: b64}
+}
+
+// albResponse is events.ALBTargetGroupResponse without a null multiValueHeaders.
+type albResponse struct {
+	events.ALBTargetGroupResponse
+	MultiValueHeaders map[string][]string `json:"multiValueHeaders,omitempty"`
+}
+
+// alb answers an Application Load Balancer request. ALB passes the query string undecoded,
+// and wants multiValueHeaders in the answer when the target group has them enabled, which
+// the request shows.
+func (h handler) alb(ctx context.Context, payload []byte) (albResponse, error) {
+	var ev events.ALBTargetGroupRequest
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return albResponse{}, fmt.Errorf("decode ALB event: %w", err)
+	}
+	query := map[string][]string{}
+	for k, vs := range queryOf(ev.MultiValueQueryStringParameters, ev.QueryStringParameters) {
+		k = unescape(k)
+		for _, v := range vs {
+			query[k] = append(query[k], unescape(v))
+		}
+	}
+	resp := h.app.HTTP(invocation(ctx, trigger.TriggerHTTP), trigger.HTTPRequest{
+		Method: ev.HTTPMethod, Path: ev.Path,
+		Headers: ev.Headers, MultiValueHeaders: ev.MultiValueHeaders,
+		Query: query, Body: ev.Body, IsBase64Encoded: ev.IsBase64Encoded,
+	})
+	out := albResponse{ALBTargetGroupResponse: events.ALBTargetGroupResponse{
+		StatusCode:        resp.Status,
+		StatusDescription: fmt.Sprintf("%d %s", resp.Status, http.StatusText(resp.Status)),
+		Headers:           resp.Headers,
+		Body:              resp.Body,
+	}}
+	if ev.MultiValueHeaders != nil {
+		out.MultiValueHeaders = map[string][]string{}
+		for k, v := range resp.Headers {
+			out.MultiValueHeaders[k] = []string{v}
+		}
+	}
+	return out, nil
+}
+
+// queryOf prefers the multi-value parameters when the event has them.
+func queryOf(multi map[string][]string, single map[string]string) map[string][]string {
+	if len(multi) > 0 {
+		return multi
+	}
+	q := make(map[string][]string, len(single))
+	for k, v := range single {
+		q[k] = []string{v}
+	}
+	return q
+}
+
+// unescape decodes one query component as ALB sent it; an undecodable one stays as it is.
+func unescape(s string) string {
+	if u, err := url.QueryUnescape(s); err == nil {
+		return u
+	}
+	return s
+}

@@ -1,0 +1,41 @@
+// Command bootstrap is envshare on AWS Lambda (provided.al2023, built with -tags lambda.norpc).
+// It recognises each event by its shape, converts it, makes one call of the platform-neutral
+// core in pkg/trigger, and encodes the answer the way the event's source expects.
+package main
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/envshare/envshare/pkg/trigger"
+)
+
+func main() {
+	// No configuration is read here: the App reads it on the first invocation that needs it.
+	h := handler{app: trigger.New(trigger.Options{Platform: trigger.PlatformAWS})}
+	lambda.Start(h.handle)
+}
+
+type handler struct{ app *trigger.App }
+
+// handle is the whole dispatch: event shape → one call of the core → the source's answer.
+func (h handler) handle(ctx context.Context, payload json.RawMessage) (any, error) {
+	switch kindOf(payload) {
+	case kindSQS: // each record is one message; failures go to batchItemFailures
+		return h.sqs(ctx, payload)
+	case kindALB:
+		return h.alb(ctx, payload)
+	case kindHTTPAPI: // HTTP API payload 2.0
+		return h.httpAPI(ctx, payload)
+	case kindFunctionURL:
+		return h.functionURL(ctx, payload)
+	case kindREST: // REST API proxy (and HTTP API payload 1.0)
+		return h.rest(ctx, payload)
+	case kindScheduled: // EventBridge "Scheduled Event" without input: the configured manifest
+		return trigger.Answer(h.app.Scheduled(invocation(ctx, trigger.TriggerSchedule)))
+	default: // direct invoke, or EventBridge Scheduler / rule custom input: {"action": ...}
+		return trigger.Answer(h.app.Message(invocation(ctx, trigger.TriggerDirect), payload))
+	}
+}

@@ -1,0 +1,389 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/envshare/envshare/pkg/config"
+	"github.com/envshare/envshare/pkg/share"
+	"github.com/envshare/envshare/pkg/trigger"
+	"github.com/envshare/envshare/pkg/trigger/eventtest"
+)
+
+// fakeDoer records requests and answers by action.
+type fakeDoer struct {
+	mu     sync.Mutex
+	reqs   []share.Request
+	answer func(req share.Request) (*share.Result, error)
+}
+
+func (f *fakeDoer) Do(_ context.Context, req share.Request) (*share.Result, error) {
+	f.mu.Lock()
+	f.reqs = append(f.reqs, req)
+	f.mu.Unlock()
+	if f.answer != nil {
+		return f.answer(req)
+	}
+	return &share.Result{OK: true, Action: req.Action, SourceType: 1}, nil
+}
+
+// newFake returns a handler whose core calls a fake Doer, with bearer auth.
+func newFake(t *testing.T) (handler, *fakeDoer) {
+	t.Helper()
+	eventtest.SetEnv(t, map[string]string{
+		"ENVSHARE_COMPONENT_ACCESS_TOKEN": "tok",
+		"ENVSHARE_HTTP_AUTH":              "bearer",
+		"ENVSHARE_HTTP_SECRET":            eventtest.TestSecret,
+	})
+	doer := &fakeDoer{}
+	app := trigger.New(trigger.Options{Platform: trigger.PlatformAWS, Logger: discardLogger(), MetricsOut: discard{},
+		Build: func(context.Context, config.Config) (trigger.Doer, error) { return doer, nil }})
+	return handler{app: app}, doer
+}
+
+func sample(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../../events/aws/" + name + ".json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// asMap encodes a handler's answer as the runtime would and decodes it into a map.
+func asMap(t *testing.T, v any) map[string]any {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	return m
+}
+
+func TestEventsAreRecognisedByShape(t *testing.T) {
+	tests := []struct {
+		name    string
+		payload string
+		want    kind
+	}{
+		{"an SQS batch", `{"Records":[{"eventSource":"aws:sqs","body":"{}"}]}`, kindSQS},
+		{"an S3 notification is not SQS", `{"Records":[{"eventSource":"aws:s3"}]}`, kindDirect},
+		{"an ALB request", `{"requestContext":{"elb":{"targetGroupArn":"arn"}},"httpMethod":"GET","path":"/healthz"}`, kindALB},
+		{"an HTTP API 2.0 request", `{"version":"2.0","routeKey":"$default","rawPath":"/","requestContext":{"http":{"method":"GET"},"domainName":"id.execute-api.us-east-1.amazonaws.com"}}`, kindHTTPAPI},
+		{"a Function URL request", `{"version":"2.0","rawPath":"/","requestContext":{"http":{"method":"GET"},"domainName":"abc.lambda-url.us-west-2.on.aws"}}`, kindFunctionURL},
+		{"a REST API request", `{"resource":"/{proxy+}","path":"/share","httpMethod":"POST","requestContext":{"stage":"prod"}}`, kindREST},
+		{"an HTTP API 1.0 request", `{"version":"1.0","path":"/share","httpMethod":"POST","requestContext":{"stage":"$default"}}`, kindREST},
+		{"an EventBridge scheduled event", `{"version":"0","source":"aws.events","detail-type":"Scheduled Event","detail":{}}`, kindScheduled},
+		{"another EventBridge event is a message", `{"version":"0","source":"aws.ec2","detail-type":"EC2 Instance State-change Notification"}`, kindDirect},
+		{"a direct message", `{"action":"share","env":"e","appids":["wx0123456789abcdef"]}`, kindDirect},
+		{"a JSON array", `[1,2]`, kindDirect},
+		{"a JSON string", `"share"`, kindDirect},
+		{"malformed JSON", `{"action":`, kindDirect},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := kindOf([]byte(tt.payload)); got != tt.want {
+				t.Errorf("kindOf = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestEverySampleIsRecognised(t *testing.T) {
+	want := map[string]kind{"apigw-v1": kindREST, "httpapi-v2": kindHTTPAPI, "functionurl": kindFunctionURL,
+		"alb": kindALB, "sqs": kindSQS, "eventbridge": kindScheduled, "direct": kindDirect, "scheduler": kindDirect}
+	for _, path := range eventtest.Samples(t, "../../events/aws") {
+		b, _ := os.ReadFile(path)
+		name := strings.TrimSuffix(path[strings.LastIndex(path, "/")+1:], ".json")
+		found := false
+		for prefix, k := range want {
+			if strings.HasPrefix(name, prefix) {
+				found = true
+				if got := kindOf(b); got != k {
+					t.Errorf("%s: kind %v, want %v", name, got, k)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: name says no trigger", name)
+		}
+	}
+}
+
+// TestEventsRoundTrip decodes a sample of each event type into its aws-lambda-go struct,
+// encodes it and decodes it again: nothing may be lost or changed.
+func TestEventsRoundTrip(t *testing.T) {
+	tests := []struct {
+		sample string
+		newEv  func() any
+	}{
+		{"apigw-v1-share", func() any { return new(events.APIGatewayProxyRequest) }},
+		{"httpapi-v2-share", func() any { return new(events.APIGatewayV2HTTPRequest) }},
+		{"functionurl-reconcile-dryrun", func() any { return new(events.LambdaFunctionURLRequest) }},
+		{"alb-bindings", func() any { return new(events.ALBTargetGroupRequest) }},
+		{"sqs-batch", func() any { return new(events.SQSEvent) }},
+		{"eventbridge-scheduled", func() any { return new(events.CloudWatchEvent) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.sample, func(t *testing.T) {
+			first, second := tt.newEv(), tt.newEv()
+			if err := json.Unmarshal(sample(t, tt.sample), first); err != nil {
+				t.Fatal(err)
+			}
+			b, err := json.Marshal(first)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(b, second); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(first, second) || reflect.ValueOf(first).Elem().IsZero() {
+				t.Errorf("round trip changed the event:\n%+v\n%+v", first, second)
+			}
+		})
+	}
+}
+
+// TestMalformedEvents: a recognised event whose fields do not decode fails the invocation
+// (the platform never sends one); malformed JSON is a direct message, answered as invalid.
+func TestMalformedEvents(t *testing.T) {
+	h, doer := newFake(t)
+	ctx := context.Background()
+	malformed := []byte(`{"version":"2.0","requestContext":{"http":{"method":"GET"}},"headers":[1]}`)
+	convert := map[string]func() error{
+		"sqs":          func() error { _, err := h.sqs(ctx, []byte(`{"Records":{}}`)); return err },
+		"rest":         func() error { _, err := h.rest(ctx, []byte(`{"httpMethod":1}`)); return err },
+		"http api":     func() error { _, err := h.httpAPI(ctx, malformed); return err },
+		"function url": func() error { _, err := h.functionURL(ctx, malformed); return err },
+		"alb":          func() error { _, err := h.alb(ctx, []byte(`{"requestContext":{"elb":{}},"body":false}`)); return err },
+	}
+	for name, fn := range convert {
+		if err := fn(); err == nil {
+			t.Errorf("%s: malformed event decoded without error", name)
+		}
+	}
+	v, err := h.handle(ctx, json.RawMessage(`{"action":`))
+	if err != nil || asMap(t, v)["ok"] != false || len(doer.reqs) != 0 {
+		t.Errorf("malformed JSON: %v, %v", v, err)
+	}
+}
+
+func TestEveryHTTPAnswerIsTheFullEnvelope(t *testing.T) {
+	for _, name := range []string{"apigw-v1-share", "httpapi-v2-share", "functionurl-reconcile-dryrun", "alb-bindings", "httpapi-v2-not-found"} {
+		t.Run(name, func(t *testing.T) {
+			h, _ := newFake(t)
+			v, err := h.handle(context.Background(), sample(t, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := asMap(t, v)
+			if _, ok := m["statusCode"].(float64); !ok {
+				t.Errorf("no statusCode: %v", m)
+			}
+			if m["isBase64Encoded"] != false {
+				t.Errorf("isBase64Encoded must be present and false: %v", m)
+			}
+			if hd, _ := m["headers"].(map[string]any); hd["Content-Type"] != "application/json" {
+				t.Errorf("headers = %v", m["headers"])
+			}
+			if _, ok := m["body"].(string); !ok {
+				t.Errorf("no body: %v", m)
+			}
+			for k, v := range m {
+				if v == nil {
+					t.Errorf("%s is null", k)
+				}
+			}
+		})
+	}
+}
+
+func TestALBAnswers(t *testing.T) {
+	t.Run("with multi-value headers the answer has them too, and the query is decoded", func(t *testing.T) {
+		h, doer := newFake(t)
+		resp, err := h.alb(context.Background(), sample(t, "alb-bindings"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusDescription != "200 OK" || !slices.Equal(resp.MultiValueHeaders["Content-Type"], []string{"application/json"}) {
+			t.Errorf("answer = %+v", resp)
+		}
+		want := []string{"wx5fe6bb43205e9e07", "wx7e57d0c0ffee1234", "wx0f1e2d3c4b5a6978"}
+		if len(doer.reqs) != 1 || !slices.Equal(doer.reqs[0].AppIDs, want) {
+			t.Errorf("Doer saw %+v", doer.reqs)
+		}
+	})
+	t.Run("without multi-value headers the answer has single-value headers only", func(t *testing.T) {
+		h, _ := newFake(t)
+		resp, err := h.alb(context.Background(), sample(t, "alb-share"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.MultiValueHeaders != nil || resp.StatusDescription != "200 OK" {
+			t.Errorf("answer = %+v", resp)
+		}
+		if _, ok := asMap(t, resp)["multiValueHeaders"]; ok {
+			t.Errorf("multiValueHeaders must be absent")
+		}
+	})
+	t.Run("an error status has its description", func(t *testing.T) {
+		h, _ := newFake(t)
+		resp, _ := h.alb(context.Background(), []byte(`{"requestContext":{"elb":{"targetGroupArn":"a"}},"httpMethod":"GET","path":"/nope","body":""}`))
+		if resp.StatusCode != 404 || resp.StatusDescription != "404 Not Found" {
+			t.Errorf("answer = %+v", resp)
+		}
+	})
+}
+
+func TestQueriesOfEachHTTPSource(t *testing.T) {
+	const a, b = "wx5fe6bb43205e9e07", "wx1a2b3c4d5e6f7081"
+	tests := []struct {
+		name    string
+		payload string
+	}{
+		{"REST prefers multi-value parameters", `{"httpMethod":"GET","path":"/bindings","requestContext":{},"headers":{"Authorization":"Bearer envshare-test-secret"},
+			"queryStringParameters":{"appids":"` + b + `"},"multiValueQueryStringParameters":{"appids":["` + a + `","` + b + `"]}}`},
+		{"HTTP API uses queryStringParameters", `{"version":"2.0","rawPath":"/bindings","requestContext":{"http":{"method":"GET"}},"headers":{"authorization":"Bearer envshare-test-secret"},
+			"rawQueryString":"ignored=1","queryStringParameters":{"appids":"` + a + `,` + b + `"}}`},
+		{"HTTP API falls back to the raw query string", `{"version":"2.0","rawPath":"/bindings","requestContext":{"http":{"method":"GET"}},"headers":{"authorization":"Bearer envshare-test-secret"},
+			"rawQueryString":"appids=` + a + `%2C` + b + `"}`},
+		{"a Function URL behind a base path", `{"version":"2.0","rawPath":"/api/bindings","requestContext":{"http":{"method":"GET"},"domainName":"x.lambda-url.us-east-1.on.aws"},"headers":{"authorization":"Bearer envshare-test-secret"},
+			"queryStringParameters":{"appids":"` + a + `,` + b + `"}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, doer := newFake(t)
+			v, err := h.handle(context.Background(), json.RawMessage(tt.payload))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(doer.reqs) != 1 || !slices.Equal(doer.reqs[0].AppIDs, []string{a, b}) {
+				t.Fatalf("Doer saw %+v; answer %v", doer.reqs, asMap(t, v))
+			}
+		})
+	}
+}
+
+func TestSQSBatches(t *testing.T) {
+	record := func(id, body string, fifo bool) events.SQSMessage {
+		arn := "arn:aws:sqs:ap-east-1:123456789012:envshare"
+		if fifo {
+			arn += ".fifo"
+		}
+		return events.SQSMessage{MessageId: id, Body: body, EventSource: "aws:sqs", EventSourceARN: arn}
+	}
+	const good = `{"action":"bindings","appids":["wx5fe6bb43205e9e07"]}`
+	const partial = `{"action":"share","env":"e","appids":["wx5fe6bb43205e9e07"]}`
+	const transient = `{"action":"unshare","env":"e","appids":["wx5fe6bb43205e9e07"]}`
+	answer := func(req share.Request) (*share.Result, error) {
+		switch req.Action {
+		case share.ActionShare: // carried out, some entries rejected
+			return &share.Result{OK: false, Action: req.Action}, nil
+		case share.ActionUnshare:
+			return nil, &share.Error{Code: share.CodeUpstreamUnavailable, Message: "busy"}
+		}
+		return &share.Result{OK: true, Action: req.Action}, nil
+	}
+	tests := []struct {
+		name      string
+		records   []events.SQSMessage
+		wantFail  []string
+		wantCalls int
+	}{
+		{"good and partly rejected records are done", []events.SQSMessage{record("1", good, false), record("2", partial, false)}, nil, 2},
+		{"invalid and transiently failed records are reported", []events.SQSMessage{record("1", `{"action":"share","dryrun":true}`, false), record("2", transient, false), record("3", good, false)}, []string{"1", "2"}, 2},
+		{"on a FIFO queue the records after a failure are reported unattempted", []events.SQSMessage{record("1", good, true), record("2", transient, true), record("3", good, true)}, []string{"2", "3"}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, doer := newFake(t)
+			doer.answer = answer
+			payload, _ := json.Marshal(events.SQSEvent{Records: tt.records})
+			v, err := h.handle(context.Background(), payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp := v.(events.SQSEventResponse)
+			var got []string
+			for _, f := range resp.BatchItemFailures {
+				got = append(got, f.ItemIdentifier)
+			}
+			if !slices.Equal(got, tt.wantFail) || len(doer.reqs) != tt.wantCalls {
+				t.Errorf("failures %v (want %v), calls %d (want %d)", got, tt.wantFail, len(doer.reqs), tt.wantCalls)
+			}
+			if !strings.Contains(string(must(json.Marshal(resp))), `"batchItemFailures":[`) {
+				t.Errorf("batchItemFailures must be a list, even empty")
+			}
+		})
+	}
+}
+
+func TestDirectAndScheduledInvocations(t *testing.T) {
+	h, doer := newFake(t)
+	doer.answer = func(req share.Request) (*share.Result, error) {
+		if req.Action == share.ActionBindings {
+			return nil, &share.Error{Code: share.CodeDeadlineExceeded, Message: "late"}
+		}
+		return &share.Result{OK: true, Action: req.Action}, nil
+	}
+	if v, err := h.handle(context.Background(), sample(t, "eventbridge-scheduled")); err != nil || asMap(t, v)["action"] != "reconcile" {
+		t.Errorf("scheduled: %v %v", v, err)
+	}
+	if v, err := h.handle(context.Background(), sample(t, "direct-invalid")); err != nil || asMap(t, v)["ok"] != false {
+		t.Errorf("invalid: %v %v", v, err)
+	}
+	if _, err := h.handle(context.Background(), json.RawMessage(`{"action":"bindings","appids":["wx5fe6bb43205e9e07"]}`)); err == nil {
+		t.Errorf("a transient failure must fail the invocation")
+	}
+	if doer.reqs[0].Action != share.ActionReconcile || doer.reqs[0].Envs != nil {
+		t.Errorf("a scheduled event must reconcile the configured manifest: %+v", doer.reqs[0])
+	}
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// FuzzHandle: whatever the payload, the handler neither panics nor answers a non-JSON value.
+func FuzzHandle(f *testing.F) {
+	for _, p := range eventtest.Samples(f, "../../events/aws") {
+		b, _ := os.ReadFile(p)
+		f.Add(b)
+	}
+	f.Add([]byte(`{"version":"2.0","requestContext":{"http":{}}}`))
+	f.Setenv("ENVSHARE_COMPONENT_ACCESS_TOKEN", "tok")
+	f.Setenv("ENVSHARE_HTTP_AUTH", "none")
+	app := trigger.New(trigger.Options{Platform: trigger.PlatformAWS, Logger: discardLogger(), MetricsOut: discard{},
+		Build: func(context.Context, config.Config) (trigger.Doer, error) { return &fakeDoer{}, nil }})
+	h := handler{app: app}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		v, err := h.handle(context.Background(), payload)
+		if err == nil {
+			if _, mErr := json.Marshal(v); mErr != nil {
+				t.Fatalf("answer does not encode: %v", mErr)
+			}
+		}
+	})
+}

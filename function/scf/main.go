@@ -1,0 +1,36 @@
+// Command main is envshare on Tencent SCF (Go1 runtime, handler "main"). It recognises each
+// event by its shape, converts it, makes one call of the platform-neutral core in pkg/trigger,
+// and encodes the answer the way the event's source expects.
+//
+// The SCF runtime delivers the function's environment variables inside each invocation
+// (scf-go-lib's Invoke calls os.Setenv), so the configuration is read on the first invocation
+// that needs it, never here.
+package main
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/tencentyun/scf-go-lib/cloudfunction"
+
+	"github.com/envshare/envshare/pkg/trigger"
+)
+
+func main() {
+	h := handler{app: trigger.New(trigger.Options{Platform: trigger.PlatformSCF})}
+	cloudfunction.Start(h.handle)
+}
+
+type handler struct{ app *trigger.App }
+
+// handle is the whole dispatch: event shape → one call of the core → the source's answer.
+func (h handler) handle(ctx context.Context, payload json.RawMessage) (any, error) {
+	switch kindOf(payload) {
+	case kindAPIGateway:
+		return h.apiGateway(ctx, payload)
+	case kindTimer: // empty Message: the configured manifest; a JSON Message: a direct message
+		return h.timer(ctx, payload)
+	default: // direct invoke: {"action": ...}
+		return trigger.Answer(h.app.Message(invocation(ctx, trigger.TriggerDirect), payload))
+	}
+}

@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/tencentyun/scf-go-lib/events"
+
+	"github.com/envshare/envshare/pkg/config"
+	"github.com/envshare/envshare/pkg/share"
+	"github.com/envshare/envshare/pkg/trigger"
+	"github.com/envshare/envshare/pkg/trigger/eventtest"
+)
+
+type fakeDoer struct {
+	mu   sync.Mutex
+	reqs []share.Request
+}
+
+func (f *fakeDoer) Do(_ context.Context, req share.Request) (*share.Result, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reqs = append(f.reqs, req)
+	if req.Action == share.ActionUnshare {
+		return nil, &share.Error{Code: share.CodeUpstreamUnavailable, Message: "busy"}
+	}
+	return &share.Result{OK: true, Action: req.Action, SourceType: 1}, nil
+}
+
+func newFake(t *testing.T) (handler, *fakeDoer) {
+	t.Helper()
+	eventtest.SetEnv(t, map[string]string{
+		"ENVSHARE_COMPONENT_ACCESS_TOKEN": "tok",
+		"ENVSHARE_HTTP_AUTH":              "bearer",
+		"ENVSHARE_HTTP_SECRET":            eventtest.TestSecret,
+	})
+	doer := &fakeDoer{}
+	app := trigger.New(trigger.Options{Platform: trigger.PlatformSCF, Logger: slog.New(slog.DiscardHandler),
+		Build: func(context.Context, config.Config) (trigger.Doer, error) { return doer, nil }})
+	return handler{app: app}, doer
+}
+
+func sample(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../../events/scf/" + name + ".json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func asMap(t *testing.T, v any) map[string]any {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	return m
+}
+
+func TestEventsAreRecognisedByShape(t *testing.T) {
+	tests := []struct {
+		name    string
+		payload string
+		want    kind
+	}{
+		{"an API Gateway request", `{"httpMethod":"GET","path":"/healthz","requestContext":{"serviceId":"service-1","path":"/"}}`, kindAPIGateway},
+		{"a timer", `{"Type":"Timer","TriggerName":"t","Time":"2023-11-14T22:13:20Z","Message":""}`, kindTimer},
+		{"a direct message", `{"action":"bindings","appids":["wx5fe6bb43205e9e07"]}`, kindDirect},
+		{"a request context without service is a message", `{"httpMethod":"GET","requestContext":{}}`, kindDirect},
+		{"a JSON array", `[]`, kindDirect},
+		{"malformed JSON", `{"Type":`, kindDirect},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := kindOf([]byte(tt.payload)); got != tt.want {
+				t.Errorf("kindOf = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	for _, path := range eventtest.Samples(t, "../../events/scf") {
+		b, _ := os.ReadFile(path)
+		name := path[strings.LastIndex(path, "/")+1:]
+		want := map[string]kind{"apigw": kindAPIGateway, "timer": kindTimer, "direct": kindDirect}[strings.Split(name, "-")[0]]
+		if got := kindOf(b); got != want {
+			t.Errorf("%s: kind %v, want %v", name, got, want)
+		}
+	}
+}
+
+func TestEventsRoundTrip(t *testing.T) {
+	tests := []struct {
+		sample string
+		newEv  func() any
+	}{
+		{"apigw-share", func() any { return new(apiGatewayRequest) }},
+		{"apigw-bindings-get", func() any { return new(apiGatewayRequest) }},
+		{"timer-json-message", func() any { return new(events.TimerEvent) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.sample, func(t *testing.T) {
+			first, second := tt.newEv(), tt.newEv()
+			if err := json.Unmarshal(sample(t, tt.sample), first); err != nil {
+				t.Fatal(err)
+			}
+			b, err := json.Marshal(first)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(b, second); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(first, second) || reflect.ValueOf(first).Elem().IsZero() {
+				t.Errorf("round trip changed the event:\n%+v\n%+v", first, second)
+			}
+		})
+	}
+}
+
+func TestMalformedEvents(t *testing.T) {
+	h, doer := newFake(t)
+	ctx := context.Background()
+	if _, err := h.apiGateway(ctx, []byte(`{"httpMethod":"GET","requestContext":{"serviceId":"s"},"queryString":{"a":1}}`)); err == nil {
+		t.Errorf("a malformed API Gateway event decoded")
+	}
+	if _, err := h.timer(ctx, []byte(`{"Type":"Timer","Message":5}`)); err == nil {
+		t.Errorf("a malformed timer event decoded")
+	}
+	v, err := h.handle(ctx, json.RawMessage(`{"action":`))
+	if err != nil || asMap(t, v)["ok"] != false || len(doer.reqs) != 0 {
+		t.Errorf("malformed JSON: %v, %v", v, err)
+	}
+}
+
+func TestAPIGatewayAnswers(t *testing.T) {
+	const a, b = "wx5fe6bb43205e9e07", "wx1a2b3c4d5e6f7081"
+	body := `{"appids":["` + a + `","` + b + `"]}`
+	tests := []struct {
+		name    string
+		payload string
+	}{
+		{"queryString holds the query", `{"httpMethod":"GET","path":"/release/bindings","requestContext":{"serviceId":"s"},"headers":{"authorization":"Bearer envshare-test-secret"},"queryString":{"appids":"` + a + `,` + b + `"}}`},
+		{"queryStringParameters is the fallback", `{"httpMethod":"GET","path":"/bindings","requestContext":{"serviceId":"s"},"headers":{"authorization":"Bearer envshare-test-secret"},"queryStringParameters":{"appids":"` + a + `%2C` + b + `"}}`},
+		{"repeated parameters are joined", `{"httpMethod":"GET","path":"/bindings","requestContext":{"serviceId":"s"},"headers":{"authorization":"Bearer envshare-test-secret"},"queryString":{"appids":["` + a + `","` + b + `"]}}`},
+		{"a base64 body is decoded", `{"httpMethod":"POST","path":"/bindings","requestContext":{"serviceId":"s"},"headers":{"Authorization":"Bearer envshare-test-secret"},"isBase64Encoded":true,"body":"` + base64.StdEncoding.EncodeToString([]byte(body)) + `"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, doer := newFake(t)
+			v, err := h.handle(context.Background(), json.RawMessage(tt.payload))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := asMap(t, v)
+			if m["statusCode"] != 200.0 || m["isBase64Encoded"] != false || m["headers"].(map[string]any)["Content-Type"] != "application/json" {
+				t.Errorf("answer = %v", m)
+			}
+			if len(doer.reqs) != 1 || !slices.Equal(doer.reqs[0].AppIDs, []string{a, b}) {
+				t.Errorf("Doer saw %+v", doer.reqs)
+			}
+		})
+	}
+}
+
+func TestTimers(t *testing.T) {
+	tests := []struct {
+		name       string
+		message    string
+		wantAction string
+		wantErr    bool
+		wantValue  string
+	}{
+		{"an empty message reconciles the configured manifest", "", share.ActionReconcile, false, `"action":"reconcile"`},
+		{"a blank message reconciles the configured manifest", " \n", share.ActionReconcile, false, `"action":"reconcile"`},
+		{"a JSON message is a direct message", `{"action":"bindings","appids":["wx5fe6bb43205e9e07"]}`, share.ActionBindings, false, `"action":"bindings"`},
+		{"an invalid message answers the error object", `{"action":"reconcile","dryrun":true}`, "", false, `"invalid_request"`},
+		{"a transient failure fails the invocation", `{"action":"unshare","env":"e","appids":["wx5fe6bb43205e9e07"]}`, share.ActionUnshare, true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, doer := newFake(t)
+			payload, _ := json.Marshal(events.TimerEvent{Type: "Timer", TriggerName: "t", Time: "2023-11-14T22:13:20Z", Message: tt.message})
+			v, err := h.handle(context.Background(), payload)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v", err)
+			}
+			if tt.wantValue != "" && !strings.Contains(string(must(json.Marshal(v))), tt.wantValue) {
+				t.Errorf("value %v", asMap(t, v))
+			}
+			if tt.wantAction == "" && len(doer.reqs) != 0 || tt.wantAction != "" && (len(doer.reqs) != 1 || doer.reqs[0].Action != tt.wantAction) {
+				t.Errorf("Doer saw %+v", doer.reqs)
+			}
+			if tt.message == "" && doer.reqs[0].Envs != nil {
+				t.Errorf("an empty message must not carry a manifest")
+			}
+		})
+	}
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// FuzzHandle: whatever the payload, the handler neither panics nor answers a non-JSON value.
+func FuzzHandle(f *testing.F) {
+	for _, p := range eventtest.Samples(f, "../../events/scf") {
+		b, _ := os.ReadFile(p)
+		f.Add(b)
+	}
+	f.Setenv("ENVSHARE_COMPONENT_ACCESS_TOKEN", "tok")
+	f.Setenv("ENVSHARE_HTTP_AUTH", "none")
+	app := trigger.New(trigger.Options{Platform: trigger.PlatformSCF, Logger: slog.New(slog.DiscardHandler),
+		Build: func(context.Context, config.Config) (trigger.Doer, error) { return &fakeDoer{}, nil }})
+	h := handler{app: app}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		v, err := h.handle(context.Background(), payload)
+		if err == nil {
+			if _, mErr := json.Marshal(v); mErr != nil {
+				t.Fatalf("answer does not encode: %v", mErr)
+			}
+		}
+	})
+}

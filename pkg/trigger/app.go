@@ -1,0 +1,161 @@
+package trigger
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/envshare/envshare/pkg/config"
+	"github.com/envshare/envshare/pkg/share"
+)
+
+// Doer carries out one request; *share.Service implements it.
+type Doer interface {
+	Do(ctx context.Context, req share.Request) (*share.Result, error)
+}
+
+// Platforms.
+const (
+	PlatformAWS = "aws"
+	PlatformSCF = "scf"
+)
+
+// Options configure an App. Zero values take the defaults.
+type Options struct {
+	Platform string       // PlatformAWS or PlatformSCF: named in logs; AWS also emits EMF lines
+	Logger   *slog.Logger // nil: JSON lines on stdout at ENVSHARE_LOG_LEVEL
+	// Now tells the time for the HMAC timestamp window (default time.Now).
+	Now func() time.Time
+	// Build wires the service from the configuration (default: Build, logging to Logger).
+	Build func(ctx context.Context, cfg config.Config) (Doer, error)
+	// MetricsOut receives the EMF lines on AWS (default os.Stdout).
+	MetricsOut io.Writer
+}
+
+// App is one function instance: it holds the configuration and the service once the first
+// invocation that needs them has built them, and is safe for concurrent invocations.
+type App struct {
+	platform string
+	log      *slog.Logger
+	level    *slog.LevelVar // nil when the caller chose the logger
+	now      func() time.Time
+	build    func(ctx context.Context, cfg config.Config) (Doer, error)
+
+	metricsMu  sync.Mutex
+	metricsOut io.Writer
+
+	mu   sync.Mutex
+	inst *instance // nil until an initialisation succeeded
+
+	invoked atomic.Bool // set by the first invocation: cold start
+}
+
+// instance is what the first successful initialisation built.
+type instance struct {
+	cfg     config.Config
+	doer    Doer
+	secrets []string // values to scrub from logged errors
+}
+
+// New returns an App. It reads no configuration: that happens on first need.
+func New(opts Options) *App {
+	a := &App{
+		platform:   opts.Platform,
+		log:        opts.Logger,
+		now:        opts.Now,
+		build:      opts.Build,
+		metricsOut: opts.MetricsOut,
+	}
+	if a.log == nil {
+		a.level = new(slog.LevelVar)
+		a.log = slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: a.level}))
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.build == nil {
+		a.build = func(ctx context.Context, cfg config.Config) (Doer, error) { return build(ctx, cfg, a.log) }
+	}
+	if a.metricsOut == nil {
+		a.metricsOut = os.Stdout
+	}
+	return a
+}
+
+// instance returns the initialised instance, initialising it if no invocation has yet done so.
+// A failure is not cached: the next invocation tries again. The error is an internal
+// *share.Error whose message names the problem (a variable, never a secret value).
+func (a *App) instance(ctx context.Context) (*instance, *share.Error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.inst != nil {
+		return a.inst, nil
+	}
+	cfg, err := config.Load()
+	if err != nil {
+		a.log.ErrorContext(ctx, "configuration rejected", "error", err.Error())
+		return nil, &share.Error{Code: share.CodeInternal, Message: err.Error()}
+	}
+	if a.level != nil {
+		a.level.Set(parseLevel(cfg.LogLevel))
+	}
+	secrets := []string{cfg.ComponentAccessToken, cfg.HTTPSecret, cfg.NotifySecret}
+	doer, err := a.build(ctx, cfg)
+	if err != nil {
+		msg := "initialisation failed: " + redact(err.Error(), secrets)
+		a.log.ErrorContext(ctx, "initialisation failed", "error", msg)
+		return nil, &share.Error{Code: share.CodeInternal, Message: msg}
+	}
+	a.inst = &instance{cfg: cfg, doer: doer, secrets: secrets}
+	return a.inst, nil
+}
+
+// do runs a decoded request and classifies its failure.
+func (a *App) do(ctx context.Context, inst *instance, req share.Request) (*share.Result, error) {
+	res, err := inst.doer.Do(ctx, req)
+	if err != nil {
+		return nil, a.classify(ctx, inst, err)
+	}
+	if res == nil {
+		return nil, a.classify(ctx, inst, errors.New("service returned no result"))
+	}
+	return res, nil
+}
+
+// classify turns any failure into a *share.Error. A *share.Error passes unchanged; a context
+// deadline is deadline_exceeded; anything else is logged (redacted) and answered as a generic
+// internal error, because its text was not written for callers.
+func (a *App) classify(ctx context.Context, inst *instance, err error) *share.Error {
+	var se *share.Error
+	if errors.As(err, &se) {
+		return se
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &share.Error{Code: share.CodeDeadlineExceeded, Message: "the invocation's deadline passed before the action completed"}
+	}
+	var secrets []string
+	if inst != nil {
+		secrets = inst.secrets
+	}
+	a.log.ErrorContext(ctx, "internal error", "error", redact(err.Error(), secrets))
+	return &share.Error{Code: share.CodeInternal, Message: "internal error; see the function's log"}
+}
+
+func parseLevel(s string) slog.Level {
+	switch strings.ToLower(s) {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	default:
+		return slog.LevelInfo
+	}
+}

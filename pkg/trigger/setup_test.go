@@ -1,0 +1,172 @@
+package trigger
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/envshare/envshare/pkg/config"
+	"github.com/envshare/envshare/pkg/metrics"
+	"github.com/envshare/envshare/pkg/share"
+)
+
+const testSecret = "s3cret-http-key"
+
+// fakeDoer records every request and answers with answer (a successful share by default).
+type fakeDoer struct {
+	mu     sync.Mutex
+	reqs   []share.Request
+	answer func(ctx context.Context, req share.Request) (*share.Result, error)
+}
+
+func (f *fakeDoer) Do(ctx context.Context, req share.Request) (*share.Result, error) {
+	f.mu.Lock()
+	f.reqs = append(f.reqs, req)
+	f.mu.Unlock()
+	metrics.From(ctx).Call(metrics.ShareEnv)
+	if f.answer != nil {
+		return f.answer(ctx, req)
+	}
+	return okResult(req.Action), nil
+}
+
+func (f *fakeDoer) requests() []share.Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]share.Request(nil), f.reqs...)
+}
+
+func okResult(action string) *share.Result {
+	return &share.Result{OK: true, Action: action, SourceType: 1,
+		Summary: share.Summary{{Name: "requested", N: 1}, {Name: share.StatusShared, N: 1}, {Name: share.StatusPendingConfirmation, N: 0}, {Name: share.StatusFailed, N: 0}},
+		Results: []share.Outcome{{Env: "test-env", AppID: "wx0123456789abcdef", Status: share.StatusShared}}}
+}
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of parallel invocations.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// lines decodes every JSON line written so far.
+func (s *syncBuffer) lines(t *testing.T) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(s.String()), "\n") {
+		if l == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("not a JSON line: %q: %v", l, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+type fixture struct {
+	app    *App
+	doer   *fakeDoer
+	logs   *syncBuffer
+	emf    *syncBuffer
+	builds *int
+	now    time.Time
+}
+
+// setup returns an App on platform aws wired to a fake Doer, with the given environment on top
+// of a valid bearer-auth configuration. An env value "" unsets the variable.
+func setup(t *testing.T, env map[string]string) *fixture {
+	t.Helper()
+	base := map[string]string{
+		"ENVSHARE_COMPONENT_ACCESS_TOKEN": "tok-never-printed",
+		"ENVSHARE_HTTP_AUTH":              "bearer",
+		"ENVSHARE_HTTP_SECRET":            testSecret,
+		"ENVSHARE_TOKEN_MODE":             "env",
+		"ENVSHARE_MAX_BODY_BYTES":         "2048",
+	}
+	for k, v := range env {
+		base[k] = v
+	}
+	isolateEnv(t)
+	for k, v := range base {
+		t.Setenv(k, v)
+	}
+	f := &fixture{doer: &fakeDoer{}, logs: &syncBuffer{}, emf: &syncBuffer{}, builds: new(int),
+		now: time.Unix(1_700_000_000, 0)}
+	var mu sync.Mutex
+	f.app = New(Options{
+		Platform:   PlatformAWS,
+		Logger:     slog.New(slog.NewJSONHandler(f.logs, nil)),
+		Now:        func() time.Time { return f.now },
+		MetricsOut: f.emf,
+		Build: func(ctx context.Context, cfg config.Config) (Doer, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			*f.builds++
+			return f.doer, nil
+		},
+	})
+	return f
+}
+
+func bearer() map[string]string { return map[string]string{"Authorization": "Bearer " + testSecret} }
+
+func post(path, body string) HTTPRequest {
+	return HTTPRequest{Method: "POST", Path: path, Headers: bearer(), Body: body}
+}
+
+// decodeBody decodes a response body into a map.
+func decodeBody(t *testing.T, resp HTTPResponse) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(resp.Body), &m); err != nil {
+		t.Fatalf("body is not JSON: %q: %v", resp.Body, err)
+	}
+	return m
+}
+
+func errorCode(t *testing.T, resp HTTPResponse) string {
+	t.Helper()
+	m := decodeBody(t, resp)
+	e, _ := m["error"].(map[string]any)
+	code, _ := e["code"].(string)
+	return code
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// isolateEnv unsets every ENVSHARE_* variable of the caller's environment for the test, so that
+// a developer's shell cannot change the results.
+func isolateEnv(t *testing.T) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "ENVSHARE_") {
+			t.Setenv(k, "") // restored at cleanup
+			os.Unsetenv(k)
+		}
+	}
+}
