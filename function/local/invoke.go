@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/envshare/envshare/pkg/rpcinvoke"
+	"github.com/envshare/envshare/pkg/trigger/eventtest"
+	"github.com/envshare/envshare/pkg/wxemu"
 )
 
 // invoke runs one sample event through its platform's real binary, driven over the runtime's
@@ -39,14 +41,31 @@ func invoke(ctx context.Context, out io.Writer, args []string) error {
 		return fmt.Errorf("%s: put the event under events/aws or events/scf so the platform is known", eventPath)
 	}
 
-	_, baseURL, stop, err := startEmulator(*state)
+	// The samples' own configuration: their credentials, events/manifest.json, and the
+	// sidecar's overrides and faults (events/README.md).
+	sidecar, err := readSidecar(strings.TrimSuffix(eventPath, ".json") + ".env.json")
 	if err != nil {
 		return err
 	}
-	defer stop()
-	env := localEnv(baseURL)
-	if err := mergeSidecar(env, strings.TrimSuffix(eventPath, ".json")+".env.json"); err != nil {
+	emu := wxemu.New(wxemu.Options{Tokens: []string{eventtest.TestToken}, Strict: true})
+	if *state != "" {
+		err = emu.SeedFile(*state)
+	} else {
+		err = emu.Seed(wxemu.DemoState())
+	}
+	if err != nil {
 		return err
+	}
+	for _, f := range sidecar.Faults {
+		if err := emu.AddFault(f); err != nil {
+			return err
+		}
+	}
+	baseURL, stop := emu.Start()
+	defer stop()
+	env := eventtest.Env(baseURL, filepath.Dir(eventPath), sidecar.Env)
+	if sidecar.Now != 0 {
+		fmt.Fprintln(out, "note: this sample is checked at a fixed clock in the tests; the binary uses the real time")
 	}
 
 	bin, err := buildFunction(ctx, platform)
@@ -102,23 +121,22 @@ func buildFunction(ctx context.Context, platform string) (string, error) {
 	return bin, nil
 }
 
-// mergeSidecar applies an optional <event>.env.json of configuration overrides.
-func mergeSidecar(env map[string]string, path string) error {
+// readSidecar reads an optional <event>.env.json.
+func readSidecar(path string) (eventtest.Sidecar, error) {
+	var sc eventtest.Sidecar
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil
+		return sc, nil
 	}
 	if err != nil {
-		return err
+		return sc, err
 	}
-	var overrides map[string]string
-	if err := json.Unmarshal(b, &overrides); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&sc); err != nil {
+		return sc, fmt.Errorf("%s: %w", path, err)
 	}
-	for k, v := range overrides {
-		env[k] = v
-	}
-	return nil
+	return sc, nil
 }
 
 func envList(env map[string]string) []string {
