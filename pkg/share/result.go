@@ -1,6 +1,9 @@
 package share
 
-import "encoding/json"
+import (
+	"bytes"
+	"encoding/json"
+)
 
 // resultJSON is Result as the contract shows it: share, unshare and reconcile always carry
 // "results", bindings always carries "bindings" and "errors" ([] when empty, never null).
@@ -36,7 +39,14 @@ func (r Result) MarshalJSON() ([]byte, error) {
 		results := nonNil(r.Results)
 		out.Results = &results
 	}
-	return json.Marshal(out)
+	// Confirmation links carry '&': keep them readable rather than \u0026-escaped.
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(out); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 func nonNil[T any](s []T) []T {

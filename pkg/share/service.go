@@ -104,7 +104,7 @@ func (s *Service) Do(ctx context.Context, req Request) (res *Result, err error) 
 	}
 	if err != nil {
 		var e *Error
-		if !errors.As(err, &e) {
+		if !errors.As(err, &e) || e == nil {
 			e = &Error{Code: CodeInternal, Message: "internal error"}
 		}
 		s.log.InfoContext(ctx, "action failed", "action", req.Action, "code", e.Code, "message", e.Message,
