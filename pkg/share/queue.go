@@ -61,15 +61,23 @@ func (q *workQueue) startLocked() {
 }
 
 func (q *workQueue) run(job func()) {
+	err := guard(job)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if err != nil && q.failure == nil {
+		q.failure = err
+	}
+	q.running--
+	q.startLocked()
+}
+
+// guard runs job and turns a panic into an error.
+func guard(job func()) (err error) {
 	defer func() {
-		p := recover()
-		q.mu.Lock()
-		defer q.mu.Unlock()
-		if p != nil && q.failure == nil {
-			q.failure = fmt.Errorf("panic in upstream call: %v", p)
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic in upstream call: %v", p)
 		}
-		q.running--
-		q.startLocked()
 	}()
 	job()
+	return nil
 }

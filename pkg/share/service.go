@@ -143,6 +143,9 @@ func (s *Service) sourceType(req *Request) int {
 // parallel runs fn(0..n-1), in order, with at most Concurrency calls in flight. A panic in
 // fn becomes an internal error instead of killing the process.
 func (s *Service) parallel(n int, fn func(i int)) error {
+	if n == 1 { // the common one-chunk request: no goroutine to start and wait for
+		return s.internal(guard(func() { fn(0) }))
+	}
 	q := newWorkQueue(s.opts.Concurrency)
 	for i := range n {
 		q.add(func() { fn(i) })
