@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -19,34 +18,10 @@ import (
 	"github.com/envshare/envshare/pkg/trigger/eventtest"
 )
 
-// fakeDoer records requests and answers by action.
-type fakeDoer struct {
-	mu     sync.Mutex
-	reqs   []share.Request
-	answer func(req share.Request) (*share.Result, error)
-}
-
-func (f *fakeDoer) Do(_ context.Context, req share.Request) (*share.Result, error) {
-	f.mu.Lock()
-	f.reqs = append(f.reqs, req)
-	f.mu.Unlock()
-	if f.answer != nil {
-		return f.answer(req)
-	}
-	return &share.Result{OK: true, Action: req.Action, SourceType: 1}, nil
-}
-
 // newFake returns a handler whose core calls a fake Doer, with bearer auth.
-func newFake(t *testing.T) (handler, *fakeDoer) {
+func newFake(t *testing.T) (handler, *eventtest.FakeDoer) {
 	t.Helper()
-	eventtest.SetEnv(t, map[string]string{
-		"ENVSHARE_COMPONENT_ACCESS_TOKEN": "tok",
-		"ENVSHARE_HTTP_AUTH":              "bearer",
-		"ENVSHARE_HTTP_SECRET":            eventtest.TestSecret,
-	})
-	doer := &fakeDoer{}
-	app := trigger.New(trigger.Options{Platform: trigger.PlatformAWS, Logger: discardLogger(), MetricsOut: discard{},
-		Build: func(context.Context, config.Config) (trigger.Doer, error) { return doer, nil }})
+	app, doer := eventtest.NewFakeApp(t, trigger.PlatformAWS)
 	return handler{app: app}, doer
 }
 
@@ -57,20 +32,6 @@ func sample(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// asMap encodes a handler's answer as the runtime would and decodes it into a map.
-func asMap(t *testing.T, v any) map[string]any {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("%s: %v", b, err)
-	}
-	return m
 }
 
 func TestEventsAreRecognisedByShape(t *testing.T) {
@@ -176,7 +137,7 @@ func TestMalformedEvents(t *testing.T) {
 		}
 	}
 	v, err := h.handle(ctx, json.RawMessage(`{"action":`))
-	if err != nil || asMap(t, v)["ok"] != false || len(doer.reqs) != 0 {
+	if err != nil || eventtest.AsMap(t, v)["ok"] != false || len(doer.Reqs) != 0 {
 		t.Errorf("malformed JSON: %v, %v", v, err)
 	}
 }
@@ -189,7 +150,7 @@ func TestEveryHTTPAnswerIsTheFullEnvelope(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m := asMap(t, v)
+			m := eventtest.AsMap(t, v)
 			if _, ok := m["statusCode"].(float64); !ok {
 				t.Errorf("no statusCode: %v", m)
 			}
@@ -222,8 +183,8 @@ func TestALBAnswers(t *testing.T) {
 			t.Errorf("answer = %+v", resp)
 		}
 		want := []string{"wx5fe6bb43205e9e07", "wx7e57d0c0ffee1234", "wx0f1e2d3c4b5a6978"}
-		if len(doer.reqs) != 1 || !slices.Equal(doer.reqs[0].AppIDs, want) {
-			t.Errorf("Doer saw %+v", doer.reqs)
+		if len(doer.Reqs) != 1 || !slices.Equal(doer.Reqs[0].AppIDs, want) {
+			t.Errorf("Doer saw %+v", doer.Reqs)
 		}
 	})
 	t.Run("without multi-value headers the answer has single-value headers only", func(t *testing.T) {
@@ -235,7 +196,7 @@ func TestALBAnswers(t *testing.T) {
 		if resp.MultiValueHeaders != nil || resp.StatusDescription != "200 OK" {
 			t.Errorf("answer = %+v", resp)
 		}
-		if _, ok := asMap(t, resp)["multiValueHeaders"]; ok {
+		if _, ok := eventtest.AsMap(t, resp)["multiValueHeaders"]; ok {
 			t.Errorf("multiValueHeaders must be absent")
 		}
 	})
@@ -270,8 +231,8 @@ func TestQueriesOfEachHTTPSource(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(doer.reqs) != 1 || !slices.Equal(doer.reqs[0].AppIDs, []string{a, b}) {
-				t.Fatalf("Doer saw %+v; answer %v", doer.reqs, asMap(t, v))
+			if len(doer.Reqs) != 1 || !slices.Equal(doer.Reqs[0].AppIDs, []string{a, b}) {
+				t.Fatalf("Doer saw %+v; answer %v", doer.Reqs, eventtest.AsMap(t, v))
 			}
 		})
 	}
@@ -310,7 +271,7 @@ func TestSQSBatches(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h, doer := newFake(t)
-			doer.answer = answer
+			doer.Answer = answer
 			payload, _ := json.Marshal(events.SQSEvent{Records: tt.records})
 			v, err := h.handle(context.Background(), payload)
 			if err != nil {
@@ -321,8 +282,8 @@ func TestSQSBatches(t *testing.T) {
 			for _, f := range resp.BatchItemFailures {
 				got = append(got, f.ItemIdentifier)
 			}
-			if !slices.Equal(got, tt.wantFail) || len(doer.reqs) != tt.wantCalls {
-				t.Errorf("failures %v (want %v), calls %d (want %d)", got, tt.wantFail, len(doer.reqs), tt.wantCalls)
+			if !slices.Equal(got, tt.wantFail) || len(doer.Reqs) != tt.wantCalls {
+				t.Errorf("failures %v (want %v), calls %d (want %d)", got, tt.wantFail, len(doer.Reqs), tt.wantCalls)
 			}
 			if !strings.Contains(string(must(json.Marshal(resp))), `"batchItemFailures":[`) {
 				t.Errorf("batchItemFailures must be a list, even empty")
@@ -333,23 +294,23 @@ func TestSQSBatches(t *testing.T) {
 
 func TestDirectAndScheduledInvocations(t *testing.T) {
 	h, doer := newFake(t)
-	doer.answer = func(req share.Request) (*share.Result, error) {
+	doer.Answer = func(req share.Request) (*share.Result, error) {
 		if req.Action == share.ActionBindings {
 			return nil, &share.Error{Code: share.CodeDeadlineExceeded, Message: "late"}
 		}
 		return &share.Result{OK: true, Action: req.Action}, nil
 	}
-	if v, err := h.handle(context.Background(), sample(t, "eventbridge-scheduled")); err != nil || asMap(t, v)["action"] != "reconcile" {
+	if v, err := h.handle(context.Background(), sample(t, "eventbridge-scheduled")); err != nil || eventtest.AsMap(t, v)["action"] != "reconcile" {
 		t.Errorf("scheduled: %v %v", v, err)
 	}
-	if v, err := h.handle(context.Background(), sample(t, "direct-invalid")); err != nil || asMap(t, v)["ok"] != false {
+	if v, err := h.handle(context.Background(), sample(t, "direct-invalid")); err != nil || eventtest.AsMap(t, v)["ok"] != false {
 		t.Errorf("invalid: %v %v", v, err)
 	}
 	if _, err := h.handle(context.Background(), json.RawMessage(`{"action":"bindings","appids":["wx5fe6bb43205e9e07"]}`)); err == nil {
 		t.Errorf("a transient failure must fail the invocation")
 	}
-	if doer.reqs[0].Action != share.ActionReconcile || doer.reqs[0].Envs != nil {
-		t.Errorf("a scheduled event must reconcile the configured manifest: %+v", doer.reqs[0])
+	if doer.Reqs[0].Action != share.ActionReconcile || doer.Reqs[0].Envs != nil {
+		t.Errorf("a scheduled event must reconcile the configured manifest: %+v", doer.Reqs[0])
 	}
 }
 
@@ -376,7 +337,7 @@ func FuzzHandle(f *testing.F) {
 	f.Setenv("ENVSHARE_COMPONENT_ACCESS_TOKEN", "tok")
 	f.Setenv("ENVSHARE_HTTP_AUTH", "none")
 	app := trigger.New(trigger.Options{Platform: trigger.PlatformAWS, Logger: discardLogger(), MetricsOut: discard{},
-		Build: func(context.Context, config.Config) (trigger.Doer, error) { return &fakeDoer{}, nil }})
+		Build: func(context.Context, config.Config) (trigger.Doer, error) { return &eventtest.FakeDoer{}, nil }})
 	h := handler{app: app}
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		v, err := h.handle(context.Background(), payload)

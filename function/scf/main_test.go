@@ -9,7 +9,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/tencentyun/scf-go-lib/events"
@@ -20,31 +19,9 @@ import (
 	"github.com/envshare/envshare/pkg/trigger/eventtest"
 )
 
-type fakeDoer struct {
-	mu   sync.Mutex
-	reqs []share.Request
-}
-
-func (f *fakeDoer) Do(_ context.Context, req share.Request) (*share.Result, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.reqs = append(f.reqs, req)
-	if req.Action == share.ActionUnshare {
-		return nil, &share.Error{Code: share.CodeUpstreamUnavailable, Message: "busy"}
-	}
-	return &share.Result{OK: true, Action: req.Action, SourceType: 1}, nil
-}
-
-func newFake(t *testing.T) (handler, *fakeDoer) {
+func newFake(t *testing.T) (handler, *eventtest.FakeDoer) {
 	t.Helper()
-	eventtest.SetEnv(t, map[string]string{
-		"ENVSHARE_COMPONENT_ACCESS_TOKEN": "tok",
-		"ENVSHARE_HTTP_AUTH":              "bearer",
-		"ENVSHARE_HTTP_SECRET":            eventtest.TestSecret,
-	})
-	doer := &fakeDoer{}
-	app := trigger.New(trigger.Options{Platform: trigger.PlatformSCF, Logger: slog.New(slog.DiscardHandler),
-		Build: func(context.Context, config.Config) (trigger.Doer, error) { return doer, nil }})
+	app, doer := eventtest.NewFakeApp(t, trigger.PlatformSCF)
 	return handler{app: app}, doer
 }
 
@@ -55,19 +32,6 @@ func sample(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-func asMap(t *testing.T, v any) map[string]any {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("%s: %v", b, err)
-	}
-	return m
 }
 
 func TestEventsAreRecognisedByShape(t *testing.T) {
@@ -139,7 +103,7 @@ func TestMalformedEvents(t *testing.T) {
 		t.Errorf("a malformed timer event decoded")
 	}
 	v, err := h.handle(ctx, json.RawMessage(`{"action":`))
-	if err != nil || asMap(t, v)["ok"] != false || len(doer.reqs) != 0 {
+	if err != nil || eventtest.AsMap(t, v)["ok"] != false || len(doer.Reqs) != 0 {
 		t.Errorf("malformed JSON: %v, %v", v, err)
 	}
 }
@@ -163,12 +127,12 @@ func TestAPIGatewayAnswers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m := asMap(t, v)
+			m := eventtest.AsMap(t, v)
 			if m["statusCode"] != 200.0 || m["isBase64Encoded"] != false || m["headers"].(map[string]any)["Content-Type"] != "application/json" {
 				t.Errorf("answer = %v", m)
 			}
-			if len(doer.reqs) != 1 || !slices.Equal(doer.reqs[0].AppIDs, []string{a, b}) {
-				t.Errorf("Doer saw %+v", doer.reqs)
+			if len(doer.Reqs) != 1 || !slices.Equal(doer.Reqs[0].AppIDs, []string{a, b}) {
+				t.Errorf("Doer saw %+v", doer.Reqs)
 			}
 		})
 	}
@@ -191,18 +155,24 @@ func TestTimers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h, doer := newFake(t)
+			doer.Answer = func(req share.Request) (*share.Result, error) {
+				if req.Action == share.ActionUnshare {
+					return nil, &share.Error{Code: share.CodeUpstreamUnavailable, Message: "busy"}
+				}
+				return &share.Result{OK: true, Action: req.Action, SourceType: 1}, nil
+			}
 			payload, _ := json.Marshal(events.TimerEvent{Type: "Timer", TriggerName: "t", Time: "2023-11-14T22:13:20Z", Message: tt.message})
 			v, err := h.handle(context.Background(), payload)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v", err)
 			}
 			if tt.wantValue != "" && !strings.Contains(string(must(json.Marshal(v))), tt.wantValue) {
-				t.Errorf("value %v", asMap(t, v))
+				t.Errorf("value %v", eventtest.AsMap(t, v))
 			}
-			if tt.wantAction == "" && len(doer.reqs) != 0 || tt.wantAction != "" && (len(doer.reqs) != 1 || doer.reqs[0].Action != tt.wantAction) {
-				t.Errorf("Doer saw %+v", doer.reqs)
+			if tt.wantAction == "" && len(doer.Reqs) != 0 || tt.wantAction != "" && (len(doer.Reqs) != 1 || doer.Reqs[0].Action != tt.wantAction) {
+				t.Errorf("Doer saw %+v", doer.Reqs)
 			}
-			if tt.message == "" && doer.reqs[0].Envs != nil {
+			if tt.message == "" && doer.Reqs[0].Envs != nil {
 				t.Errorf("an empty message must not carry a manifest")
 			}
 		})
@@ -225,7 +195,7 @@ func FuzzHandle(f *testing.F) {
 	f.Setenv("ENVSHARE_COMPONENT_ACCESS_TOKEN", "tok")
 	f.Setenv("ENVSHARE_HTTP_AUTH", "none")
 	app := trigger.New(trigger.Options{Platform: trigger.PlatformSCF, Logger: slog.New(slog.DiscardHandler),
-		Build: func(context.Context, config.Config) (trigger.Doer, error) { return &fakeDoer{}, nil }})
+		Build: func(context.Context, config.Config) (trigger.Doer, error) { return &eventtest.FakeDoer{}, nil }})
 	h := handler{app: app}
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		v, err := h.handle(context.Background(), payload)

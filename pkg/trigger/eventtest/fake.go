@@ -1,0 +1,74 @@
+package eventtest
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+
+	"github.com/envshare/envshare/pkg/config"
+	"github.com/envshare/envshare/pkg/share"
+	"github.com/envshare/envshare/pkg/trigger"
+)
+
+// FakeDoer stands in for the share service in the adapters' unit tests: it records requests
+// and answers with Answer, or with an ok result of the request's action.
+type FakeDoer struct {
+	mu     sync.Mutex
+	Reqs   []share.Request
+	Answer func(req share.Request) (*share.Result, error)
+}
+
+// Do records req and answers it.
+func (f *FakeDoer) Do(_ context.Context, req share.Request) (*share.Result, error) {
+	f.mu.Lock()
+	f.Reqs = append(f.Reqs, req)
+	answer := f.Answer
+	f.mu.Unlock()
+	if answer != nil {
+		return answer(req)
+	}
+	return &share.Result{OK: true, Action: req.Action, SourceType: 1}, nil
+}
+
+// Requests returns the requests recorded so far.
+func (f *FakeDoer) Requests() []share.Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]share.Request(nil), f.Reqs...)
+}
+
+// NewFakeApp returns an App of platform whose core is a FakeDoer, with bearer auth (TestSecret)
+// and its logs and metrics discarded.
+func NewFakeApp(t *testing.T, platform string) (*trigger.App, *FakeDoer) {
+	t.Helper()
+	SetEnv(t, map[string]string{
+		"ENVSHARE_COMPONENT_ACCESS_TOKEN": "tok",
+		"ENVSHARE_HTTP_AUTH":              "bearer",
+		"ENVSHARE_HTTP_SECRET":            TestSecret,
+	})
+	doer := &FakeDoer{}
+	app := trigger.New(trigger.Options{
+		Platform:   platform,
+		Logger:     slog.New(slog.DiscardHandler),
+		MetricsOut: io.Discard,
+		Build:      func(context.Context, config.Config) (trigger.Doer, error) { return doer, nil },
+	})
+	return app, doer
+}
+
+// AsMap encodes a handler's answer as the runtime would and decodes it into a map.
+func AsMap(t *testing.T, v any) map[string]any {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	return m
+}
