@@ -1,6 +1,7 @@
 // Package eventtest runs the sample events in events/<platform>/ through an adapter's handler
 // against the WeChat emulator and compares each answer with the golden file beside the event.
-// It is used by the adapters' tests only.
+// Every run also scans the App's logs (debug level), EMF lines and answer for the sample's
+// secrets. It is used by the adapters' tests only.
 //
 // For events/aws/httpapi-v2-share.json the golden is httpapi-v2-share.golden.json and an
 // optional sidecar httpapi-v2-share.env.json (see Sidecar) adjusts the configuration. A sample
@@ -12,12 +13,14 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
-	"io"
 	"log/slog"
+	"maps"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -107,22 +110,91 @@ func Invoke(t *testing.T, a Adapter, name string, payload []byte, sc Sidecar) []
 		}
 	}
 	base := emu.ServeTest(t)
-	SetEnv(t, Env(base, a.Dir, sc.Env))
+	env := Env(base, a.Dir, sc.Env)
+	SetEnv(t, env)
 
 	now := sc.Now
 	if now == 0 {
 		now = Now
 	}
+	// Every log line down to debug and every EMF line is kept for the secret scan; warnings
+	// and errors also go to the test log.
+	var logs, emf Output
 	app := trigger.New(trigger.Options{
-		Platform:   a.Platform,
-		Logger:     slog.New(slog.NewJSONHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Platform: a.Platform,
+		Logger: slog.New(slog.NewMultiHandler(
+			slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}),
+			slog.NewJSONHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))),
 		Now:        func() time.Time { return time.Unix(now, 0) },
-		MetricsOut: io.Discard,
+		MetricsOut: &emf,
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	v, err := a.Handler(app)(a.Context(ctx, "req-"+name), payload)
-	return Normalise(Encode(v, err), base)
+	answer := Encode(v, err)
+	CheckNoSecrets(t, SecretsOf(env), map[string]string{
+		"the logs": logs.String(), "the EMF lines": emf.String(), "the answer": string(answer)})
+	return Normalise(answer, base)
+}
+
+// SecretsOf lists the secret values a sample runs with: the test token and secret, and the
+// token, HTTP secret and notification secret of its environment.
+func SecretsOf(env map[string]string) []string {
+	secrets := []string{TestToken, TestSecret}
+	for _, k := range []string{"ENVSHARE_COMPONENT_ACCESS_TOKEN", "ENVSHARE_HTTP_SECRET", "ENVSHARE_NOTIFY_SECRET"} {
+		if v := env[k]; v != "" && !slices.Contains(secrets, v) {
+			secrets = append(secrets, v)
+		}
+	}
+	return secrets
+}
+
+// CheckNoSecrets fails the test if any output (name → text) contains a secret, as is or
+// URL-escaped (as in a request URL an error might quote). It names the secret by position and
+// shows the offending line, so the report is readable; the values here are test values.
+func CheckNoSecrets(t testing.TB, secrets []string, outputs map[string]string) {
+	t.Helper()
+	for _, name := range slices.Sorted(maps.Keys(outputs)) {
+		for i, secret := range secrets {
+			if secret == "" {
+				continue
+			}
+			for _, form := range escapes(secret) {
+				if line, found := lineWith(outputs[name], form); found {
+					t.Errorf("secret #%d (%s) found in %s: %s", i, shorten(secret), name, line)
+				}
+			}
+		}
+	}
+}
+
+// escapes returns s and its distinct URL-escaped forms.
+func escapes(s string) []string {
+	forms := []string{s}
+	for _, f := range []string{url.QueryEscape(s), url.PathEscape(s)} {
+		if !slices.Contains(forms, f) {
+			forms = append(forms, f)
+		}
+	}
+	return forms
+}
+
+// lineWith returns the first line of text that contains s.
+func lineWith(text, s string) (string, bool) {
+	for line := range strings.Lines(text) {
+		if strings.Contains(line, s) {
+			return strings.TrimSpace(line), true
+		}
+	}
+	return "", false
+}
+
+// shorten names a secret by its first characters.
+func shorten(s string) string {
+	if len(s) > 8 {
+		return s[:8] + "..."
+	}
+	return s
 }
 
 // Env is the default configuration of the samples: bearer auth with TestSecret, the token
