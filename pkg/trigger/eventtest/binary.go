@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -18,12 +17,8 @@ import (
 // Linux-style binary at out, as the deployment does: CGO_ENABLED=0, with extra build flags.
 func BuildBinary(t *testing.T, out string, flags ...string) {
 	t.Helper()
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goTool); err != nil {
-		goTool = "go"
-	}
 	args := append(append([]string{"build"}, flags...), "-o", out, ".")
-	cmd := exec.Command(goTool, args...)
+	cmd := exec.Command("go", args...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, b)
