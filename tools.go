@@ -8,7 +8,6 @@ import (
 	_ "github.com/aws/aws-lambda-go/lambda"
 	_ "github.com/aws/aws-sdk-go-v2/config"
 	_ "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	_ "github.com/aws/aws-sdk-go-v2/service/ssm"
 	_ "github.com/dlclark/regexp2"
 	_ "github.com/santhosh-tekuri/jsonschema/v6"
 	_ "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"

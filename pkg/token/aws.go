@@ -11,15 +11,15 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
 
 // awsSession resolves the AWS SDK configuration on first use, so its cost (environment, shared
 // files, credential chain) is paid only by an instance that needs it. LoadDefaultConfig honours
 // AWS_REGION, the credential variables and AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_SECRETS_MANAGER
-// and AWS_ENDPOINT_URL_SSM.
+// and AWS_ENDPOINT_URL_SSM (the latter resolved in ssm.go).
 type awsSession struct {
 	opts     options
 	attempts int
@@ -58,6 +58,10 @@ func (a *awsSession) config(ctx context.Context) (aws.Config, error) {
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, load...)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load the AWS configuration: %w", err)
+	}
+	if cfg.HTTPClient == nil {
+		// The SDK's own default, built once so the SSM call (ssm.go) reuses its connections.
+		cfg.HTTPClient = awshttp.NewBuildableClient()
 	}
 	if cfg.Region == "" {
 		return aws.Config{}, fmt.Errorf("%w: AWS_REGION is not set (Lambda sets it)", ErrMissingCredentials)
@@ -113,48 +117,6 @@ func (l *secretsManagerLoader) getClient(ctx context.Context) (*secretsmanager.C
 		return nil, err
 	}
 	l.client = secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
-		if e := l.session.opts.awsEndpoint; e != "" {
-			o.BaseEndpoint = aws.String(e)
-		}
-	})
-	return l.client, nil
-}
-
-// parameterLoader reads an SSM parameter, decrypted (SecureString).
-type parameterLoader struct {
-	session *awsSession
-	name    string
-
-	mu     sync.Mutex
-	client *ssm.Client
-}
-
-func (l *parameterLoader) Load(ctx context.Context) (string, error) {
-	client, err := l.getClient(ctx)
-	if err != nil {
-		return "", err
-	}
-	out, err := client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(l.name), WithDecryption: aws.Bool(true)})
-	if err != nil {
-		return "", err // "operation error SSM: GetParameter, ..."
-	}
-	if out.Parameter == nil || out.Parameter.Value == nil {
-		return "", errors.New("GetParameter: the parameter has no value")
-	}
-	return *out.Parameter.Value, nil
-}
-
-func (l *parameterLoader) getClient(ctx context.Context) (*ssm.Client, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.client != nil {
-		return l.client, nil
-	}
-	cfg, err := l.session.config(ctx)
-	if err != nil {
-		return nil, err
-	}
-	l.client = ssm.NewFromConfig(cfg, func(o *ssm.Options) {
 		if e := l.session.opts.awsEndpoint; e != "" {
 			o.BaseEndpoint = aws.String(e)
 		}
