@@ -116,8 +116,19 @@ func (a *App) instance(ctx context.Context) (*instance, *share.Error) {
 	return a.inst, nil
 }
 
-// do runs a decoded request and classifies its failure.
+// answerReserve is the time kept free before the invocation's deadline so that the function
+// still answers (deadline_exceeded, deferred pairs) before the platform stops it; at most a
+// quarter of the time left, for short deadlines.
+const answerReserve = 500 * time.Millisecond
+
+// do runs a decoded request and classifies its failure. The service works against a deadline
+// answerReserve earlier than the invocation's.
 func (a *App) do(ctx context.Context, inst *instance, req share.Request) (*share.Result, error) {
+	if deadline, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-min(answerReserve, time.Until(deadline)/4)))
+		defer cancel()
+	}
 	res, err := inst.doer.Do(ctx, req)
 	if err != nil {
 		return nil, a.classify(ctx, inst, err)
