@@ -14,7 +14,6 @@ require (
 	github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common v1.0.732
 	github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/ssm v1.0.732
 	github.com/tencentyun/scf-go-lib v0.0.0-20211123032342-f972dcd16ff6
-	golang.org/x/sync v0.25.0
 	golang.org/x/time v0.16.0
 	sigs.k8s.io/yaml v1.6.0
 )
