@@ -190,16 +190,10 @@ func decodeBody(body []byte, routeAction string) (Request, fieldState, problems)
 		req.Envs = d.envList("envs", top["envs"])
 	}
 	if st.present["prune"] {
-		var b bool
-		if d.into("prune", top["prune"], &b, "must be true or false") {
-			req.Prune = &b
-		}
+		req.Prune = d.boolean("prune", top["prune"])
 	}
 	if st.present["dry_run"] {
-		var b bool
-		if d.into("dry_run", top["dry_run"], &b, "must be true or false") {
-			req.DryRun = &b
-		}
+		req.DryRun = d.boolean("dry_run", top["dry_run"])
 	}
 	if st.present["shard"] {
 		req.Shard = d.shard("shard", top["shard"])
@@ -224,6 +218,15 @@ func (d *decoder) into(path string, raw json.RawMessage, v any, problem string) 
 		return false
 	}
 	return true
+}
+
+// boolean decodes a true/false field; nil when it is not one (the problem is noted).
+func (d *decoder) boolean(path string, raw json.RawMessage) *bool {
+	var b bool
+	if !d.into(path, raw, &b, "must be true or false") {
+		return nil
+	}
+	return &b
 }
 
 func (d *decoder) str(path string, raw json.RawMessage) (string, bool) {

@@ -92,18 +92,7 @@ func TestAWSModes(t *testing.T) {
 				s, fake := newAWSSource(t, am.mode, am.service, am.endpointVar, am.id, nil)
 				fake.set(am.id, "old-token")
 				mustToken(t, s, "old-token")
-				errs := run(100, func(int) error {
-					if _, err := s.Reload(t.Context(), "old-token"); !errors.Is(err, ErrStaleToken) {
-						return err
-					}
-					return nil
-				}, nil)
-				for _, err := range errs {
-					t.Errorf("Reload: %v", err)
-				}
-				if got := fake.hits.Load(); got != 2 {
-					t.Errorf("fake hit %d times, want 2", got)
-				}
+				assertStaleReloadReadsOnce(t, s, fake.hits.Load)
 			})
 
 			t.Run("a malformed value is refused without printing it", func(t *testing.T) {

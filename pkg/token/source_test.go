@@ -665,3 +665,22 @@ func TestHungSourcesHonourTheCallersContext(t *testing.T) {
 		})
 	}
 }
+
+// assertStaleReloadReadsOnce checks that 100 concurrent reloads of a token the source still
+// holds all answer ErrStaleToken after one read of the source (hits: the fake's reads in all,
+// the first load included).
+func assertStaleReloadReadsOnce(t *testing.T, s *Source, hits func() int64) {
+	t.Helper()
+	errs := run(100, func(int) error {
+		if _, err := s.Reload(t.Context(), "old-token"); !errors.Is(err, ErrStaleToken) {
+			return err
+		}
+		return nil
+	}, nil)
+	for _, err := range errs {
+		t.Errorf("Reload: %v", err)
+	}
+	if got := hits(); got != 2 {
+		t.Errorf("fake hit %d times, want 2", got)
+	}
+}

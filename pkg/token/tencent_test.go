@@ -82,18 +82,7 @@ func TestTencentSSM(t *testing.T) {
 		s, fake := newTencentSource(t, "v1", nil)
 		fake.put(tcSecretName, "v1", "old-token")
 		mustToken(t, s, "old-token")
-		errs := run(100, func(int) error {
-			if _, err := s.Reload(t.Context(), "old-token"); !errors.Is(err, ErrStaleToken) {
-				return err
-			}
-			return nil
-		}, nil)
-		for _, err := range errs {
-			t.Errorf("Reload: %v", err)
-		}
-		if got := fake.hits.Load(); got != 2 {
-			t.Errorf("fake hit %d times, want 2", got)
-		}
+		assertStaleReloadReadsOnce(t, s, fake.hits.Load)
 	})
 
 	t.Run("requests are signed for the function's region", func(t *testing.T) {
