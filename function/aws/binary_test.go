@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/envshare/envshare/pkg/trigger/eventtest"
+	"github.com/envshare/envshare/internal/eventtest"
 	"github.com/envshare/envshare/pkg/wxemu"
 )
 

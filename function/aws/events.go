@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/envshare/envshare/pkg/trigger"
+	"github.com/envshare/envshare/internal/trigger"
 )
 
 // kind is an event shape.

@@ -1,6 +1,6 @@
 // Command bootstrap is envshare on AWS Lambda (provided.al2023, built with -tags lambda.norpc).
 // It recognises each event by its shape, converts it, makes one call of the platform-neutral
-// core in pkg/trigger, and encodes the answer the way the event's source expects.
+// core in internal/trigger, and encodes the answer the way the event's source expects.
 package main
 
 import (
@@ -9,7 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/envshare/envshare/pkg/trigger"
+	"github.com/envshare/envshare/internal/trigger"
 )
 
 func main() {

@@ -12,10 +12,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/envshare/envshare/pkg/config"
+	"github.com/envshare/envshare/internal/config"
 	"github.com/envshare/envshare/pkg/share"
-	"github.com/envshare/envshare/pkg/trigger"
-	"github.com/envshare/envshare/pkg/trigger/eventtest"
+	"github.com/envshare/envshare/internal/trigger"
+	"github.com/envshare/envshare/internal/eventtest"
 )
 
 // newFake returns a handler whose core calls a fake Doer, with bearer auth.

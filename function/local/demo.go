@@ -12,7 +12,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/envshare/envshare/pkg/share"
-	"github.com/envshare/envshare/pkg/trigger"
+	"github.com/envshare/envshare/internal/trigger"
 	"github.com/envshare/envshare/pkg/wxemu"
 )
 

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/envshare/envshare/pkg/trigger"
-	"github.com/envshare/envshare/pkg/trigger/eventtest"
+	"github.com/envshare/envshare/internal/trigger"
+	"github.com/envshare/envshare/internal/eventtest"
 )
 
 // The demo is what `make run` shows a newcomer: every step must really happen.

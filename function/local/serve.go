@@ -10,7 +10,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/envshare/envshare/pkg/trigger"
+	"github.com/envshare/envshare/internal/trigger"
 	"github.com/envshare/envshare/pkg/wxemu"
 )
 
@@ -48,7 +48,7 @@ func serve(ctx context.Context, out io.Writer, args []string) error {
 	return nil
 }
 
-// httpAdapter turns a net/http request into the platform-neutral request of pkg/trigger.
+// httpAdapter turns a net/http request into the platform-neutral request of internal/trigger.
 func httpAdapter(app *trigger.App) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(io.LimitReader(r.Body, 16<<20))

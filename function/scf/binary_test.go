@@ -13,7 +13,7 @@ import (
 
 	"github.com/tencentyun/scf-go-lib/cloudfunction/messages"
 
-	"github.com/envshare/envshare/pkg/trigger/eventtest"
+	"github.com/envshare/envshare/internal/eventtest"
 	"github.com/envshare/envshare/pkg/wxemu"
 )
 

@@ -6,8 +6,8 @@ import (
 
 	"github.com/tencentyun/scf-go-lib/functioncontext"
 
-	"github.com/envshare/envshare/pkg/trigger"
-	"github.com/envshare/envshare/pkg/trigger/eventtest"
+	"github.com/envshare/envshare/internal/trigger"
+	"github.com/envshare/envshare/internal/eventtest"
 )
 
 var adapter = eventtest.Adapter{

@@ -1,5 +1,5 @@
 // Command main is envshare on Tencent SCF (Go1 runtime, handler "main"). It recognises each
-// event by its shape, converts it, makes one call of the platform-neutral core in pkg/trigger,
+// event by its shape, converts it, makes one call of the platform-neutral core in internal/trigger,
 // and encodes the answer the way the event's source expects.
 //
 // The SCF runtime delivers the function's environment variables inside each invocation
@@ -13,7 +13,7 @@ import (
 
 	"github.com/tencentyun/scf-go-lib/cloudfunction"
 
-	"github.com/envshare/envshare/pkg/trigger"
+	"github.com/envshare/envshare/internal/trigger"
 )
 
 func main() {

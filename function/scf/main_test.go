@@ -13,10 +13,10 @@ import (
 
 	"github.com/tencentyun/scf-go-lib/events"
 
-	"github.com/envshare/envshare/pkg/config"
+	"github.com/envshare/envshare/internal/config"
 	"github.com/envshare/envshare/pkg/share"
-	"github.com/envshare/envshare/pkg/trigger"
-	"github.com/envshare/envshare/pkg/trigger/eventtest"
+	"github.com/envshare/envshare/internal/trigger"
+	"github.com/envshare/envshare/internal/eventtest"
 )
 
 func newFake(t *testing.T) (handler, *eventtest.FakeDoer) {

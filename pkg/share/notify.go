@@ -11,7 +11,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/envshare/envshare/pkg/signature"
+	"github.com/envshare/envshare/internal/signature"
 )
 
 // notify hands the pending_confirmation outcomes of out to the Notifier. It returns nil when
@@ -65,7 +65,7 @@ type httpNotifier struct {
 const maxNotifyAnswer = 64 << 10
 
 // NewHTTPNotifier returns a Notifier that POSTs a NotificationBody as JSON to url, with the
-// headers X-Envshare-Timestamp and X-Envshare-Signature of pkg/signature computed with
+// headers X-Envshare-Timestamp and X-Envshare-Signature of internal/signature computed with
 // secret. Any 2xx answer is success. client nil means a client with a 10 s timeout; now nil
 // means time.Now. Errors name neither the URL (it may hold a webhook key) nor the secret.
 func NewHTTPNotifier(url, secret string, client *http.Client, now func() time.Time) Notifier {

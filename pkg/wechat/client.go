@@ -16,7 +16,7 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/envshare/envshare/pkg/metrics"
+	"github.com/envshare/envshare/internal/metrics"
 )
 
 // Defaults of a Client.

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/envshare/envshare/pkg/metrics"
+	"github.com/envshare/envshare/internal/metrics"
 )
 
 // received is what the fake saw of one request.

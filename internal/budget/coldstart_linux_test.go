@@ -65,7 +65,7 @@ func BenchmarkColdStartAWS(b *testing.B) {
 		check:   checkBindings,
 	}
 	hello := coldFunction{
-		binary:  buildRelease(b, "./pkg/budget/testdata/hello", runtime.GOARCH, "lambda.norpc", dir, "hello"),
+		binary:  buildRelease(b, "./internal/budget/testdata/hello", runtime.GOARCH, "lambda.norpc", dir, "hello"),
 		env:     baseEnv(),
 		payload: []byte(`{"hello":"world"}`),
 		check:   checkEcho([]byte(`{"hello":"world"}`)),

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/envshare/envshare/pkg/metrics"
+	"github.com/envshare/envshare/internal/metrics"
 	"github.com/envshare/envshare/pkg/share"
 )
 

@@ -25,7 +25,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/envshare/envshare/pkg/trigger"
+	"github.com/envshare/envshare/internal/trigger"
 	"github.com/envshare/envshare/pkg/wxemu"
 )
 

@@ -43,7 +43,7 @@
 // # Memory of a large reconcile (BenchmarkReconcile10kRSS, Linux only)
 //
 // The release SCF binary runs as a child process, driven over the SCF net/rpc protocol by
-// pkg/rpcinvoke, so that the benchmark harness does not pollute the measurement. Each iteration
+// internal/rpcinvoke, so that the benchmark harness does not pollute the measurement. Each iteration
 // starts it fresh and sends one timer event with an empty Message: the reconcile of
 // ENVSHARE_MANIFEST, a file of 10,000 appids over 20 envs (500 each), 20% of them not yet shared
 // (they end pending confirmation). The WeChat emulator runs in the benchmark process, reseeded

@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/envshare/envshare/pkg/config"
+	"github.com/envshare/envshare/internal/config"
 )
 
 // BenchmarkColdStart measures the first Token call of a fresh Source, per mode, against the local

@@ -13,7 +13,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/envshare/envshare/pkg/config"
+	"github.com/envshare/envshare/internal/config"
 )
 
 // repoRoot is the repository root, seen from this package's directory (where go test runs).

@@ -8,9 +8,9 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/envshare/envshare/pkg/config"
+	"github.com/envshare/envshare/internal/config"
 	"github.com/envshare/envshare/pkg/share"
-	"github.com/envshare/envshare/pkg/trigger"
+	"github.com/envshare/envshare/internal/trigger"
 	"github.com/envshare/envshare/pkg/wechat"
 )
 

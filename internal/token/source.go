@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/envshare/envshare/pkg/config"
+	"github.com/envshare/envshare/internal/config"
 	"github.com/envshare/envshare/pkg/wechat"
 )
 

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/envshare/envshare/pkg/config"
+	"github.com/envshare/envshare/internal/config"
 	"github.com/envshare/envshare/pkg/share"
-	"github.com/envshare/envshare/pkg/signature"
+	"github.com/envshare/envshare/internal/signature"
 )
 
 const shareBody = `{"env":"test-env","appids":["wx0123456789abcdef"]}`

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/envshare/envshare/pkg/config"
-	"github.com/envshare/envshare/pkg/metrics"
+	"github.com/envshare/envshare/internal/config"
+	"github.com/envshare/envshare/internal/metrics"
 	"github.com/envshare/envshare/pkg/share"
 )
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/envshare/envshare/pkg/config"
+	"github.com/envshare/envshare/internal/config"
 	"github.com/envshare/envshare/pkg/share"
 )
 
@@ -204,7 +204,7 @@ func TestTemplatesMatchTheCode(t *testing.T) {
 		for _, file := range []string{"template.yaml", "serverless.yml"} {
 			for _, v := range name.FindAllString(string(readRoot(t, file)), -1) {
 				if !slices.Contains(vars, v) {
-					t.Errorf("%s names %s, which pkg/config does not read", file, v)
+					t.Errorf("%s names %s, which internal/config does not read", file, v)
 				}
 			}
 		}

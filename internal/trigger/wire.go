@@ -6,9 +6,9 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/envshare/envshare/pkg/config"
+	"github.com/envshare/envshare/internal/config"
 	"github.com/envshare/envshare/pkg/share"
-	"github.com/envshare/envshare/pkg/token"
+	"github.com/envshare/envshare/internal/token"
 	"github.com/envshare/envshare/pkg/wechat"
 )
 

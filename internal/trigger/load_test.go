@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/envshare/envshare/pkg/config"
+	"github.com/envshare/envshare/internal/config"
 	"github.com/envshare/envshare/pkg/wxemu"
 )
 

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/envshare/envshare/pkg/config"
+	"github.com/envshare/envshare/internal/config"
 	"github.com/envshare/envshare/pkg/share"
-	"github.com/envshare/envshare/pkg/signature"
+	"github.com/envshare/envshare/internal/signature"
 	"github.com/envshare/envshare/pkg/wxemu"
 )
 

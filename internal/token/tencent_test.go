@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/envshare/envshare/pkg/config"
+	"github.com/envshare/envshare/internal/config"
 )
 
 const tcSecretName = "envshare-component-token"

@@ -14,7 +14,7 @@ import (
 	"strings"
 
 	"github.com/envshare/envshare/pkg/share"
-	"github.com/envshare/envshare/pkg/signature"
+	"github.com/envshare/envshare/internal/signature"
 )
 
 // HTTPRequest is an HTTP request as any platform delivers it. Headers and MultiValueHeaders

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/envshare/envshare/pkg/config"
+	"github.com/envshare/envshare/internal/config"
 )
 
 func newFileSource(t *testing.T, path string) *Source {

@@ -8,9 +8,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/envshare/envshare/pkg/config"
+	"github.com/envshare/envshare/internal/config"
 	"github.com/envshare/envshare/pkg/share"
-	"github.com/envshare/envshare/pkg/trigger"
+	"github.com/envshare/envshare/internal/trigger"
 )
 
 // FakeDoer stands in for the share service in the adapters' unit tests: it records requests

@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/envshare/envshare/pkg/config"
+	"github.com/envshare/envshare/internal/config"
 )
 
 // awsModes describes, per AWS mode, its fake and how its endpoint variable is named.

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/envshare/envshare/pkg/rpcinvoke"
+	"github.com/envshare/envshare/internal/rpcinvoke"
 	"github.com/envshare/envshare/pkg/share"
 	"github.com/envshare/envshare/pkg/wechat"
 	"github.com/envshare/envshare/pkg/wxemu"
