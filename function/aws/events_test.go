@@ -6,8 +6,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/envshare/envshare/internal/trigger"
 	"github.com/envshare/envshare/internal/eventtest"
+	"github.com/envshare/envshare/internal/trigger"
 )
 
 var adapter = eventtest.Adapter{

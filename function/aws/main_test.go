@@ -13,9 +13,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/envshare/envshare/internal/config"
-	"github.com/envshare/envshare/pkg/share"
-	"github.com/envshare/envshare/internal/trigger"
 	"github.com/envshare/envshare/internal/eventtest"
+	"github.com/envshare/envshare/internal/trigger"
+	"github.com/envshare/envshare/pkg/share"
 )
 
 // newFake returns a handler whose core calls a fake Doer, with bearer auth.

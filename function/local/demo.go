@@ -11,8 +11,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/envshare/envshare/pkg/share"
 	"github.com/envshare/envshare/internal/trigger"
+	"github.com/envshare/envshare/pkg/share"
 	"github.com/envshare/envshare/pkg/wxemu"
 )
 

@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/envshare/envshare/internal/rpcinvoke"
 	"github.com/envshare/envshare/internal/eventtest"
+	"github.com/envshare/envshare/internal/rpcinvoke"
 	"github.com/envshare/envshare/pkg/wxemu"
 )
 

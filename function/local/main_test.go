@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/envshare/envshare/internal/trigger"
 	"github.com/envshare/envshare/internal/eventtest"
+	"github.com/envshare/envshare/internal/trigger"
 )
 
 // The demo is what `make run` shows a newcomer: every step must really happen.

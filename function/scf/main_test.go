@@ -14,9 +14,9 @@ import (
 	"github.com/tencentyun/scf-go-lib/events"
 
 	"github.com/envshare/envshare/internal/config"
-	"github.com/envshare/envshare/pkg/share"
-	"github.com/envshare/envshare/internal/trigger"
 	"github.com/envshare/envshare/internal/eventtest"
+	"github.com/envshare/envshare/internal/trigger"
+	"github.com/envshare/envshare/pkg/share"
 )
 
 func newFake(t *testing.T) (handler, *eventtest.FakeDoer) {

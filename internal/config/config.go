@@ -177,6 +177,11 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// Secrets lists the secret values of the configuration, for the redactor.
+func (c Config) Secrets() []string {
+	return []string{c.ComponentAccessToken, c.HTTPSecret, c.NotifySecret}
+}
+
 // NotifyKey is the secret that signs notifications: NOTIFY_SECRET, else HTTP_SECRET.
 func (c Config) NotifyKey() string {
 	if c.NotifySecret != "" {

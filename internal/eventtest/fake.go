@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/envshare/envshare/internal/config"
-	"github.com/envshare/envshare/pkg/share"
 	"github.com/envshare/envshare/internal/trigger"
+	"github.com/envshare/envshare/pkg/share"
 )
 
 // FakeDoer stands in for the share service in the adapters' unit tests: it records requests

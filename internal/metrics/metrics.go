@@ -1,30 +1,22 @@
-// Package metrics counts what one invocation did (upstream calls, retries, token reloads,
-// outcomes) so that the adapters can log it and, on AWS, emit CloudWatch EMF lines.
-// The counters travel in the context: no global state.
+// Package metrics counts what one invocation did (upstream calls, retries, token reloads) and
+// writes the CloudWatch Embedded Metric Format line the AWS adapter emits. The counters travel
+// in the context: no global state.
 package metrics
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"sync/atomic"
+	"time"
 )
 
-// Counters are safe for concurrent use. A nil *Counters ignores every Add.
+// Counters are safe for concurrent use. A nil *Counters ignores every count.
 type Counters struct {
 	UpstreamCalls atomic.Int64 // HTTP requests sent to WeChat, retries included
 	Retries       atomic.Int64 // attempts after the first
 	TokenReloads  atomic.Int64 // reloads after a token error
-	Calls         [4]atomic.Int64
 }
-
-// Endpoint indexes Counters.Calls.
-type Endpoint int
-
-const (
-	ShareEnv Endpoint = iota
-	UnshareEnv
-	GetEnvID
-	ComponentToken
-)
 
 type ctxKey struct{}
 
@@ -39,13 +31,11 @@ func From(ctx context.Context) *Counters {
 	return c
 }
 
-// Call counts one HTTP request to an endpoint.
-func (c *Counters) Call(e Endpoint) {
-	if c == nil {
-		return
+// Call counts one HTTP request to WeChat.
+func (c *Counters) Call() {
+	if c != nil {
+		c.UpstreamCalls.Add(1)
 	}
-	c.UpstreamCalls.Add(1)
-	c.Calls[e].Add(1)
 }
 
 // Retry counts one attempt after the first.
@@ -60,4 +50,34 @@ func (c *Counters) TokenReload() {
 	if c != nil {
 		c.TokenReloads.Add(1)
 	}
+}
+
+// Outcomes are the entry counts of one invocation that the EMF line reports.
+type Outcomes struct {
+	Shared, PendingConfirmation, Failed int
+}
+
+// emfDirective declares the metrics of every EMF line; it never changes.
+const emfDirective = `"CloudWatchMetrics":[{"Namespace":"envshare","Dimensions":[["Action"]],"Metrics":[` +
+	`{"Name":"Shared","Unit":"Count"},{"Name":"PendingConfirmation","Unit":"Count"},` +
+	`{"Name":"Failed","Unit":"Count"},{"Name":"UpstreamCalls","Unit":"Count"},` +
+	`{"Name":"Retries","Unit":"Count"},{"Name":"TokenReloads","Unit":"Count"}]}]`
+
+// AppendEMF appends one CloudWatch Embedded Metric Format line: CloudWatch turns it into
+// metrics without any API call from the function. It is formatted directly (it is on every
+// invocation's path); action is one of a fixed set of plain names, safe to quote with %q.
+func AppendEMF(b []byte, at time.Time, action string, o Outcomes, c *Counters) []byte {
+	if action == "" {
+		action = "none"
+	}
+	return fmt.Appendf(b,
+		`{"_aws":{"Timestamp":%d,%s},"Action":%q,"Shared":%d,"PendingConfirmation":%d,"Failed":%d,"UpstreamCalls":%d,"Retries":%d,"TokenReloads":%d}`+"\n",
+		at.UnixMilli(), emfDirective, action, o.Shared, o.PendingConfirmation, o.Failed,
+		c.UpstreamCalls.Load(), c.Retries.Load(), c.TokenReloads.Load())
+}
+
+// WriteEMF writes one EMF line to w in a single Write, so that concurrent lines never mix.
+func WriteEMF(w io.Writer, at time.Time, action string, o Outcomes, c *Counters) error {
+	_, err := w.Write(AppendEMF(make([]byte, 0, 640), at, action, o, c))
+	return err
 }

@@ -1,8 +1,15 @@
-// Package signature implements the contract's HMAC scheme, used both to verify HTTP requests
-// (ENVSHARE_HTTP_AUTH=hmac) and to sign the confirmation-link notifications we send:
+// Package signature implements envshare's two HMAC-SHA256 schemes, both sent as
 //
 //	X-Envshare-Timestamp: <unix seconds>
-//	X-Envshare-Signature: sha256=<lowercase hex HMAC-SHA256(secret, timestamp + "." + body)>
+//	X-Envshare-Signature: sha256=<lowercase hex HMAC-SHA256(secret, S)>
+//
+// Requests to the HTTP routes (ENVSHARE_HTTP_AUTH=hmac) sign the whole request, so that a
+// signature made for POST /share can never be replayed on /unshare and a signed GET /bindings
+// cannot be re-pointed at other appids (the README's "Authentication"):
+//
+//	S = timestamp "\n" METHOD "\n" route "\n" canonical_query "\n" body
+//
+// The notifications the function sends sign timestamp "." body: their receiver owns its URL.
 package signature
 
 import (
@@ -10,6 +17,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,18 +32,54 @@ const (
 // Window is how far a timestamp may be from now.
 const Window = 300 * time.Second
 
-// ErrInvalid is the only error Verify returns: callers must not tell which part failed.
+// ErrInvalid is the only error the checks return: callers must not tell which part failed.
 var ErrInvalid = errors.New("invalid signature")
 
-// Sign returns the X-Envshare-Signature value for body at timestamp ts (unix seconds).
-func Sign(secret string, ts int64, body []byte) string {
-	return "sha256=" + hex.EncodeToString(mac(secret, strconv.FormatInt(ts, 10), body))
+// Request is what a request signature covers.
+type Request struct {
+	Method string              // upper case on the wire; compared upper-cased
+	Route  string              // the matched route, such as "/share", whatever prefix stood before it
+	Query  map[string][]string // decoded query parameters
+	Body   []byte              // the bytes the client sent (after base64 decoding); empty for GET
 }
 
-// Verify checks a timestamp header and a signature header against body, at time now.
-// The comparison is constant-time.
+// payload is S without the timestamp.
+func (r Request) payload() []byte {
+	var b strings.Builder
+	b.WriteString(strings.ToUpper(r.Method))
+	b.WriteByte('\n')
+	b.WriteString(r.Route)
+	b.WriteByte('\n')
+	b.WriteString(CanonicalQuery(r.Query))
+	b.WriteByte('\n')
+	b.Write(r.Body)
+	return []byte(b.String())
+}
+
+// SignRequest returns the X-Envshare-Signature value of r at timestamp ts (unix seconds).
+func SignRequest(secret string, ts int64, r Request) string {
+	return "sha256=" + hex.EncodeToString(mac(secret, strconv.FormatInt(ts, 10), '\n', r.payload()))
+}
+
+// VerifyRequest checks the timestamp and signature headers of r at time now, in constant time.
+func VerifyRequest(secret, timestamp, sig string, r Request, now time.Time) error {
+	return verify(secret, timestamp, sig, '\n', r.payload(), now)
+}
+
+// Sign returns the X-Envshare-Signature value of a notification body at timestamp ts.
+func Sign(secret string, ts int64, body []byte) string {
+	return "sha256=" + hex.EncodeToString(mac(secret, strconv.FormatInt(ts, 10), '.', body))
+}
+
+// Verify checks a notification's headers against its body at time now (for receivers and
+// tests), in constant time.
 func Verify(secret, timestamp, sig string, body []byte, now time.Time) error {
-	ts, err := strconv.ParseInt(strings.TrimSpace(timestamp), 10, 64)
+	return verify(secret, timestamp, sig, '.', body, now)
+}
+
+func verify(secret, timestamp, sig string, sep byte, payload []byte, now time.Time) error {
+	timestamp = strings.TrimSpace(timestamp)
+	ts, err := strconv.ParseInt(timestamp, 10, 64)
 	if err != nil {
 		return ErrInvalid
 	}
@@ -43,7 +87,7 @@ func Verify(secret, timestamp, sig string, body []byte, now time.Time) error {
 		return ErrInvalid
 	}
 	hexSig, ok := strings.CutPrefix(strings.TrimSpace(sig), "sha256=")
-	if !ok {
+	if !ok || !lowerHex(hexSig) {
 		return ErrInvalid
 	}
 	got, err := hex.DecodeString(hexSig)
@@ -51,16 +95,70 @@ func Verify(secret, timestamp, sig string, body []byte, now time.Time) error {
 		return ErrInvalid
 	}
 	// Sign over the timestamp exactly as sent, so that "0123" and "123" are not confused.
-	if !hmac.Equal(got, mac(secret, strings.TrimSpace(timestamp), body)) {
+	if !hmac.Equal(got, mac(secret, timestamp, sep, payload)) {
 		return ErrInvalid
 	}
 	return nil
 }
 
-func mac(secret, timestamp string, body []byte) []byte {
+// lowerHex reports whether s is 64 lowercase hex digits: one spelling per signature.
+func lowerHex(s string) bool {
+	if len(s) != 2*sha256.Size {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func mac(secret, timestamp string, sep byte, payload []byte) []byte {
 	h := hmac.New(sha256.New, []byte(secret))
 	h.Write([]byte(timestamp))
-	h.Write([]byte{'.'})
-	h.Write(body)
+	h.Write([]byte{sep})
+	h.Write(payload)
 	return h.Sum(nil)
+}
+
+// CanonicalQuery writes decoded query parameters as the signature covers them: one name=value
+// pair per value of a repeated name, sorted by name then value (byte order), each part
+// percent-encoded as RFC 3986 says (A-Za-z0-9-._~ kept, every other byte %XX in upper case),
+// joined by "&"; "" when there are none. ?appids=wx1,wx2 gives appids=wx1%2Cwx2.
+func CanonicalQuery(query map[string][]string) string {
+	var pairs [][2]string
+	for name, values := range query {
+		for _, v := range values {
+			pairs = append(pairs, [2]string{escape(name), escape(v)})
+		}
+	}
+	slices.SortFunc(pairs, func(a, b [2]string) int {
+		if c := strings.Compare(a[0], b[0]); c != 0 {
+			return c
+		}
+		return strings.Compare(a[1], b[1])
+	})
+	parts := make([]string, len(pairs))
+	for i, p := range pairs {
+		parts[i] = p[0] + "=" + p[1]
+	}
+	return strings.Join(parts, "&")
+}
+
+// escape percent-encodes s as RFC 3986 section 2 says.
+func escape(s string) string {
+	const hexDigits = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hexDigits[c>>4])
+		b.WriteByte(hexDigits[c&15])
+	}
+	return b.String()
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/envshare/envshare/internal/config"
+	"github.com/envshare/envshare/internal/redact"
 	"github.com/envshare/envshare/pkg/share"
 )
 
@@ -28,11 +29,13 @@ const (
 
 // Options configure an App. Zero values take the defaults.
 type Options struct {
-	Platform string       // PlatformAWS or PlatformSCF: named in logs; AWS also emits EMF lines
-	Logger   *slog.Logger // nil: JSON lines on stdout at ENVSHARE_LOG_LEVEL
+	Platform string // PlatformAWS or PlatformSCF: named in logs; AWS also emits EMF lines
+	// Logger receives the function's log; nil: JSON lines on stdout at ENVSHARE_LOG_LEVEL.
+	// Whatever it is, the App masks every secret it knows before a record reaches it.
+	Logger *slog.Logger
 	// Now tells the time for the HMAC timestamp window (default time.Now).
 	Now func() time.Time
-	// Build wires the service from the configuration (default: Build, logging to Logger).
+	// Build replaces the wiring of the service from the configuration (tests).
 	Build func(ctx context.Context, cfg config.Config) (Doer, error)
 	// MetricsOut receives the EMF lines on AWS (default os.Stdout).
 	MetricsOut io.Writer
@@ -42,6 +45,7 @@ type Options struct {
 // invocation that needs them has built them, and is safe for concurrent invocations.
 type App struct {
 	platform string
+	secrets  *redact.Set // every secret value the instance knows, masked in every output
 	log      *slog.Logger
 	level    *slog.LevelVar // nil when the caller chose the logger
 	now      func() time.Time
@@ -58,29 +62,32 @@ type App struct {
 
 // instance is what the first successful initialisation built.
 type instance struct {
-	cfg     config.Config
-	doer    Doer
-	secrets []string // values to scrub from logged errors
+	cfg  config.Config
+	doer Doer
 }
 
 // New returns an App. It reads no configuration: that happens on first need.
 func New(opts Options) *App {
 	a := &App{
 		platform:   opts.Platform,
-		log:        opts.Logger,
+		secrets:    redact.New(),
 		now:        opts.Now,
 		build:      opts.Build,
 		metricsOut: opts.MetricsOut,
 	}
-	if a.log == nil {
+	handler := slog.Handler(nil)
+	if opts.Logger != nil {
+		handler = opts.Logger.Handler()
+	} else {
 		a.level = new(slog.LevelVar)
-		a.log = slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: a.level}))
+		handler = slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: a.level})
 	}
+	a.log = slog.New(redact.Handler(handler, a.secrets))
 	if a.now == nil {
 		a.now = time.Now
 	}
 	if a.build == nil {
-		a.build = func(ctx context.Context, cfg config.Config) (Doer, error) { return build(ctx, cfg, a.log) }
+		a.build = a.wire
 	}
 	if a.metricsOut == nil {
 		a.metricsOut = os.Stdout
@@ -105,14 +112,14 @@ func (a *App) instance(ctx context.Context) (*instance, *share.Error) {
 	if a.level != nil {
 		a.level.Set(parseLevel(cfg.LogLevel))
 	}
-	secrets := []string{cfg.ComponentAccessToken, cfg.HTTPSecret, cfg.NotifySecret}
+	a.secrets.Add(cfg.Secrets()...)
 	doer, err := a.build(ctx, cfg)
 	if err != nil {
-		msg := "initialisation failed: " + redact(err.Error(), secrets)
+		msg := a.secrets.String("initialisation failed: " + err.Error())
 		a.log.ErrorContext(ctx, "initialisation failed", "error", msg)
 		return nil, &share.Error{Code: share.CodeInternal, Message: msg}
 	}
-	a.inst = &instance{cfg: cfg, doer: doer, secrets: secrets}
+	a.inst = &instance{cfg: cfg, doer: doer}
 	return a.inst, nil
 }
 
@@ -123,39 +130,37 @@ const answerReserve = 500 * time.Millisecond
 
 // do runs a decoded request and classifies its failure. The service works against a deadline
 // answerReserve earlier than the invocation's.
-func (a *App) do(ctx context.Context, inst *instance, req share.Request) (*share.Result, error) {
+func (a *App) do(ctx context.Context, inst *instance, req share.Request) (*share.Result, *share.Error) {
 	if deadline, ok := ctx.Deadline(); ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-min(answerReserve, time.Until(deadline)/4)))
 		defer cancel()
 	}
 	res, err := inst.doer.Do(ctx, req)
-	if err != nil {
-		return nil, a.classify(ctx, inst, err)
-	}
-	if res == nil {
-		return nil, a.classify(ctx, inst, errors.New("service returned no result"))
+	switch {
+	case err != nil:
+		return nil, a.classify(ctx, err)
+	case res == nil:
+		return nil, a.classify(ctx, errNoResult)
 	}
 	return res, nil
 }
 
+var errNoResult = errors.New("service returned no result")
+
 // classify turns any failure into a *share.Error. A *share.Error passes unchanged; a context
-// deadline is deadline_exceeded; anything else is logged (redacted) and answered as a generic
-// internal error, because its text was not written for callers.
-func (a *App) classify(ctx context.Context, inst *instance, err error) *share.Error {
+// deadline is deadline_exceeded; anything else is logged and answered as a generic internal
+// error, because its text was not written for callers.
+func (a *App) classify(ctx context.Context, err error) *share.Error {
 	var se *share.Error
-	if errors.As(err, &se) {
+	switch {
+	case errors.As(err, &se) && se != nil:
 		return se
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
+	case errors.Is(err, context.DeadlineExceeded):
 		return &share.Error{Code: share.CodeDeadlineExceeded, Message: "the invocation's deadline passed before the action completed"}
 	}
-	var secrets []string
-	if inst != nil {
-		secrets = inst.secrets
-	}
-	a.log.ErrorContext(ctx, "internal error", "error", redact(err.Error(), secrets))
-	return &share.Error{Code: share.CodeInternal, Message: "internal error; see the function's log"}
+	a.log.ErrorContext(ctx, "internal error", "error", err)
+	return internalError()
 }
 
 func parseLevel(s string) slog.Level {

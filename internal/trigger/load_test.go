@@ -71,7 +71,7 @@ func newLoadRig(t *testing.T, emuOpts wxemu.Options, file string) *loadRig {
 		MetricsOut: discard{},
 		Build: func(ctx context.Context, cfg config.Config) (Doer, error) {
 			r.builds.Add(1)
-			return build(ctx, cfg, log) // what New wires by default
+			return r.app.wire(ctx, cfg) // what New wires by default
 		},
 	})
 	return r

@@ -17,7 +17,7 @@ func (a *App) Message(ctx context.Context, body []byte) (*share.Result, error) {
 		// Decode first: an invalid message is invalid whatever the configuration.
 		req, err := share.Decode(body, "")
 		if err != nil {
-			return nil, asInvalid(err)
+			return nil, errorOf(err)
 		}
 		rec.action = req.Action
 		return a.runWith(ctx, req)
@@ -29,7 +29,11 @@ func (a *App) Scheduled(ctx context.Context) (*share.Result, error) {
 	ctx, rec := a.begin(ctx, TriggerSchedule)
 	rec.action = share.ActionReconcile
 	return a.run(ctx, rec, func(ctx context.Context) (*share.Result, error) {
-		return a.runWith(ctx, share.Request{Action: share.ActionReconcile})
+		req, err := share.Decode(nil, share.ActionReconcile)
+		if err != nil {
+			return nil, errorOf(err)
+		}
+		return a.runWith(ctx, req)
 	})
 }
 
@@ -39,15 +43,20 @@ func (a *App) runWith(ctx context.Context, req share.Request) (*share.Result, er
 	if initErr != nil {
 		return nil, initErr
 	}
-	return a.do(ctx, inst, req)
+	res, se := a.do(ctx, inst, req)
+	if se != nil {
+		return nil, se
+	}
+	return res, nil
 }
 
-// run calls fn, turns a panic into an internal error and writes the invocation's summary.
+// run calls fn, turns a panic into an internal error (this is the function's boundary) and
+// writes the invocation's summary.
 func (a *App) run(ctx context.Context, rec *record, fn func(context.Context) (*share.Result, error)) (res *share.Result, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			a.log.ErrorContext(ctx, "panic", "panic", fmt.Sprint(p))
-			res, err = nil, &share.Error{Code: share.CodeInternal, Message: "internal error; see the function's log"}
+			res, err = nil, internalError()
 		}
 		rec.outcome(res, err)
 		a.finish(ctx, rec)
@@ -68,7 +77,7 @@ func Answer(res *share.Result, err error) (any, error) {
 	if !errors.As(err, &se) {
 		return nil, errors.New("internal error; see the function's log")
 	}
-	if se.Transient() || se.Code == share.CodeInternal || se.Code == share.CodeAuthNotConfigured {
+	if se.Transient() || se.Code == share.CodeInternal || se.Code == CodeAuthNotConfigured {
 		return nil, se
 	}
 	return share.ErrorBody{OK: false, Error: se}, nil

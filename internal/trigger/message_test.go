@@ -84,7 +84,7 @@ func TestScheduledReconcilesTheConfiguredManifest(t *testing.T) {
 	if err != nil || res.Action != share.ActionReconcile {
 		t.Fatalf("got %v, %v", res, err)
 	}
-	want := []share.Request{{Action: share.ActionReconcile}}
+	want := []share.Request{decoded(t, "", share.ActionReconcile)}
 	if got := f.doer.requests(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Doer saw %+v, want %+v", got, want)
 	}

@@ -2,10 +2,8 @@ package trigger
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"log/slog"
-	"regexp"
-	"strings"
 	"time"
 
 	"github.com/envshare/envshare/internal/metrics"
@@ -72,8 +70,9 @@ func (a *App) begin(ctx context.Context, defaultTrigger string) (context.Context
 func (rec *record) outcome(res *share.Result, err error) {
 	if err != nil {
 		rec.status = 500
-		if se, ok := err.(*share.Error); ok {
-			rec.status = se.HTTPStatus()
+		var se *share.Error
+		if errors.As(err, &se) {
+			rec.status = statusOf(se.Code)
 			rec.errCode = se.Code
 		}
 		return
@@ -108,12 +107,8 @@ func (a *App) finish(ctx context.Context, rec *record) {
 	if rec.errCode != "" {
 		attrs = append(attrs, slog.String("error_code", rec.errCode))
 	}
-	if len(rec.summary) > 0 {
-		counts := make([]any, 0, len(rec.summary))
-		for _, c := range rec.summary {
-			counts = append(counts, slog.Int(c.Name, c.N))
-		}
-		attrs = append(attrs, slog.Group("summary", counts...))
+	if rec.summary != nil {
+		attrs = append(attrs, slog.Any("summary", rec.summary))
 	}
 	level := slog.LevelInfo
 	if rec.status >= 500 {
@@ -121,46 +116,22 @@ func (a *App) finish(ctx context.Context, rec *record) {
 	}
 	a.log.LogAttrs(ctx, level, "invocation", attrs...)
 	if a.platform == PlatformAWS {
-		a.emitEMF(rec)
+		a.metricsMu.Lock()
+		defer a.metricsMu.Unlock()
+		_ = metrics.WriteEMF(a.metricsOut, time.Now(), rec.action, outcomes(rec.summary), rec.counters)
 	}
 }
 
-// emfDirective declares the metrics of every EMF line; it never changes, so it is written once.
-const emfDirective = `"CloudWatchMetrics":[{"Namespace":"envshare","Dimensions":[["Action"]],"Metrics":[` +
-	`{"Name":"Shared","Unit":"Count"},{"Name":"PendingConfirmation","Unit":"Count"},` +
-	`{"Name":"Failed","Unit":"Count"},{"Name":"UpstreamCalls","Unit":"Count"},` +
-	`{"Name":"Retries","Unit":"Count"},{"Name":"TokenReloads","Unit":"Count"}]}]`
-
-// emitEMF prints one CloudWatch Embedded Metric Format line: CloudWatch turns it into metrics
-// without any API call from the function. The line is formatted directly (it is on every
-// invocation's path); the action is one of a fixed set of plain names, safe to quote with %q.
-func (a *App) emitEMF(rec *record) {
-	action := rec.action
-	if action == "" {
-		action = "none"
+// outcomes picks the counts the EMF line reports from an action's summary.
+func outcomes(s share.Summary) metrics.Outcomes {
+	switch s := s.(type) {
+	case *share.ShareSummary:
+		return metrics.Outcomes{Shared: s.Shared, PendingConfirmation: s.PendingConfirmation, Failed: s.Failed}
+	case *share.UnshareSummary:
+		return metrics.Outcomes{Failed: s.Failed}
+	case *share.ReconcileSummary:
+		return metrics.Outcomes{Shared: s.Shared, PendingConfirmation: s.PendingConfirmation, Failed: s.Failed}
+	default:
+		return metrics.Outcomes{}
 	}
-	line := fmt.Appendf(make([]byte, 0, 640),
-		`{"_aws":{"Timestamp":%d,%s},"Action":%q,"Shared":%d,"PendingConfirmation":%d,"Failed":%d,"UpstreamCalls":%d,"Retries":%d,"TokenReloads":%d}`+"\n",
-		time.Now().UnixMilli(), emfDirective, action,
-		rec.summary.Get(share.StatusShared),
-		rec.summary.Get(share.StatusPendingConfirmation),
-		rec.summary.Get(share.StatusFailed),
-		rec.counters.UpstreamCalls.Load(),
-		rec.counters.Retries.Load(),
-		rec.counters.TokenReloads.Load())
-	a.metricsMu.Lock()
-	defer a.metricsMu.Unlock()
-	_, _ = a.metricsOut.Write(line)
-}
-
-var accessTokenParam = regexp.MustCompile(`(?i)(access_token=)[^&\s"']+`)
-
-// redact removes secret values and access_token query values from s before it is logged.
-func redact(s string, secrets []string) string {
-	for _, sec := range secrets {
-		if sec != "" {
-			s = strings.ReplaceAll(s, sec, "REDACTED")
-		}
-	}
-	return accessTokenParam.ReplaceAllString(s, "${1}REDACTED")
 }

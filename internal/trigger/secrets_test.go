@@ -178,7 +178,7 @@ func messageAnswer(res *share.Result, err error) (string, int) {
 	case err == nil:
 		return answer, http.StatusOK
 	case errors.As(err, &se):
-		return answer, se.HTTPStatus()
+		return answer, statusOf(se.Code)
 	default:
 		return answer, http.StatusInternalServerError
 	}

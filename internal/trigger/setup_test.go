@@ -29,7 +29,7 @@ func (f *fakeDoer) Do(ctx context.Context, req share.Request) (*share.Result, er
 	f.mu.Lock()
 	f.reqs = append(f.reqs, req)
 	f.mu.Unlock()
-	metrics.From(ctx).Call(metrics.ShareEnv)
+	metrics.From(ctx).Call()
 	if f.answer != nil {
 		return f.answer(ctx, req)
 	}
@@ -44,7 +44,7 @@ func (f *fakeDoer) requests() []share.Request {
 
 func okResult(action string) *share.Result {
 	return &share.Result{OK: true, Action: action, SourceType: 1,
-		Summary: share.Summary{{Name: "requested", N: 1}, {Name: share.StatusShared, N: 1}, {Name: share.StatusPendingConfirmation, N: 0}, {Name: share.StatusFailed, N: 0}},
+		Summary: &share.ShareSummary{Requested: 1, Shared: 1},
 		Results: []share.Outcome{{Env: "test-env", AppID: "wx0123456789abcdef", Status: share.StatusShared}}}
 }
 

@@ -3,30 +3,24 @@ package trigger
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/envshare/envshare/internal/config"
-	"github.com/envshare/envshare/pkg/share"
 	"github.com/envshare/envshare/internal/token"
+	"github.com/envshare/envshare/pkg/share"
 	"github.com/envshare/envshare/pkg/wechat"
 )
 
-// Build wires the service from the configuration, logging to slog.Default(). It does no I/O
-// besides reading a manifest file: the token is loaded on first need.
-func Build(ctx context.Context, cfg config.Config) (Doer, error) {
-	return build(ctx, cfg, slog.Default())
-}
-
-// build wires one HTTP client (connections reused across warm invocations), the token source
-// (minting through its own client, which has no token), the rate-limited WeChat client, the
-// configured manifest and notifier, and the service.
-func build(_ context.Context, cfg config.Config, log *slog.Logger) (Doer, error) {
+// wire builds the instance's service from the configuration: one HTTP client (connections
+// reused across warm invocations), the token source (minting through its own client, which
+// has no token), the rate-limited WeChat client, the configured manifest and notifier. It does
+// no I/O besides reading a manifest file: the token is loaded on first need.
+func (a *App) wire(_ context.Context, cfg config.Config) (Doer, error) {
 	hc := wechat.NewHTTPClient(cfg.HTTPTimeout)
-	base := []wechat.Option{wechat.WithHTTPClient(hc), wechat.WithAttempts(cfg.Attempts), wechat.WithLogger(log)}
+	base := []wechat.Option{wechat.WithHTTPClient(hc), wechat.WithAttempts(cfg.Attempts), wechat.WithLogger(a.log)}
 
 	minter := wechat.New(cfg.WechatBaseURL, nil, base...)
-	tokens, err := token.NewSource(cfg, minter, token.WithHTTPClient(hc), token.WithLogger(log))
+	tokens, err := token.NewSource(cfg, minter, token.WithHTTPClient(hc), token.WithLogger(a.log))
 	if err != nil {
 		return nil, fmt.Errorf("token source: %w", err)
 	}
@@ -38,7 +32,8 @@ func build(_ context.Context, cfg config.Config, log *slog.Logger) (Doer, error)
 		ChunkSize:      cfg.ChunkSize,
 		Concurrency:    cfg.Concurrency,
 		DeadlineMargin: cfg.DeadlineMargin,
-		Logger:         log,
+		Logger:         a.log,
+		Redact:         a.secrets.String,
 	}
 	if opts.Manifest, err = share.LoadManifest(cfg.Manifest); err != nil {
 		return nil, err

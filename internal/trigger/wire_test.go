@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/envshare/envshare/internal/config"
-	"github.com/envshare/envshare/pkg/share"
 	"github.com/envshare/envshare/internal/signature"
+	"github.com/envshare/envshare/pkg/share"
 	"github.com/envshare/envshare/pkg/wxemu"
 )
 
@@ -34,15 +34,30 @@ func wiredConfig(t *testing.T) (config.Config, *wxemu.Emulator) {
 	return cfg, emu
 }
 
-func TestBuildWiresTheServiceToWeChat(t *testing.T) {
-	cfg, emu := wiredConfig(t)
-	cfg.Manifest = `{"envs":[{"env":"test-env-6gni9ity244a6ea3","appids":["wx5fe6bb43205e9e07"]}]}`
-	doer, err := Build(context.Background(), cfg)
+// wireFor runs the default wiring of an App for cfg.
+func wireFor(cfg config.Config) (Doer, error) {
+	return New(Options{Logger: discardLogger(), MetricsOut: discard{}}).wire(context.Background(), cfg)
+}
+
+// decoded is req as Decode makes it.
+func decoded(t *testing.T, body, action string) share.Request {
+	t.Helper()
+	req, err := share.Decode([]byte(body), action)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := doer.Do(context.Background(), share.Request{Action: share.ActionReconcile})
-	if err != nil || !res.OK || res.Summary.Get(share.StatusAlreadyShared) != 1 {
+	return req
+}
+
+func TestBuildWiresTheServiceToWeChat(t *testing.T) {
+	cfg, emu := wiredConfig(t)
+	cfg.Manifest = `{"envs":[{"env":"test-env-6gni9ity244a6ea3","appids":["wx5fe6bb43205e9e07"]}]}`
+	doer, err := wireFor(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := doer.Do(context.Background(), decoded(t, "", share.ActionReconcile))
+	if err != nil || !res.OK || res.Summary.(*share.ReconcileSummary).AlreadyShared != 1 {
 		t.Fatalf("reconcile of the configured manifest: %+v, %v", res, err)
 	}
 	if emu.Calls(wxemu.EndpointGetEnvID) != 1 || emu.Calls(wxemu.EndpointShare) != 0 {
@@ -53,7 +68,7 @@ func TestBuildWiresTheServiceToWeChat(t *testing.T) {
 func TestBuildRefusesABadManifest(t *testing.T) {
 	cfg, _ := wiredConfig(t)
 	cfg.Manifest = `{"envs":[{"env":"Bad Env","appids":[]}]}`
-	if _, err := Build(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "ENVSHARE_MANIFEST") {
+	if _, err := wireFor(cfg); err == nil || !strings.Contains(err.Error(), "ENVSHARE_MANIFEST") {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -71,11 +86,11 @@ func TestBuildSendsSignedNotifications(t *testing.T) {
 	}))
 	defer hook.Close()
 	cfg.NotifyURL, cfg.HTTPSecret = hook.URL, "notify-key"
-	doer, err := Build(context.Background(), cfg)
+	doer, err := wireFor(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := doer.Do(context.Background(), share.Request{Action: share.ActionShare, Env: "prod-6gni9ity244a6ea3", AppIDs: []string{"wx1a2b3c4d5e6f7081"}})
+	res, err := doer.Do(context.Background(), decoded(t, `{"env":"prod-6gni9ity244a6ea3","appids":["wx1a2b3c4d5e6f7081"]}`, share.ActionShare))
 	if err != nil || res.Notification == nil || !res.Notification.Sent {
 		t.Fatalf("share: %+v, %v", res, err)
 	}

@@ -53,11 +53,11 @@ func (s *Service) queryOne(ctx context.Context, ids []string, states []appBindin
 		resp, err := s.up.GetEnvID(ctx, &wechat.GetEnvIDRequest{AppIDs: ids, SourceType: sourceType})
 		ce = nil
 		if err != nil {
-			ce = classify(ctx, err)
+			ce = s.classify(ctx, err)
 		}
 		s.logCall(ctx, "batchgetenvid", "", len(ids), start, ce)
 		if ce == nil {
-			applyBindings(resp, ids, states)
+			applyBindings(resp, ids, states, s.opts.Redact)
 			return true, nil
 		}
 	}
@@ -69,8 +69,8 @@ func (s *Service) queryOne(ctx context.Context, ids []string, states []appBindin
 
 // applyBindings records one answer for the chunk ids (states[k] belongs to ids[k]).
 // err_list wins over relation_data; an appid in neither is an upstream error. Entries for
-// appids the chunk did not ask about are ignored.
-func applyBindings(resp *wechat.GetEnvIDResponse, ids []string, states []appBindings) {
+// appids the chunk did not ask about are ignored. WeChat's texts pass through mask.
+func applyBindings(resp *wechat.GetEnvIDResponse, ids []string, states []appBindings, mask func(string) string) {
 	pos := make(map[string]int, len(ids))
 	for k, id := range ids {
 		pos[id] = k
@@ -98,7 +98,7 @@ func applyBindings(resp *wechat.GetEnvIDResponse, ids []string, states []appBind
 		if msg == "" {
 			msg = "rejected by WeChat"
 		}
-		states[k].err = &callError{entry: EntryError{Code: CodeRejected, Message: msg}}
+		states[k].err = &callError{entry: EntryError{Code: CodeRejected, Message: mask(msg)}}
 	}
 	for k := range states {
 		if states[k].envs == nil && states[k].err == nil {
@@ -115,7 +115,7 @@ func (s *Service) bindings(ctx context.Context, req *Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if e := wholeFailure(calls); e != nil {
+	if e := s.wholeFailure(calls); e != nil {
 		return nil, e
 	}
 	res := &Result{Action: ActionBindings, SourceType: st, Bindings: []Binding{}, Errors: []BindingError{}}

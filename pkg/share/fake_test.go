@@ -2,6 +2,7 @@ package share
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -185,12 +186,51 @@ func testLogger(w io.Writer) *slog.Logger {
 }
 
 // newService returns a Service over f with a quiet logger and the given options.
-func newService(t *testing.T, f Upstream, opts Options) *Service {
+func newService(t *testing.T, f Upstream, opts Options) testService {
 	t.Helper()
 	if opts.Logger == nil {
 		opts.Logger = testLogger(nil)
 	}
-	return New(f, opts)
+	return testService{New(f, opts)}
+}
+
+// testService lets tests pass Requests built in Go: each goes through Check (the rules of
+// Decode) before Do, as a Go caller's must.
+type testService struct{ *Service }
+
+func (s testService) Do(ctx context.Context, req Request) (*Result, error) {
+	if !req.Valid() {
+		checked, err := Check(req)
+		if err != nil {
+			return nil, err
+		}
+		req = checked
+	}
+	return s.Service.Do(ctx, req)
+}
+
+// manifestOf validates a manifest built in Go, as LoadManifest would.
+func manifestOf(t *testing.T, r Request) *Request {
+	t.Helper()
+	r.Action = ActionReconcile
+	m, err := Check(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &m
+}
+
+// counts reads a summary's counts by name, as its JSON shows them.
+func counts(s Summary) map[string]int {
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic(err)
+	}
+	var m map[string]int
+	if err := json.Unmarshal(b, &m); err != nil {
+		panic(err)
+	}
+	return m
 }
 
 // statuses maps "env/appid" to status for an outcome list.

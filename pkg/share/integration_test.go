@@ -43,7 +43,7 @@ func instant(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 // endToEnd is a Service over the real client over an emulator seeded with state.
 type endToEnd struct {
 	emu  *wxemu.Emulator
-	svc  *Service
+	svc  testService
 	logs *syncBuffer
 }
 
@@ -65,7 +65,7 @@ func newEndToEnd(tb testing.TB, emuOpts wxemu.Options, state wxemu.State, opts O
 	}
 	client := wechat.New(emu.ServeTest(tb), staticToken(emuToken), wechat.WithWait(instant), wechat.WithLogger(logger))
 	opts.Logger = logger
-	return &endToEnd{emu: emu, svc: New(client, opts), logs: logs}
+	return &endToEnd{emu: emu, svc: testService{New(client, opts)}, logs: logs}
 }
 
 // fleet returns a state with envs and apps (all of one subject; auto-confirming when auto).
@@ -195,7 +195,7 @@ func TestEndToEndWholeFailures(t *testing.T) {
 		e := newEndToEnd(t, wxemu.Options{}, state, Options{})
 		res, err := e.svc.Do(t.Context(), Request{Action: "share", Data: []wechat.EnvAppIDs{
 			{Env: "prod-1", AppIDs: appids(0, 2)}, {Env: "prod-2", AppIDs: appids(0, 2)}}})
-		if err != nil || res.OK || res.Summary.Get(StatusFailed) != 2 || res.Summary.Get(StatusShared) != 2 {
+		if err != nil || res.OK || counts(res.Summary)[StatusFailed] != 2 || counts(res.Summary)[StatusShared] != 2 {
 			t.Fatalf("result %+v, %v", res, err)
 		}
 	})
@@ -208,10 +208,10 @@ func TestEndToEndReconcile(t *testing.T) {
 	state.Apps[ids[8]] = wxemu.App{Subject: "Other Co."}               // share refused
 	state.Bindings[ids[0]] = []string{"prod-1", "prod-2", "unmanaged"} // prod-2 extra, unmanaged kept
 	state.Bindings[ids[1]] = []string{"prod-1"}
-	manifest := &Request{Action: "reconcile", Envs: []wechat.EnvAppIDs{
+	manifest := manifestOf(t, Request{Envs: []wechat.EnvAppIDs{
 		{Env: "prod-1", AppIDs: ids},
 		{Env: "prod-2", AppIDs: ids[5:8]},
-	}, Prune: ptr(true)}
+	}, Prune: ptr(true)})
 
 	rc := &receiver{}
 	srv := httptest.NewServer(rc.serve(http.StatusOK))
@@ -228,7 +228,7 @@ func TestEndToEndReconcile(t *testing.T) {
 		if w := e.emu.Calls(wxemu.EndpointShare) + e.emu.Calls(wxemu.EndpointUnshare); w != 0 {
 			t.Fatalf("%d write calls in a dry run", w)
 		}
-		if res.Summary.Get(StatusWouldShare) != 11 || res.Summary.Get(StatusWouldUnshare) != 1 || !res.DryRun {
+		if counts(res.Summary)[StatusWouldShare] != 11 || counts(res.Summary)[StatusWouldUnshare] != 1 || !res.DryRun {
 			t.Fatalf("summary %v", res.Summary)
 		}
 	})
@@ -276,7 +276,7 @@ func TestEndToEndReconcile(t *testing.T) {
 		if w := e.emu.Calls(wxemu.EndpointShare) + e.emu.Calls(wxemu.EndpointUnshare); w != 1 {
 			t.Fatalf("%d write calls, want only the retry of the refused pair", w)
 		}
-		if res.Summary.Get(StatusAlreadyShared) != 12 || res.Summary.Get(StatusFailed) != 1 {
+		if counts(res.Summary)[StatusAlreadyShared] != 12 || counts(res.Summary)[StatusFailed] != 1 {
 			t.Fatalf("summary %v", res.Summary)
 		}
 	})
@@ -289,7 +289,7 @@ func TestEndToEndReconcile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e.emu.Calls("") != 0 || res.Summary.Get(StatusDeferred) != 13 || len(res.Results) != 13 {
+		if e.emu.Calls("") != 0 || counts(res.Summary)[StatusDeferred] != 13 || len(res.Results) != 13 {
 			t.Fatalf("%d calls, summary %v", e.emu.Calls(""), res.Summary)
 		}
 	})
@@ -368,7 +368,7 @@ func TestEndToEndReconcileOf100kAppidsOver100Envs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.OK || res.Summary.Get(StatusShared) != missing || res.Summary.Get(StatusAlreadyShared) != 100_000-missing {
+	if !res.OK || counts(res.Summary)[StatusShared] != missing || counts(res.Summary)[StatusAlreadyShared] != 100_000-missing {
 		t.Fatalf("summary %v", res.Summary)
 	}
 	rss, _ := peakRSS()
@@ -414,7 +414,7 @@ func BenchmarkReconcile10k(b *testing.B) {
 		res, err := e.svc.Do(context.Background(), req)
 		wall += time.Since(start)
 		stop()
-		if err != nil || res.Summary.Get(StatusShared) != missing {
+		if err != nil || counts(res.Summary)[StatusShared] != missing {
 			b.Fatalf("reconcile: %v, %v", err, res)
 		}
 		gets += e.emu.Calls(wxemu.EndpointGetEnvID)

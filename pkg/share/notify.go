@@ -31,7 +31,7 @@ func (s *Service) notify(ctx context.Context, action string, out []Outcome) *Not
 	}
 	n := &Notification{Sent: true, Links: len(pending)}
 	if err := s.opts.Notifier.Notify(ctx, action, pending); err != nil {
-		n.Sent, n.Error = false, redact(err.Error())
+		n.Sent, n.Error = false, s.opts.Redact(err.Error())
 		s.log.WarnContext(ctx, "notification failed", "action", action, "links", n.Links, "error", n.Error)
 	} else {
 		s.log.InfoContext(ctx, "notification sent", "action", action, "links", n.Links)

@@ -1,9 +1,6 @@
 package share
 
-import (
-	"fmt"
-	"sync"
-)
+import "sync"
 
 // workQueue runs jobs in the order they were added, at most limit at a time. A running job
 // may add more jobs: reconcile queues an env's shares as soon as the bindings of its appids
@@ -69,15 +66,4 @@ func (q *workQueue) run(job func()) {
 	}
 	q.running--
 	q.startLocked()
-}
-
-// guard runs job and turns a panic into an error.
-func guard(job func()) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("panic in upstream call: %v", p)
-		}
-	}()
-	job()
-	return nil
 }

@@ -2,32 +2,22 @@ package share
 
 import (
 	"context"
+	"hash/fnv"
 	"slices"
 	"sync"
-)
-
-// Reconcile summary names, in their order.
-const (
-	countDesired         = "desired"
-	countUnshareFailed   = "unshare_failed"
-	countUnshareDeferred = "unshare_deferred"
 )
 
 // ShardOf returns the shard (in [0, count)) that appid falls in: FNV-1a 32 of the appid
 // modulo count, so the same appid always falls in the same shard.
 func ShardOf(appid string, count int) int {
-	const offset, prime = 2166136261, 16777619
-	h := uint32(offset)
-	for i := 0; i < len(appid); i++ {
-		h ^= uint32(appid[i])
-		h *= prime
-	}
-	return int(h % uint32(count))
+	h := fnv.New32a()
+	h.Write([]byte(appid))
+	return int(h.Sum32() % uint32(count))
 }
 
 // manifest returns the manifest a reconcile body asks for: the body itself when it has envs,
 // else the configured ENVSHARE_MANIFEST with the body's dry_run, prune, shard and source_type
-// overriding the manifest's where present.
+// overriding the manifest's where present (both were validated when they were decoded).
 func (s *Service) manifest(body *Request) (*Request, error) {
 	if body.Envs != nil {
 		return body, nil
@@ -36,8 +26,9 @@ func (s *Service) manifest(body *Request) (*Request, error) {
 		return nil, &Error{Code: CodeInvalidRequest, Message: "invalid request",
 			Details: []string{"envs: required: the body has no envs and ENVSHARE_MANIFEST is not set"}}
 	}
-	if err := s.checkManifest(); err != nil {
-		return nil, err
+	if !s.opts.Manifest.valid || s.opts.Manifest.Envs == nil {
+		s.log.Error("Options.Manifest did not come from LoadManifest")
+		return nil, errInternal()
 	}
 	m := *s.opts.Manifest
 	m.Action = ActionReconcile
@@ -54,24 +45,6 @@ func (s *Service) manifest(body *Request) (*Request, error) {
 		m.Shard = body.Shard
 	}
 	return &m, nil
-}
-
-// checkManifest validates the configured manifest, once per Service: it does not change,
-// and the body's overrides were validated with the body.
-func (s *Service) checkManifest() error {
-	s.manifestOnce.Do(func() {
-		m := *s.opts.Manifest
-		m.Action = ActionReconcile
-		probs := validate(&m, stateOf(&m))
-		if m.Envs == nil {
-			probs.add("envs", "required")
-		}
-		for i := range probs {
-			probs[i] = "ENVSHARE_MANIFEST: " + probs[i]
-		}
-		s.manifestErr = probs.err("ENVSHARE_MANIFEST is not a valid manifest")
-	})
-	return s.manifestErr
 }
 
 // reconcile makes the bindings of the manifest's appids (of the selected shard) match it.
@@ -91,7 +64,7 @@ func (s *Service) reconcile(ctx context.Context, body *Request) (*Result, error)
 	if err := r.run(); err != nil {
 		return nil, err
 	}
-	if e := wholeFailure(r.queryCalls()); e != nil {
+	if e := s.wholeFailure(r.queryCalls()); e != nil {
 		return nil, e
 	}
 	res := r.result()
@@ -282,18 +255,18 @@ func (r *reconcileRun) result() *Result {
 		Action:     ActionReconcile,
 		SourceType: r.sourceType,
 		DryRun:     r.dryRun,
-		Summary: Summary{
-			{countDesired, len(r.out)},
-			{StatusAlreadyShared, n[StatusAlreadyShared]},
-			{StatusShared, n[StatusShared]},
-			{StatusPendingConfirmation, n[StatusPendingConfirmation]},
-			{StatusFailed, n[StatusFailed]},
-			{StatusDeferred, n[StatusDeferred]},
-			{StatusWouldShare, n[StatusWouldShare]},
-			{StatusUnshared, np[StatusUnshared]},
-			{StatusWouldUnshare, np[StatusWouldUnshare]},
-			{countUnshareFailed, np[StatusFailed]},
-			{countUnshareDeferred, np[StatusDeferred]},
+		Summary: &ReconcileSummary{
+			Desired:             len(r.out),
+			AlreadyShared:       n[StatusAlreadyShared],
+			Shared:              n[StatusShared],
+			PendingConfirmation: n[StatusPendingConfirmation],
+			Failed:              n[StatusFailed],
+			Deferred:            n[StatusDeferred],
+			WouldShare:          n[StatusWouldShare],
+			Unshared:            np[StatusUnshared],
+			WouldUnshare:        np[StatusWouldUnshare],
+			UnshareFailed:       np[StatusFailed],
+			UnshareDeferred:     np[StatusDeferred],
 		},
 		Results: make([]Outcome, 0, len(r.out)-n[StatusAlreadyShared]+len(r.pruned)),
 	}

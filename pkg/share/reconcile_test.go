@@ -19,6 +19,7 @@ func manifestReq(envs ...wechat.EnvAppIDs) Request {
 	return Request{Action: "reconcile", Envs: envs}
 }
 
+// summaryJSON is the summary as the answer shows it, in its fields' order.
 func summaryJSON(t *testing.T, s Summary) string {
 	t.Helper()
 	b, err := json.Marshal(s)
@@ -87,7 +88,7 @@ func TestReconcileWithoutPruneLeavesExtrasAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Summary.Get(StatusUnshared) != 0 || f.writes() != 1 || !f.isBound("e2", a0) {
+	if counts(res.Summary)[StatusUnshared] != 0 || f.writes() != 1 || !f.isBound("e2", a0) {
 		t.Fatalf("summary %v, %d writes", res.Summary, f.writes())
 	}
 }
@@ -149,7 +150,7 @@ func TestReconcileIsIdempotent(t *testing.T) {
 	req.Prune = ptr(true)
 	s := newService(t, f, Options{})
 	first, err := s.Do(t.Context(), req)
-	if err != nil || !first.OK || first.Summary.Get(StatusShared) != 250 || first.Summary.Get(StatusUnshared) != 1 {
+	if err != nil || !first.OK || counts(first.Summary)[StatusShared] != 250 || counts(first.Summary)[StatusUnshared] != 1 {
 		t.Fatalf("first run %v, %v", first.Summary, err)
 	}
 	writes := f.writes()
@@ -160,7 +161,7 @@ func TestReconcileIsIdempotent(t *testing.T) {
 	if f.writes() != writes {
 		t.Fatalf("the second run sent %d write calls", f.writes()-writes)
 	}
-	if second.Summary.Get(StatusAlreadyShared) != 251 || len(second.Results) != 0 || !second.OK {
+	if counts(second.Summary)[StatusAlreadyShared] != 251 || len(second.Results) != 0 || !second.OK {
 		t.Fatalf("second run %v, %d results", second.Summary, len(second.Results))
 	}
 	if b, _ := json.Marshal(second); !strings.Contains(string(b), `"results":[]`) {
@@ -185,7 +186,7 @@ func TestReconcileQueryFailures(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := Outcome{Env: "e1", AppID: a1, Status: StatusFailed, Error: &EntryError{Code: CodeRejected, Message: "no permission set 18"}}
-		if !reflect.DeepEqual(res.Results[1], want) || res.OK || res.Summary.Get(StatusFailed) != 1 || res.Summary.Get(StatusShared) != 2 {
+		if !reflect.DeepEqual(res.Results[1], want) || res.OK || counts(res.Summary)[StatusFailed] != 1 || counts(res.Summary)[StatusShared] != 2 {
 			t.Fatalf("results %+v, summary %v", res.Results, res.Summary)
 		}
 		if !f.isBound("e2", a1) || len(f.unshare) != 0 {
@@ -236,7 +237,7 @@ func TestReconcileQueryFailures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Summary.Get(countUnshareFailed) != 1 || res.Summary.Get(StatusFailed) != 0 || res.OK {
+		if counts(res.Summary)["unshare_failed"] != 1 || counts(res.Summary)[StatusFailed] != 0 || res.OK {
 			t.Fatalf("summary %v ok %v", res.Summary, res.OK)
 		}
 	})
@@ -298,14 +299,14 @@ func TestReconcileDefersWhatTheDeadlineLeavesNoTimeFor(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, gets := f.counts(); gets+f.writes() != 0 || res.Summary.Get(StatusDeferred) != 3 {
+		if _, _, gets := f.counts(); gets+f.writes() != 0 || counts(res.Summary)[StatusDeferred] != 3 {
 			t.Fatalf("summary %v", res.Summary)
 		}
 	})
 	t.Run("the default margin is three seconds", func(t *testing.T) {
 		clock := &fakeClock{now: deadline.Add(-3*time.Second + time.Millisecond)}
 		res, _ := newService(t, newFake(), Options{Now: clock.Now}).Do(ctx, manifestReq(wechat.EnvAppIDs{Env: "e1", AppIDs: []string{a0}}))
-		if res.Summary.Get(StatusDeferred) != 1 {
+		if counts(res.Summary)[StatusDeferred] != 1 {
 			t.Fatalf("summary %v", res.Summary)
 		}
 	})
@@ -369,7 +370,7 @@ func TestReconcileShardsSplitTheManifest(t *testing.T) {
 }
 
 func TestReconcileUsesTheConfiguredManifest(t *testing.T) {
-	manifest := &Request{Action: "reconcile", Envs: []wechat.EnvAppIDs{{Env: "e1", AppIDs: []string{a0}}}, SourceType: ptr(5)}
+	manifest := manifestOf(t, Request{Envs: []wechat.EnvAppIDs{{Env: "e1", AppIDs: []string{a0}}}, SourceType: ptr(5)})
 	t.Run("a body without envs reconciles the manifest with its overrides", func(t *testing.T) {
 		f := newFake()
 		res, err := newService(t, f, Options{Manifest: manifest}).Do(t.Context(),
@@ -377,7 +378,7 @@ func TestReconcileUsesTheConfiguredManifest(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !res.DryRun || res.SourceType != 2 || res.Summary.Get(StatusWouldShare) != 1 || f.gets[0].SourceType != 2 {
+		if !res.DryRun || res.SourceType != 2 || counts(res.Summary)[StatusWouldShare] != 1 || f.gets[0].SourceType != 2 {
 			t.Fatalf("result %+v", res)
 		}
 		if manifest.DryRun != nil || *manifest.SourceType != 5 {
@@ -387,7 +388,7 @@ func TestReconcileUsesTheConfiguredManifest(t *testing.T) {
 	t.Run("the manifest's own settings apply when the body has none", func(t *testing.T) {
 		f := newFake()
 		res, err := newService(t, f, Options{Manifest: manifest}).Do(t.Context(), Request{Action: "reconcile"})
-		if err != nil || res.SourceType != 5 || res.Summary.Get(StatusShared) != 1 {
+		if err != nil || res.SourceType != 5 || counts(res.Summary)[StatusShared] != 1 {
 			t.Fatalf("result %+v, %v", res, err)
 		}
 	})
@@ -398,13 +399,16 @@ func TestReconcileUsesTheConfiguredManifest(t *testing.T) {
 			t.Fatalf("result %+v, %v", res, err)
 		}
 	})
-	t.Run("an invalid configured manifest is named", func(t *testing.T) {
+	t.Run("a configured manifest that was not validated is an internal error", func(t *testing.T) {
 		bad := &Request{Envs: []wechat.EnvAppIDs{{Env: "Bad_Env", AppIDs: []string{a0}}}}
-		_, err := newService(t, newFake(), Options{Manifest: bad}).Do(t.Context(), Request{Action: "reconcile"})
+		f := newFake()
+		_, err := newService(t, f, Options{Manifest: bad}).Do(t.Context(), Request{Action: "reconcile"})
 		var e *Error
-		if !errors.As(err, &e) || e.Code != CodeInvalidRequest ||
-			e.Details[0] != `ENVSHARE_MANIFEST: envs[0].env: "Bad_Env" is not an env id (1-64 lowercase letters, digits and hyphens)` {
+		if !errors.As(err, &e) || e.Code != CodeInternal {
 			t.Fatalf("err %v", err)
+		}
+		if _, _, gets := f.counts(); f.writes()+gets != 0 {
+			t.Fatal("nothing must be sent")
 		}
 	})
 	t.Run("no envs and no manifest is invalid", func(t *testing.T) {

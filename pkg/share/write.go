@@ -76,18 +76,18 @@ func (s *Service) send(ctx context.Context, job writeJob, sourceType int) *callE
 	if job.action == ActionShare {
 		var resp *wechat.ShareEnvResponse
 		if resp, err = s.up.ShareEnv(ctx, req); err == nil {
-			job.applyAnswer(resp.ErrList, resp.MsgInfoList)
+			job.applyAnswer(resp.ErrList, resp.MsgInfoList, s.opts.Redact)
 		}
 	} else {
 		endpoint = "batchunshareenv"
 		var resp *wechat.UnshareEnvResponse
 		if resp, err = s.up.UnshareEnv(ctx, req); err == nil {
-			job.applyAnswer(resp.ErrList, nil)
+			job.applyAnswer(resp.ErrList, nil, s.opts.Redact)
 		}
 	}
 	var ce *callError
 	if err != nil {
-		ce = classify(ctx, err)
+		ce = s.classify(ctx, err)
 	}
 	s.logCall(ctx, endpoint, job.env, len(appids), start, ce)
 	if ce != nil {
@@ -109,8 +109,9 @@ func (job writeJob) setAll(status string, ce *callError) {
 
 // applyAnswer sets each entry from a successful answer: listed in err_list (matched by env and
 // appid, or by appid alone when an older answer omits env) → failed "rejected"; listed in
-// msg_info_list → pending_confirmation; otherwise shared (unshared for an unshare).
-func (job writeJob) applyAnswer(errList []wechat.EnvError, links []wechat.MsgInfo) {
+// msg_info_list → pending_confirmation; otherwise shared (unshared for an unshare). WeChat's
+// texts pass through mask, in case they echo a secret.
+func (job writeJob) applyAnswer(errList []wechat.EnvError, links []wechat.MsgInfo, mask func(string) string) {
 	var rejected map[string]string
 	for _, e := range errList {
 		if e.Env != "" && e.Env != job.env {
@@ -142,9 +143,9 @@ func (job writeJob) applyAnswer(errList []wechat.EnvError, links []wechat.MsgInf
 			if msg == "" {
 				msg = "rejected by WeChat"
 			}
-			o.Status, o.Error = StatusFailed, &EntryError{Code: CodeRejected, Message: msg}
+			o.Status, o.Error = StatusFailed, &EntryError{Code: CodeRejected, Message: mask(msg)}
 		} else if url, ok := urls[o.AppID]; ok {
-			o.Status, o.ConfirmURL = StatusPendingConfirmation, url
+			o.Status, o.ConfirmURL = StatusPendingConfirmation, mask(url)
 		} else {
 			o.Status = done
 		}
@@ -165,25 +166,17 @@ func (s *Service) write(ctx context.Context, req *Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if e := wholeFailure(calls); e != nil {
+	if e := s.wholeFailure(calls); e != nil {
 		return nil, e
 	}
 	n := countStatuses(out)
 	res := &Result{OK: n[StatusFailed] == 0, Action: req.Action, SourceType: st, Results: out}
 	if req.Action == ActionShare {
-		res.Summary = Summary{{"requested", len(out)}, {StatusShared, n[StatusShared]},
-			{StatusPendingConfirmation, n[StatusPendingConfirmation]}, {StatusFailed, n[StatusFailed]}}
+		res.Summary = &ShareSummary{Requested: len(out), Shared: n[StatusShared],
+			PendingConfirmation: n[StatusPendingConfirmation], Failed: n[StatusFailed]}
 		res.Notification = s.notify(ctx, req.Action, out)
 	} else {
-		res.Summary = Summary{{"requested", len(out)}, {StatusUnshared, n[StatusUnshared]}, {StatusFailed, n[StatusFailed]}}
+		res.Summary = &UnshareSummary{Requested: len(out), Unshared: n[StatusUnshared], Failed: n[StatusFailed]}
 	}
 	return res, nil
-}
-
-func countStatuses(out []Outcome) map[string]int {
-	n := make(map[string]int)
-	for _, o := range out {
-		n[o.Status]++
-	}
-	return n
 }

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/envshare/envshare/internal/metrics"
+	"github.com/envshare/envshare/internal/redact"
 )
 
 // Defaults of a Client.
@@ -162,17 +163,16 @@ func (c *Client) ComponentToken(ctx context.Context, req *ComponentTokenRequest)
 
 // endpoint describes one API call.
 type endpoint struct {
-	name   string // the last path element, used in errors and logs
-	path   string
-	metric metrics.Endpoint
-	token  bool // sends ?access_token=
+	name  string // the last path element, used in errors and logs
+	path  string
+	token bool // sends ?access_token=
 }
 
 var (
-	epShareEnv       = endpoint{"batchshareenv", PathShareEnv, metrics.ShareEnv, true}
-	epUnshareEnv     = endpoint{"batchunshareenv", PathUnshareEnv, metrics.UnshareEnv, true}
-	epGetEnvID       = endpoint{"batchgetenvid", PathGetEnvID, metrics.GetEnvID, true}
-	epComponentToken = endpoint{"api_component_token", PathComponentToken, metrics.ComponentToken, false}
+	epShareEnv       = endpoint{"batchshareenv", PathShareEnv, true}
+	epUnshareEnv     = endpoint{"batchunshareenv", PathUnshareEnv, true}
+	epGetEnvID       = endpoint{"batchgetenvid", PathGetEnvID, true}
+	epComponentToken = endpoint{"api_component_token", PathComponentToken, false}
 )
 
 // answer is a decoded response: every one carries errcode and errmsg.
@@ -268,7 +268,7 @@ func (r *run) attempt(ctx context.Context, body []byte, out answer) (*http.Respo
 		r.m.Retry()
 	}
 	r.sent++
-	r.m.Call(r.ep.metric)
+	r.m.Call()
 
 	start := time.Now()
 	resp, err := r.c.send(ctx, r.ep, r.token, body, out)
@@ -333,8 +333,10 @@ func (r *run) stop(cause error) error {
 		r.ep.name, r.sent, r.last, cause)
 }
 
-// scrub removes the tokens of this call from err (see redactError).
-func (r *run) scrub(err error) error { return redactError(err, r.tokens...) }
+// scrub is the last guard before an error leaves the client: a *url.Error gets a masked URL,
+// and any other trace of a token this call used (an errmsg or a token source's error that
+// echoes it) is masked, while errors.Is and errors.As still see the chain.
+func (r *run) scrub(err error) error { return redact.Values(redact.URLError(err), r.tokens...) }
 
 // log writes one debug line per attempt. It never logs the URL, a body or the token.
 func (r *run) log(ctx context.Context, resp *http.Response, err error, took time.Duration) {
@@ -371,13 +373,13 @@ func (c *Client) send(ctx context.Context, ep endpoint, token string, body []byt
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("wechat %s: %w", ep.name, sanitizeURLError(err))
+		return nil, fmt.Errorf("wechat %s: %w", ep.name, redact.URLError(err))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("wechat %s: %w", ep.name, sanitizeURLError(err))
+		return nil, fmt.Errorf("wechat %s: %w", ep.name, redact.URLError(err))
 	}
 	defer drainClose(resp.Body)
 

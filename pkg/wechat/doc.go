@@ -5,20 +5,21 @@
 // query. It retries transient failures (errcode -1, HTTP 5xx, timeouts, connection errors) with
 // capped exponential backoff and full jitter, never past the context's deadline; reloads a
 // rejected token once (40001, 40014, 42001); honours a client-side rate limit; and returns typed
-// errors:
+// errors, which Classify sorts into the three things a caller can do about them (Refused,
+// Unavailable, Stopped) so that no caller has to test error types in a set order:
 //
 //   - *APIError: WeChat answered a non-zero errcode (Class says what to do about it).
-//   - *UnavailableError: transient failures used every attempt. It wraps the last cause, which
-//     for errcode -1 is an *APIError: check for *UnavailableError before *APIError.
+//   - *UnavailableError: transient failures used every attempt; it wraps the last cause.
 //   - an error wrapping ErrTokenRejected and the *APIError: the token was rejected again after
 //     one reload.
-//   - *TokenSourceError: no token could be had.
+//   - *TokenSourceError: no token could be had (Unavailable, or Refused when the source's error
+//     wraps ErrTokenUnusable).
 //   - *ResponseError: an answer that is not a WeChat API answer (HTTP 5xx is transient and ends
 //     up inside *UnavailableError; anything else is a permanent upstream protocol error).
 //   - an error wrapping the context's error (errors.Is(err, context.DeadlineExceeded)) when the
 //     context ended, or its deadline would pass during a backoff or rate-limit wait.
 //
 // The access token never appears in an error string or a log line: URLs in errors read
-// access_token=REDACTED, and any other trace of the token is replaced before an error leaves
+// access_token=[redacted], and any other trace of the token is replaced before an error leaves
 // the client.
 package wechat

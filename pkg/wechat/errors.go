@@ -141,3 +141,60 @@ func (e *ResponseError) Unwrap() error { return e.Err }
 
 // Transient reports whether the answer was an HTTP 5xx.
 func (e *ResponseError) Transient() bool { return e.StatusCode >= 500 }
+
+// ErrTokenUnusable is wrapped by a TokenSource's error when no token can be had until someone
+// acts (the source still holds a token WeChat rejected, or a value that is no token): retrying
+// later would fail the same way, so Classify calls the failure Refused, not Unavailable.
+var ErrTokenUnusable = errors.New("no usable component access token")
+
+// Failure is what a caller makes of an error returned by a Client method: the one
+// classification callers branch on, whatever error types the chain holds.
+type Failure int
+
+const (
+	// Refused: WeChat refused the request for good (an errcode, an answer that is not a WeChat
+	// answer, a token rejected again after a reload, or an unusable token). The same request
+	// would fail the same way.
+	Refused Failure = iota + 1
+	// Unavailable: WeChat, or the token's source, failed transiently on every attempt. The same
+	// request may succeed later.
+	Unavailable
+	// Stopped: the context ended (deadline or cancellation) before WeChat answered.
+	Stopped
+)
+
+func (f Failure) String() string {
+	switch f {
+	case Refused:
+		return "refused"
+	case Unavailable:
+		return "unavailable"
+	case Stopped:
+		return "stopped"
+	default:
+		return "none"
+	}
+}
+
+// Classify tells what err means for the caller; 0 for nil.
+func Classify(err error) Failure {
+	var (
+		unavailable *UnavailableError
+		source      *TokenSourceError
+	)
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &unavailable):
+		return Unavailable
+	case errors.As(err, &source):
+		if errors.Is(source, ErrTokenUnusable) {
+			return Refused
+		}
+		return Unavailable
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return Stopped
+	default:
+		return Refused
+	}
+}

@@ -7,55 +7,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 )
-
-func TestSanitizeURL(t *testing.T) {
-	tests := []struct{ name, in, want string }{
-		{"the token is redacted", "https://api.weixin.qq.com/componenttcb/batchshareenv?access_token=abc",
-			"https://api.weixin.qq.com/componenttcb/batchshareenv?access_token=REDACTED"},
-		{"other parameters are kept", "http://127.0.0.1:1/x?a=1&access_token=abc%2Fdef",
-			"http://127.0.0.1:1/x?a=1&access_token=REDACTED"},
-		{"a URL without a token is unchanged", "http://127.0.0.1:1/cgi-bin/component/api_component_token",
-			"http://127.0.0.1:1/cgi-bin/component/api_component_token"},
-		{"an unparseable URL loses its query", "http://127.0.0.1:1/\x7f?access_token=abc", "http://127.0.0.1:1/\x7f?REDACTED"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := sanitizeURL(tt.in); got != tt.want {
-				t.Errorf("sanitizeURL(%q) = %q, want %q", tt.in, got, tt.want)
-			}
-		})
-	}
-}
-
-func TestRedactErrorKeepsTheChain(t *testing.T) {
-	const tok = "TOKEN-SECRET-abc123"
-	ue := &url.Error{Op: "Post", URL: "http://127.0.0.1/x?access_token=" + tok, Err: context.DeadlineExceeded}
-	err := redactError(ue, tok)
-	if strings.Contains(err.Error(), tok) || !strings.Contains(err.Error(), "access_token=REDACTED") {
-		t.Errorf("error = %q", err)
-	}
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Error("errors.Is lost the cause")
-	}
-	if ue.URL == sanitizeURL(ue.URL) {
-		t.Error("the original error was modified instead of copied")
-	}
-
-	inner := &APIError{Endpoint: "batchshareenv", Code: 40097, Msg: "echo " + tok}
-	err = redactError(inner, tok)
-	if strings.Contains(err.Error(), tok) {
-		t.Errorf("error = %q", err)
-	}
-	if asAPIError(t, err) != inner {
-		t.Error("errors.As lost the *APIError")
-	}
-}
 
 // logCapture is a debug-level JSON log sink.
 type logCapture struct {

@@ -1,0 +1,206 @@
+// Package redact is envshare's one redactor: it replaces secret values, and the access_token
+// of any URL, with [redacted] in text the function did not write itself (WeChat's errmsg and
+// URLs, a secret store's error) as well as its own answers, logs, errors and notifications.
+//
+// A Set holds the secret values an instance knows; values learnt later (a minted token, a
+// ticket read from the state record) are added as they appear. Each value is searched as it
+// is and in the escaped forms it takes in a URL or a JSON string.
+package redact
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Mask replaces every secret.
+const Mask = "[redacted]"
+
+// MinLen is the shortest value a Set searches for: a shorter one would match ordinary words
+// (every secret the function knows is much longer: tokens, keys, the 16-byte minimum of its
+// HTTP secrets).
+const MinLen = 8
+
+// accessToken matches the value of an access_token query parameter, whatever its case.
+var accessToken = regexp.MustCompile(`(?i)(access_token=)[^&\s"'<>\\]+`)
+
+// Set is a set of secret values, safe for concurrent use. The zero value is empty and usable;
+// a nil *Set redacts only access_token values.
+type Set struct {
+	mu    sync.RWMutex
+	forms []string // every searched form of every value, longest first
+}
+
+// New returns a Set holding values.
+func New(values ...string) *Set {
+	s := &Set{}
+	s.Add(values...)
+	return s
+}
+
+// Add adds values (empty ones and ones shorter than MinLen are ignored).
+func (s *Set) Add(values ...string) {
+	var add []string
+	for _, v := range values {
+		if len(v) >= MinLen {
+			add = append(add, forms(v)...)
+		}
+	}
+	if len(add) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range add {
+		if !slices.Contains(s.forms, f) {
+			s.forms = append(s.forms, f)
+		}
+	}
+	// Longest first, so that a value containing another is masked whole.
+	slices.SortStableFunc(s.forms, func(a, b string) int { return len(b) - len(a) })
+}
+
+// String returns text with every secret and every access_token value masked.
+func (s *Set) String(text string) string {
+	if s != nil {
+		s.mu.RLock()
+		for _, f := range s.forms {
+			if strings.Contains(text, f) {
+				text = strings.ReplaceAll(text, f, Mask)
+			}
+		}
+		s.mu.RUnlock()
+	}
+	if hasAccessToken(text) {
+		text = accessToken.ReplaceAllString(text, "${1}"+Mask)
+	}
+	return text
+}
+
+// Error returns err with a masked message, or err itself when nothing needed masking. The
+// result still unwraps to err, so errors.Is and errors.As see the whole chain.
+func (s *Set) Error(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if clean := s.String(msg); clean != msg {
+		return &maskedError{msg: clean, err: err}
+	}
+	return err
+}
+
+// Writer returns a writer that masks each Write before passing it to w. Each Write is
+// redacted on its own, so w must receive whole records (one log line, one JSON answer): the
+// slog JSON handler writes each record with one Write.
+func (s *Set) Writer(w io.Writer) io.Writer { return writer{s, w} }
+
+type writer struct {
+	s *Set
+	w io.Writer
+}
+
+func (w writer) Write(p []byte) (int, error) {
+	clean := w.s.String(string(p))
+	if len(clean) == len(p) && clean == string(p) {
+		return w.w.Write(p)
+	}
+	if _, err := w.w.Write([]byte(clean)); err != nil {
+		return 0, err
+	}
+	return len(p), nil // the caller's bytes were all consumed
+}
+
+// Text masks the given values (as a Set would) and access_token values in text.
+func Text(text string, values ...string) string { return New(values...).String(text) }
+
+// Values masks values in err's message, like Set.Error.
+func Values(err error, values ...string) error { return New(values...).Error(err) }
+
+// URL masks the access_token query value of a URL; a URL that does not parse loses its query,
+// which is where a token would be.
+func URL(raw string) string {
+	u, err := url.Parse(raw)
+	var q url.Values
+	if err == nil {
+		q, err = url.ParseQuery(u.RawQuery)
+	}
+	if err != nil {
+		if i := strings.IndexByte(raw, '?'); i >= 0 {
+			return raw[:i] + "?" + Mask
+		}
+		return raw
+	}
+	changed := false
+	for k := range q {
+		if strings.EqualFold(k, "access_token") {
+			q.Set(k, Mask)
+			changed = true
+		}
+	}
+	if !changed {
+		return raw
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// URLError returns a copy of a *url.Error (what net/http returns, quoting the whole request
+// URL) with its URL masked; any other error is returned as it is.
+func URLError(err error) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) || err != error(ue) {
+		return err
+	}
+	clean := *ue
+	clean.URL = URL(ue.URL)
+	return &clean
+}
+
+// maskedError shows a masked message in place of its cause's.
+type maskedError struct {
+	msg string
+	err error
+}
+
+func (e *maskedError) Error() string { return e.msg }
+func (e *maskedError) Unwrap() error { return e.err }
+
+// forms lists v as is and as it appears escaped in a URL query, a URL path and a JSON string
+// (with and without HTML escaping).
+func forms(v string) []string {
+	out := []string{v}
+	add := func(f string) {
+		if f != "" && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	add(url.QueryEscape(v))
+	add(url.PathEscape(v))
+	for _, html := range []bool{false, true} {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(html)
+		if enc.Encode(v) == nil {
+			add(strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(b.String(), `"`), "\n"), `"`))
+		}
+	}
+	return out
+}
+
+// hasAccessToken reports whether text holds "access_token=" in any case, without allocating.
+func hasAccessToken(text string) bool {
+	const key = "access_token="
+	for i := 0; i+len(key) <= len(text); i++ {
+		if text[i]|0x20 == 'a' && strings.EqualFold(text[i:i+len(key)], key) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,137 @@
+package redact
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestSetMasksEveryFormOfEverySecret(t *testing.T) {
+	const token = "tok/en+with=odd&chars<>\"\\"
+	const secret = "http-secret-of-20-bytes"
+	s := New(token, secret, "short")
+	j, _ := json.Marshal("x" + token) // HTML-escaped JSON, as encoding/json writes it
+	cases := map[string]string{
+		"as is":             "the token " + token + " leaked",
+		"query-escaped":     "GET /x?t=" + url.QueryEscape(token),
+		"path-escaped":      "GET /" + url.PathEscape(token),
+		"JSON-escaped":      `{"m":` + string(j) + `}`,
+		"the other secret":  "bearer " + secret,
+		"an access_token":   "POST https://api.weixin.qq.com/x?access_token=abc123&x=1",
+		"ACCESS_TOKEN case": "https://h/x?ACCESS_TOKEN=abc123",
+	}
+	for name, text := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := s.String(text)
+			for _, leak := range []string{token, url.QueryEscape(token), url.PathEscape(token), secret, "abc123"} {
+				if strings.Contains(got, leak) {
+					t.Fatalf("%q still holds %q", got, leak)
+				}
+			}
+			if !strings.Contains(got, Mask) {
+				t.Fatalf("%q: nothing masked", got)
+			}
+		})
+	}
+	t.Run("values shorter than MinLen are not searched", func(t *testing.T) {
+		if got := s.String("a short story"); got != "a short story" {
+			t.Fatalf("got %q", got)
+		}
+	})
+	t.Run("JSON stays JSON", func(t *testing.T) {
+		var v map[string]string
+		if err := json.Unmarshal([]byte(s.String(cases["JSON-escaped"])), &v); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestSetLearnsValuesLater(t *testing.T) {
+	var s Set
+	if got := s.String("minted-token-1"); got != "minted-token-1" {
+		t.Fatalf("got %q", got)
+	}
+	s.Add("minted-token-1")
+	if got := s.String("x minted-token-1 y"); got != "x "+Mask+" y" {
+		t.Fatalf("got %q", got)
+	}
+	var nilSet *Set
+	if got := nilSet.String("?access_token=abc"); got != "?access_token="+Mask {
+		t.Fatalf("nil set: %q", got)
+	}
+}
+
+func TestErrorKeepsTheChain(t *testing.T) {
+	s := New("secret-value-123")
+	cause := &fs.PathError{Op: "open", Path: "/x", Err: fs.ErrNotExist}
+	err := s.Error(fmt.Errorf("read secret-value-123: %w", cause))
+	if strings.Contains(err.Error(), "secret-value-123") || !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("%v", err)
+	}
+	var pe *fs.PathError
+	if !errors.As(err, &pe) {
+		t.Fatal("errors.As lost the cause")
+	}
+	if plain := errors.New("nothing to hide"); s.Error(plain) != plain {
+		t.Fatal("a clean error must be returned as it is")
+	}
+}
+
+func TestURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://h/p?access_token=abc&x=1":                         "https://h/p?access_token=%5Bredacted%5D&x=1",
+		"https://h/p?x=1":                                          "https://h/p?x=1",
+		"https://h/p?access_token=%zz":                             "https://h/p?" + Mask,
+		"http://127.0.0.1:1/\x7f?access_token=abc":                 "http://127.0.0.1:1/\x7f?" + Mask,
+		"http://127.0.0.1:1/cgi-bin/component/api_component_token": "http://127.0.0.1:1/cgi-bin/component/api_component_token",
+	} {
+		if got := URL(in); got != want {
+			t.Errorf("URL(%q) = %q, want %q", in, got, want)
+		}
+	}
+	ue := &url.Error{Op: "Post", URL: "https://h/p?access_token=abc", Err: errors.New("boom")}
+	if got := URLError(ue).Error(); strings.Contains(got, "abc") {
+		t.Fatalf("%s", got)
+	}
+}
+
+func TestWriterMasksEachWrite(t *testing.T) {
+	var b bytes.Buffer
+	w := New("secret-value-123").Writer(&b)
+	n, err := w.Write([]byte(`{"msg":"secret-value-123"}` + "\n"))
+	if err != nil || n != 27 {
+		t.Fatalf("n %d err %v", n, err)
+	}
+	if b.String() != `{"msg":"`+Mask+`"}`+"\n" {
+		t.Fatalf("%q", b.String())
+	}
+}
+
+func BenchmarkString(b *testing.B) {
+	s := New("tok-0123456789abcdef", "http-secret-of-20-bytes", "notify-secret-0123456", "app-secret-0123456789")
+	line := `{"time":"2026-12-01T00:00:00Z","level":"INFO","msg":"invocation","request_id":"r1","platform":"aws","trigger":"http","action":"share","status":200}`
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = s.String(line)
+	}
+}
+
+func TestHandlerMasksEveryStringOfARecord(t *testing.T) {
+	var b bytes.Buffer
+	s := New("secret-value-123")
+	log := slog.New(Handler(slog.NewJSONHandler(&b, nil), s)).With("context", "with secret-value-123")
+	log.Info("message secret-value-123", "plain", "secret-value-123", "error", errors.New("echo secret-value-123"),
+		slog.Group("g", "nested", "x secret-value-123"), "n", 7)
+	if strings.Contains(b.String(), "secret-value-123") || strings.Count(b.String(), Mask) != 5 {
+		t.Fatalf("%s", b.String())
+	}
+	if !strings.Contains(b.String(), `"n":7`) {
+		t.Fatalf("other values must pass: %s", b.String())
+	}
+}

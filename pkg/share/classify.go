@@ -1,0 +1,72 @@
+package share
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/envshare/envshare/pkg/wechat"
+)
+
+// callError is why one upstream call failed, as the entries of its chunk report it.
+type callError struct {
+	entry EntryError
+	api   *wechat.APIError // WeChat's errcode answer, when there was one
+}
+
+// notStarted is the failure of a call that was not sent because the context was done.
+var notStarted = &callError{entry: EntryError{Code: CodeDeadlineExceeded,
+	Message: "not sent: the invocation's deadline had passed or it was canceled"}}
+
+// classify maps an upstream error to an entry error code (the README's "Results and errors"),
+// through wechat.Classify.
+func (s *Service) classify(ctx context.Context, err error) *callError {
+	var api *wechat.APIError
+	errors.As(err, &api)
+	ce := &callError{api: api}
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) { // this invocation's own deadline
+		ce.entry = deadlineError(ctx.Err())
+		return ce
+	}
+	switch wechat.Classify(err) {
+	case wechat.Unavailable:
+		ce.entry = EntryError{Code: CodeUpstreamUnavailable, Message: s.opts.Redact(err.Error())}
+	case wechat.Stopped:
+		ce.entry = deadlineError(err)
+	default:
+		msg := err.Error()
+		if api != nil {
+			msg = fmt.Sprintf("WeChat %s answered errcode %d: %s", api.Endpoint, api.Code, api.Msg)
+		}
+		ce.entry = EntryError{Code: CodeUpstreamError, Message: s.opts.Redact(msg)}
+	}
+	return ce
+}
+
+func deadlineError(err error) EntryError {
+	if errors.Is(err, context.Canceled) {
+		return EntryError{Code: CodeDeadlineExceeded, Message: "the invocation was canceled before WeChat answered"}
+	}
+	return EntryError{Code: CodeDeadlineExceeded, Message: "the invocation's deadline passed before WeChat answered"}
+}
+
+// wholeFailure applies the whole-failure rule to the calls that were attempted (nil = the call
+// succeeded): when every one failed with the same code, the whole request failed with it,
+// carrying the errcode of the first failed call.
+func (s *Service) wholeFailure(calls []*callError) *Error {
+	if len(calls) == 0 {
+		return nil
+	}
+	first := calls[0]
+	for _, c := range calls {
+		if c == nil || c.entry.Code != first.entry.Code {
+			return nil
+		}
+	}
+	e := &Error{Code: first.entry.Code, Message: "every upstream call failed: " + first.entry.Message}
+	if first.api != nil {
+		code := first.api.Code
+		e.WechatErrcode, e.WechatErrmsg = &code, s.opts.Redact(first.api.Msg)
+	}
+	return e
+}
