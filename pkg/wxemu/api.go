@@ -207,7 +207,7 @@ func (e *Emulator) getEnvID(appids []string) wechat.GetEnvIDResponse {
 		switch {
 		case !ok:
 			resp.ErrList = append(resp.ErrList, wechat.AppError{AppID: appid, ErrMsg: MsgInvalidAppID})
-		case app.MissingPermission18:
+		case app.unauthorized():
 			resp.ErrList = append(resp.ErrList, wechat.AppError{AppID: appid, ErrMsg: MsgNotAuthorized18})
 		default:
 			envs := append([]string{}, e.world.bound[appid]...) // [] rather than null
@@ -309,10 +309,11 @@ func (e *Emulator) CallLog() []Call {
 	return append([]Call(nil), e.calls...)
 }
 
-// ResetCalls forgets the calls received so far.
+// ResetCalls forgets the calls received so far, and the count of mints.
 func (e *Emulator) ResetCalls() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.calls = nil
 	clear(e.counts)
+	e.mints = 0
 }

@@ -57,6 +57,31 @@ func (e *Emulator) controlMux() *http.ServeMux {
 		e.ResetCalls()
 		writeJSON(w, http.StatusOK, okBody{true})
 	})
+	mux.HandleFunc("POST /__emu/push-ticket", func(w http.ResponseWriter, r *http.Request) {
+		_, err := e.PushTicket(r.Context())
+		writePushResult(w, err)
+	})
+	mux.HandleFunc("POST /__emu/authorize", func(w http.ResponseWriter, r *http.Request) {
+		var req appRequest
+		if err := decodeStrict(http.MaxBytesReader(w, r.Body, maxBodyBytes), &req); err != nil {
+			writeJSON(w, http.StatusBadRequest, controlError{err.Error()})
+			return
+		}
+		writePushResult(w, e.Authorize(r.Context(), req.AppID, req.App))
+	})
+	mux.HandleFunc("POST /__emu/revoke", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			AppID string `json:"appid"`
+		}
+		if err := decodeStrict(http.MaxBytesReader(w, r.Body, maxBodyBytes), &req); err != nil {
+			writeJSON(w, http.StatusBadRequest, controlError{err.Error()})
+			return
+		}
+		writePushResult(w, e.Revoke(r.Context(), req.AppID))
+	})
+	mux.HandleFunc("GET /__emu/pushes", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, pushList{Pushes: append([]Push{}, e.Pushes()...)})
+	})
 	mux.HandleFunc("GET /__emu/confirm/{id}", func(w http.ResponseWriter, r *http.Request) {
 		env, appid, ok := e.Confirm(r.PathValue("id"))
 		if !ok {
@@ -86,17 +111,57 @@ type (
 		Env   string `json:"env"`
 		AppID string `json:"appid"`
 	}
-	// CallReport is the answer of GET /__emu/calls.
+	// CallReport is the answer of GET /__emu/calls. Counts counts every call, refused ones
+	// included; Mints only the successful api_component_token calls.
 	CallReport struct {
 		Counts map[string]int `json:"counts"`
+		Mints  int            `json:"mints"`
 		Calls  []Call         `json:"calls"`
 	}
+	pushList struct {
+		Pushes []Push `json:"pushes"`
+	}
+	// appRequest is the body of POST /__emu/authorize: an appid and, optionally, App's fields.
+	appRequest struct {
+		AppID string `json:"appid"`
+		App
+	}
 )
+
+// writePushResult answers a push control request: 200 when acknowledged, 404 for an
+// unknown app, 409 when pushes are not configured, 502 when the push was not acknowledged.
+func writePushResult(w http.ResponseWriter, err error) {
+	status := http.StatusOK
+	switch {
+	case err == nil:
+		writeJSON(w, status, okBody{true})
+		return
+	case errors.Is(err, ErrUnknownApp):
+		status = http.StatusNotFound
+	case errors.Is(err, ErrPushConfig):
+		status = http.StatusConflict
+	case errors.Is(err, ErrPushFailed):
+		status = http.StatusBadGateway
+	default:
+		status = http.StatusBadRequest
+	}
+	writeJSON(w, status, controlError{err.Error()})
+}
+
+// decodeStrict decodes one JSON object and refuses unknown fields.
+func decodeStrict(r io.Reader, v any) error {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("decode: %w", err)
+	}
+	return nil
+}
 
 func (e *Emulator) callReport() CallReport {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	rep := CallReport{Counts: map[string]int{}, Calls: append([]Call{}, e.calls...)}
+	rep := CallReport{Counts: map[string]int{}, Mints: e.mints, Calls: append([]Call{}, e.calls...)}
 	for ep, n := range e.counts {
 		rep.Counts[ep] = n
 	}

@@ -1,7 +1,9 @@
-// Package wxemu emulates the WeChat third-party platform API that envshare calls:
-// POST /componenttcb/batchshareenv, /componenttcb/batchunshareenv, /componenttcb/batchgetenvid
-// and /cgi-bin/component/api_component_token. The real host is unreachable from build and CI
-// machines, so every test, benchmark and local run talks to this emulator instead.
+// Package wxemu emulates the WeChat third-party platform that envshare talks to: the API it
+// calls (POST /componenttcb/batchshareenv, /componenttcb/batchunshareenv,
+// /componenttcb/batchgetenvid and /cgi-bin/component/api_component_token) and the
+// authorization events WeChat pushes to it (component_verify_ticket, authorized,
+// updateauthorized, unauthorized). The real host is unreachable from build and CI machines,
+// so every test, benchmark and local run talks to this emulator instead.
 //
 // An Emulator is an http.Handler. Use it in-process:
 //
@@ -21,6 +23,7 @@
 //	faults (see below)         any
 //	access_token missing       41001   (not for api_component_token)
 //	access_token unknown       40014
+//	access_token invalidated   40001   a minted token, MintGrace (5 min) after a newer mint
 //	access_token expired       42001   rotated out by RotateToken, or minted more than 7200 s ago
 //	method not POST            43002
 //	body empty                 44002
@@ -30,8 +33,8 @@
 //	too many appids            40097   only with Options.MaxAppIDsPerCall
 //
 // batchshareenv, per (env, appid) in body order: an unknown env, an unknown appid, an app that
-// has not authorised permission set 18, an app with no cloud development, or an app of another
-// subject than the env lands in err_list {env, appid, errmsg} (messages: the Msg* constants).
+// has not authorised permission set 18 (or has revoked its authorization), an app with no
+// cloud development, or an app of another subject than the env lands in err_list {env, appid, errmsg} (messages: the Msg* constants).
 // Otherwise: already bound: success without a link; AutoConfirm app: bound at once; else a
 // pending confirmation and an msg_info_list entry {appid, url}, the url being
 // <base>/__emu/confirm/<id> (base: Options.PublicURL or the request's Host). Sharing a pending
@@ -40,12 +43,47 @@
 // batchunshareenv removes the binding and any pending confirmation of each pair; a pair with
 // neither answers err_list "env not shared". batchgetenvid answers relation_data
 // [{appid, env_list}] of confirmed bindings only (env_list [] when none), and err_list
-// {appid, errmsg} for unknown appids and apps without permission set 18.
+// {appid, errmsg} for unknown appids and apps without permission set 18 (or revoked).
 //
-// api_component_token mints a token valid for 7200 s when component_appid,
-// component_appsecret and component_verify_ticket equal Options' credentials. Otherwise:
-// a field missing 40101, wrong appid (or no credentials configured) 40013, wrong secret 40125,
-// wrong ticket 61006.
+// api_component_token mints a token valid for 7200 s when component_appid and
+// component_appsecret equal Options' credentials and component_verify_ticket is a ticket the
+// emulator issued less than 12 hours ago: Options.ComponentVerifyTicket (issued when the
+// emulator starts) or one it pushed (PushTicket). Otherwise: a field missing 40101, wrong
+// appid (or no credentials configured) 40013, wrong secret 40125, a ticket never issued or
+// older than 12 hours 61006. Like WeChat, minting invalidates the previous minted token
+// MintGrace (default 5 minutes) later: it then answers 40001, so that instances minting
+// their own tokens invalidate each other as they would in production. Tokens of
+// Options.Tokens are not minted and never expire. Mints counts the tokens minted; refused
+// mints are in the call log with their errcode.
+//
+// Every time (token expiry and grace, ticket age, the CreateTime and timestamp of pushes)
+// is read from Options.Now, so a test can simulate hours with a fake clock.
+//
+// # Pushes
+//
+// With Options.PushURL (the function's /wechat/events), MessageToken, EncodingAESKey and
+// ComponentAppID, the emulator pushes authorization events as WeChat does: POST PushURL
+// ?timestamp=…&nonce=…&msg_signature=…&signature=…&encrypt_type=aes, Content-Type text/xml,
+// body <xml><AppId>…</AppId><Encrypt>…</Encrypt></xml>, the message encrypted and signed as
+// in internal/wxcrypt and written as WeChat's XML, each InfoType with its own fields:
+//
+//	component_verify_ticket  ComponentVerifyTicket                 PushTicket, StartPushing
+//	authorized               AuthorizerAppid, AuthorizationCode,   Authorize (a new or revoked app)
+//	                         AuthorizationCodeExpiredTime, PreAuthCode
+//	updateauthorized         the same                              Authorize (an authorised app)
+//	unauthorized             AuthorizerAppid                       Revoke
+//
+// A push is acknowledged by HTTP 200 with the body "success" (spaces around it ignored)
+// within PushTimeout (5 s). Otherwise WeChat's retry applies: the same request again, up to
+// PushAttempts (3) in all, PushRetryPause apart (none by default). Every attempt is in the
+// push log (Pushes, GET /__emu/pushes): info type, authorizer appid, attempt, HTTP status
+// (0: no answer), success, duration. Authorize adds the app to the world (permission set 18
+// granted, DemoSubject unless said otherwise, needing confirmation unless auto_confirm);
+// Revoke marks it revoked, after which shares and queries refuse it with
+// MsgNotAuthorized18. Both change the world even when the push is not acknowledged, and a
+// pushed ticket mints even if it was not delivered, as with WeChat. PushEvent pushes any
+// event without changing the world (replays, other InfoTypes). Tickets, codes, tokens and
+// keys are never logged nor in the push log.
 //
 // # Faults
 //
@@ -73,7 +111,8 @@
 //	    "wx5fe6bb43205e9e07": {"subject": "Acme Cloud Co., Ltd.", "auto_confirm": true},
 //	    "wx1a2b3c4d5e6f7081": {"subject": "Acme Cloud Co., Ltd."},
 //	    "wx0f1e2d3c4b5a6978": {"subject": "Acme Cloud Co., Ltd.", "missing_permission_18": true},
-//	    "wxabcdef0123456789": {"subject": "Acme Cloud Co., Ltd.", "no_cloud": true}
+//	    "wxabcdef0123456789": {"subject": "Acme Cloud Co., Ltd.", "no_cloud": true},
+//	    "wx4e3d2c1b0a998877": {"subject": "Acme Cloud Co., Ltd.", "revoked": true}
 //	  },
 //	  "bindings": {"wx5fe6bb43205e9e07": ["prod-6gni9ity244a6ea3"]},
 //	  "pending": [{"id": "c900001", "env": "prod-6gni9ity244a6ea3", "appid": "wx1a2b3c4d5e6f7081"}],
@@ -93,14 +132,27 @@
 //	POST   /__emu/faults        add one fault object or an array of them
 //	DELETE /__emu/faults        remove all faults
 //	POST   /__emu/rotate        rotate the token: {"access_token": "<new>"}
-//	GET    /__emu/calls         {"counts":{"batchshareenv":3,...},"calls":[{endpoint, method,
-//	                            data|appids, source_type, fault, status, errcode}, ...]}
-//	DELETE /__emu/calls         forget the calls
+//	GET    /__emu/calls         {"counts":{"batchshareenv":3,...},"mints":1,"calls":[{endpoint,
+//	                            method, data|appids, source_type, fault, status, errcode}, ...]}
+//	                            counts: every call, refused ones included; mints: tokens minted
+//	DELETE /__emu/calls         forget the calls and the mint count
 //	GET    /__emu/confirm/<id>  confirm a pending share, as its administrator would (404 if unknown)
+//	POST   /__emu/push-ticket   push a new ticket now
+//	POST   /__emu/authorize     {"appid": "wx…"} and optionally App's fields ("subject",
+//	                            "auto_confirm", "no_cloud", "missing_permission_18"): authorize
+//	POST   /__emu/revoke        {"appid": "wx…"}: revoke (404 if unknown)
+//	GET    /__emu/pushes        {"pushes":[{info_type, authorizer_appid, attempt, status,
+//	                            success, duration_ns, error}, ...]}
+//
+// The push endpoints answer {"ok":true} when the push was acknowledged; otherwise
+// {"error":…} with 409 when pushes are not configured, 502 when no attempt was
+// acknowledged, 400 for a bad request body.
 //
 // The same controls exist as methods: State, Seed, Faults, AddFault, ClearFaults, RotateToken,
-// Token, Calls, CallLog, ResetCalls, Confirm. Every API call is recorded, faulted and rejected
+// Token, Calls, CallLog, ResetCalls, Mints, Confirm, PushTicket, StartPushing, PushTickets,
+// Authorize, Revoke, PushEvent, Pushes. Every API call is recorded, faulted and rejected
 // ones included, so a test can assert that no write call was sent: Calls(EndpointShare) == 0.
 // Credentials of api_component_token are never recorded, and tokens are never logged.
-// The call log keeps every call until ResetCalls (or DELETE /__emu/calls).
+// The call log keeps every call until ResetCalls (or DELETE /__emu/calls); the push log
+// keeps every attempt.
 package wxemu

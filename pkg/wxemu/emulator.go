@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/envshare/envshare/internal/wxcrypt"
 	"github.com/envshare/envshare/pkg/wechat"
 )
 
@@ -21,8 +22,15 @@ const (
 	EndpointComponentToken = "api_component_token"
 )
 
-// TokenTTL is the lifetime of a minted component access token (expires_in).
-const TokenTTL = 7200 * time.Second
+// WeChat's lifetimes.
+const (
+	// TokenTTL is the lifetime of a minted component access token (expires_in).
+	TokenTTL = 7200 * time.Second
+	// TicketTTL is how long a component_verify_ticket can mint after it was pushed.
+	TicketTTL = 12 * time.Hour
+	// DefaultMintGrace is how long a minted token keeps working once a newer one is minted.
+	DefaultMintGrace = 5 * time.Minute
+)
 
 // Options configure an Emulator. The zero value works: it makes up one access token
 // (see Token) and refuses every minting request.
@@ -32,20 +40,37 @@ type Options struct {
 	Tokens []string
 	// Strict answers 40097 when source_type is missing, as current docs require it.
 	Strict bool
-	// The platform's credentials, for api_component_token. ComponentAppID empty: minting
-	// always fails with 40013.
-	ComponentAppID        string
-	ComponentAppSecret    string
+	// The platform's credentials, for api_component_token and pushes. ComponentAppID
+	// empty: minting always fails with 40013, and nothing can be pushed.
+	ComponentAppID     string
+	ComponentAppSecret string
+	// ComponentVerifyTicket is a ticket issued when the emulator starts (by its clock), as if
+	// pushed then: it mints for TicketTTL. Pushed tickets (PushTicket) mint too.
 	ComponentVerifyTicket string
+	// MintGrace is how long the previous minted token keeps working after a new mint, then it
+	// answers 40001; 0: DefaultMintGrace (5 minutes).
+	MintGrace time.Duration
 	// MaxAppIDsPerCall, when positive, answers 40097 to a call naming more appids.
 	MaxAppIDsPerCall int
 	// Latency is waited on every API call (not /__emu/), or until the request is cancelled.
 	Latency time.Duration
 	// PublicURL is the base of confirmation links; empty: taken from each request's Host.
 	PublicURL string
-	// Now is the clock for token expiry; nil: time.Now.
+	// Now is the clock of everything WeChat times: token expiry and grace, ticket age, the
+	// CreateTime and timestamp of pushes. nil: time.Now.
 	Now func() time.Time
-	// Logger gets one debug line per API call, never a token; nil: discard.
+
+	// Pushes to the platform's "authorization event receiving URL", signed and encrypted
+	// like WeChat's (see Pushes in the package documentation).
+	PushURL        string        // the function's /wechat/events URL
+	MessageToken   string        // the message verification token (消息校验Token)
+	EncodingAESKey string        // the message encryption key (消息加解密Key), 43 characters
+	PushInterval   time.Duration // StartPushing's ticket interval; 0: 10 minutes
+	PushTimeout    time.Duration // for one answer; 0: 5 s, WeChat's limit
+	PushAttempts   int           // attempts per push, the first included; 0: 3
+	PushRetryPause time.Duration // between attempts; 0: none
+	// Logger gets one debug line per API call and per push attempt, and a warning per
+	// ticket push of StartPushing that fails; never a token, ticket or key. nil: discard.
 	Logger *slog.Logger
 }
 
@@ -58,15 +83,40 @@ type Emulator struct {
 	now     func() time.Time
 	control *http.ServeMux
 
-	mu      sync.Mutex
-	world   world
-	faults  []*activeFault
-	tokens  map[string]time.Time // valid token → expiry; zero: never
-	expired map[string]bool      // rotated-out tokens: 42001
-	primary string
-	calls   []Call
-	counts  map[string]int
-	seq     int // last confirmation id
+	crypto    *wxcrypt.Crypto // nil when pushes are not configured
+	cryptoErr error           // why they are not
+	pushes    *http.Client
+
+	mu         sync.Mutex
+	world      world
+	faults     []*activeFault
+	tokens     map[string]tokenLife
+	expired    map[string]bool // rotated-out tokens: 42001
+	primary    string
+	lastMinted string               // superseded by the next mint
+	tickets    map[string]time.Time // issued ticket → issue time
+	calls      []Call
+	counts     map[string]int
+	mints      int // successful api_component_token calls since ResetCalls
+	pushLog    []Push
+	seq        int // last confirmation id
+}
+
+// tokenLife is when a token stops working; zero times: never.
+type tokenLife struct {
+	expires     time.Time // 42001 from then on: minted more than TokenTTL ago
+	invalidFrom time.Time // 40001 from then on: superseded by a newer mint
+}
+
+// code is 0 while the token works, else the errcode WeChat answers.
+func (l tokenLife) code(now time.Time) int {
+	switch {
+	case !l.invalidFrom.IsZero() && !now.Before(l.invalidFrom):
+		return 40001
+	case !l.expires.IsZero() && !now.Before(l.expires):
+		return 42001
+	}
+	return 0
 }
 
 var _ http.Handler = (*Emulator)(nil)
@@ -77,9 +127,14 @@ func New(opts Options) *Emulator {
 		opts:    opts,
 		log:     opts.Logger,
 		now:     opts.Now,
-		tokens:  map[string]time.Time{},
+		tokens:  map[string]tokenLife{},
 		expired: map[string]bool{},
+		tickets: map[string]time.Time{},
 		counts:  map[string]int{},
+		pushes: &http.Client{
+			// WeChat wants the answer itself, not a redirect to it.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -90,7 +145,7 @@ func New(opts Options) *Emulator {
 	e.world, _ = newWorld(State{}) // an empty state is always valid
 	for _, t := range opts.Tokens {
 		if t != "" {
-			e.tokens[t] = time.Time{}
+			e.tokens[t] = tokenLife{}
 			if e.primary == "" {
 				e.primary = t
 			}
@@ -98,8 +153,12 @@ func New(opts Options) *Emulator {
 	}
 	if e.primary == "" {
 		e.primary = newToken()
-		e.tokens[e.primary] = time.Time{}
+		e.tokens[e.primary] = tokenLife{}
 	}
+	if opts.ComponentVerifyTicket != "" {
+		e.tickets[opts.ComponentVerifyTicket] = e.now()
+	}
+	e.crypto, e.cryptoErr = newPushCrypto(opts)
 	e.control = e.controlMux()
 	return e
 }
@@ -154,8 +213,9 @@ func (e *Emulator) RotateToken() string {
 		e.expired[t] = true
 	}
 	clear(e.tokens)
+	e.lastMinted = ""
 	e.primary = newToken()
-	e.tokens[e.primary] = time.Time{}
+	e.tokens[e.primary] = tokenLife{}
 	return e.primary
 }
 
@@ -166,11 +226,8 @@ func (e *Emulator) tokenCode(tok string) int {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if exp, ok := e.tokens[tok]; ok {
-		if exp.IsZero() || e.now().Before(exp) {
-			return 0
-		}
-		return 42001
+	if life, ok := e.tokens[tok]; ok {
+		return life.code(e.now())
 	}
 	if e.expired[tok] {
 		return 42001
@@ -178,7 +235,9 @@ func (e *Emulator) tokenCode(tok string) int {
 	return 40014
 }
 
-// mint checks the platform's credentials and records a new token valid for TokenTTL.
+// mint checks the platform's credentials and a ticket issued in the last TicketTTL, and
+// records a new token valid for TokenTTL. Like WeChat, it invalidates the previous minted
+// token after the grace period.
 func (e *Emulator) mint(c wechat.ComponentTokenRequest) (string, int) {
 	switch {
 	case c.ComponentAppID == "" || c.ComponentAppSecret == "" || c.ComponentVerifyTicket == "":
@@ -187,14 +246,51 @@ func (e *Emulator) mint(c wechat.ComponentTokenRequest) (string, int) {
 		return "", 40013
 	case c.ComponentAppSecret != e.opts.ComponentAppSecret:
 		return "", 40125
-	case c.ComponentVerifyTicket != e.opts.ComponentVerifyTicket:
-		return "", 61006
 	}
-	tok := newToken()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.tokens[tok] = e.now().Add(TokenTTL)
+	now := e.now()
+	if issued, ok := e.tickets[c.ComponentVerifyTicket]; !ok || now.Sub(issued) >= TicketTTL {
+		return "", 61006
+	}
+	if prev, ok := e.tokens[e.lastMinted]; ok {
+		grace := e.opts.MintGrace
+		if grace <= 0 {
+			grace = DefaultMintGrace
+		}
+		if cutoff := now.Add(grace); prev.invalidFrom.IsZero() && cutoff.Before(prev.expires) {
+			prev.invalidFrom = cutoff
+			e.tokens[e.lastMinted] = prev
+		}
+	}
+	tok := newToken()
+	e.tokens[tok] = tokenLife{expires: now.Add(TokenTTL)}
+	e.lastMinted = tok
+	e.mints++
 	return tok, 0
+}
+
+// Mints counts the tokens minted (successful api_component_token calls) since the start or
+// ResetCalls. Refused mints are not counted; they are in the call log with their errcode.
+func (e *Emulator) Mints() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.mints
+}
+
+// issueTicket records a new ticket as issued now, and forgets those that can no longer mint.
+func (e *Emulator) issueTicket() string {
+	ticket := "ticket@@@" + rand.Text()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.now()
+	for t, issued := range e.tickets {
+		if now.Sub(issued) >= TicketTTL {
+			delete(e.tickets, t)
+		}
+	}
+	e.tickets[ticket] = now
+	return ticket
 }
 
 // Confirm confirms a pending share, as its administrator opening the link would.

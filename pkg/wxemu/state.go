@@ -34,7 +34,11 @@ type App struct {
 	MissingPermission18 bool   `json:"missing_permission_18,omitempty"` // has not authorised set 18
 	NoCloud             bool   `json:"no_cloud,omitempty"`              // has no cloud development
 	AutoConfirm         bool   `json:"auto_confirm,omitempty"`          // shares take effect at once, no link
+	Revoked             bool   `json:"revoked,omitempty"`               // has revoked its authorization (Revoke)
 }
+
+// unauthorized: the app grants the platform no permission set 18, or none at all.
+func (a App) unauthorized() bool { return a.MissingPermission18 || a.Revoked }
 
 // Pending is a share waiting for the Mini Program administrator to open its confirmation link,
 // served at <base>/__emu/confirm/<ID>.
@@ -178,7 +182,7 @@ func (w *world) refusal(env, appid string) string {
 		return MsgEnvNotExist
 	case !appOK:
 		return MsgInvalidAppID
-	case a.MissingPermission18:
+	case a.unauthorized():
 		return MsgNotAuthorized18
 	case a.NoCloud:
 		return MsgNoCloud

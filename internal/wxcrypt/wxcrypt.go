@@ -1,0 +1,205 @@
+package wxcrypt
+
+import (
+	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha1"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Sentinel errors; test them with errors.Is.
+var (
+	// ErrSignature: msg_signature does not match the body (answer 401).
+	ErrSignature = errors.New("wxcrypt: bad message signature")
+	// ErrMalformed: the body is not a push envelope, or Encrypt does not decrypt (answer 400).
+	ErrMalformed = errors.New("wxcrypt: malformed message")
+	// ErrAppID: the message decrypts but was encrypted for another appid (answer 400).
+	ErrAppID = errors.New("wxcrypt: message is for another appid")
+	// ErrConfig: New was given an unusable configuration.
+	ErrConfig = errors.New("wxcrypt: invalid configuration")
+)
+
+// EncodingAESKeyLen is the length of an EncodingAESKey: 43 base64 characters, 32 bytes.
+const EncodingAESKeyLen = 43
+
+const (
+	randomLen = 16 // random prefix of the plaintext
+	lengthLen = 4  // big-endian length of the XML message
+	padBlock  = 32 // WeChat pads to 32 bytes, not to AES's 16
+)
+
+// Config is what a third-party platform registers with WeChat for its pushes.
+type Config struct {
+	Token                  string // message verification token (消息校验Token)
+	EncodingAESKey         string // message encryption key (消息加解密Key), 43 characters
+	PreviousEncodingAESKey string // optional: the key before the last rotation, tried second
+	ComponentAppID         string // the platform's appid, which ends every plaintext
+}
+
+// Crypto opens and seals the pushes of one platform. It is safe for concurrent use.
+type Crypto struct {
+	token string
+	appID []byte
+	keys  [][]byte // current first, then the previous one if any
+}
+
+// New validates cfg. Its errors name the field at fault, never its value.
+func New(cfg Config) (*Crypto, error) {
+	if cfg.Token == "" {
+		return nil, fmt.Errorf("%w: Token is empty", ErrConfig)
+	}
+	if cfg.ComponentAppID == "" {
+		return nil, fmt.Errorf("%w: ComponentAppID is empty", ErrConfig)
+	}
+	key, err := decodeKey("EncodingAESKey", cfg.EncodingAESKey)
+	if err != nil {
+		return nil, err
+	}
+	c := &Crypto{token: cfg.Token, appID: []byte(cfg.ComponentAppID), keys: [][]byte{key}}
+	if cfg.PreviousEncodingAESKey != "" {
+		prev, err := decodeKey("PreviousEncodingAESKey", cfg.PreviousEncodingAESKey)
+		if err != nil {
+			return nil, err
+		}
+		c.keys = append(c.keys, prev)
+	}
+	return c, nil
+}
+
+func decodeKey(field, s string) ([]byte, error) {
+	if len(s) != EncodingAESKeyLen {
+		return nil, fmt.Errorf("%w: %s must be %d characters, not %d", ErrConfig, field, EncodingAESKeyLen, len(s))
+	}
+	// Not Strict: WeChat's keys are 43 random characters, so the 2 bits past the
+	// 32nd byte are often not zero.
+	key, err := base64.StdEncoding.DecodeString(s + "=")
+	if err != nil || len(key) != 32 {
+		return nil, fmt.Errorf("%w: %s is not base64 of 32 bytes", ErrConfig, field)
+	}
+	return key, nil
+}
+
+// Signature is WeChat's msg_signature: the hex SHA-1 of the four strings sorted and joined.
+func Signature(token, timestamp, nonce, encrypt string) string {
+	parts := []string{token, timestamp, nonce, encrypt}
+	slices.Sort(parts)
+	sum := sha1.Sum([]byte(strings.Join(parts, "")))
+	return hex.EncodeToString(sum[:])
+}
+
+// envelope is the body of a push. Other elements (ToUserName, …) are ignored.
+type envelope struct {
+	XMLName xml.Name `xml:"xml"`
+	AppID   cdata    `xml:"AppId"`
+	Encrypt cdata    `xml:"Encrypt"`
+}
+
+// cdata marshals as <![CDATA[…]]>, as WeChat writes its strings, and reads either form.
+type cdata struct {
+	Text string `xml:",cdata"`
+}
+
+// Open verifies a push (the query's timestamp, nonce and msg_signature, and the body)
+// and returns the decrypted XML message.
+func (c *Crypto) Open(timestamp, nonce, msgSignature string, body []byte) ([]byte, error) {
+	var env envelope
+	// The xml error is not wrapped: its text may quote the body.
+	if err := xml.Unmarshal(body, &env); err != nil {
+		return nil, fmt.Errorf("%w: body is not <xml> with an Encrypt element", ErrMalformed)
+	}
+	encrypt := env.Encrypt.Text
+	if encrypt == "" {
+		return nil, fmt.Errorf("%w: no Encrypt element", ErrMalformed)
+	}
+	want := Signature(c.token, timestamp, nonce, encrypt)
+	if subtle.ConstantTimeCompare([]byte(want), []byte(msgSignature)) != 1 {
+		return nil, ErrSignature
+	}
+	ciphertext, err := base64.StdEncoding.DecodeString(encrypt)
+	if err != nil {
+		return nil, fmt.Errorf("%w: Encrypt is not base64", ErrMalformed)
+	}
+	var firstErr error
+	for _, key := range c.keys {
+		msg, err := c.decrypt(key, ciphertext)
+		if err == nil {
+			return msg, nil
+		}
+		if firstErr == nil {
+			firstErr = err // the current key's reason is the one that matters
+		}
+	}
+	return nil, firstErr
+}
+
+// decrypt undoes seal with one key; ciphertext is left intact for the next key.
+func (c *Crypto) decrypt(key, ciphertext []byte) ([]byte, error) {
+	if len(ciphertext) == 0 || len(ciphertext)%aes.BlockSize != 0 {
+		return nil, fmt.Errorf("%w: ciphertext of %d bytes is not whole AES blocks", ErrMalformed, len(ciphertext))
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil { // cannot happen: New checked the key size
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	plain := make([]byte, len(ciphertext))
+	cipher.NewCBCDecrypter(block, key[:aes.BlockSize]).CryptBlocks(plain, ciphertext)
+
+	pad := int(plain[len(plain)-1])
+	if pad < 1 || pad > padBlock || pad > len(plain) {
+		return nil, fmt.Errorf("%w: invalid padding", ErrMalformed)
+	}
+	plain = plain[:len(plain)-pad]
+	if len(plain) < randomLen+lengthLen {
+		return nil, fmt.Errorf("%w: plaintext too short", ErrMalformed)
+	}
+	n := uint64(binary.BigEndian.Uint32(plain[randomLen:]))
+	rest := plain[randomLen+lengthLen:]
+	if n > uint64(len(rest)) {
+		return nil, fmt.Errorf("%w: message length field exceeds the plaintext", ErrMalformed)
+	}
+	msg, appID := rest[:n], rest[n:]
+	if subtle.ConstantTimeCompare(appID, c.appID) != 1 {
+		return nil, ErrAppID
+	}
+	return msg, nil
+}
+
+// Seal encrypts message with the current key, as WeChat does (16 random bytes first), and
+// returns the push body and its msg_signature for timestamp and nonce.
+func (c *Crypto) Seal(message []byte, timestamp, nonce string) (body []byte, msgSignature string, err error) {
+	random := make([]byte, randomLen)
+	rand.Read(random) // never fails; see crypto/rand.Read
+	encrypt := c.encrypt(random, message)
+	body, err = xml.Marshal(envelope{AppID: cdata{string(c.appID)}, Encrypt: cdata{encrypt}})
+	if err != nil {
+		return nil, "", fmt.Errorf("wxcrypt: seal: %w", err)
+	}
+	return body, Signature(c.token, timestamp, nonce, encrypt), nil
+}
+
+// encrypt returns base64(AES-CBC(random | len | message | appid | PKCS#7 pad to 32)).
+func (c *Crypto) encrypt(random, message []byte) string {
+	var plain bytes.Buffer
+	plain.Write(random)
+	plain.Write(binary.BigEndian.AppendUint32(nil, uint32(len(message))))
+	plain.Write(message)
+	plain.Write(c.appID)
+	pad := padBlock - plain.Len()%padBlock // 1..32: a full block when already aligned
+	plain.Write(bytes.Repeat([]byte{byte(pad)}, pad))
+
+	key := c.keys[0]
+	block, _ := aes.NewCipher(key) // New checked the key size
+	out := plain.Bytes()
+	cipher.NewCBCEncrypter(block, key[:aes.BlockSize]).CryptBlocks(out, out)
+	return base64.StdEncoding.EncodeToString(out)
+}
