@@ -1,0 +1,180 @@
+package page
+
+import (
+	"bytes"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Route is the path element in front of a token: GET {public URL}/confirm/<token>.
+const Route = "/confirm/"
+
+var (
+	//go:embed style.css
+	style string
+	//go:embed page.html
+	pageHTML string
+
+	tmpl = template.Must(template.New("page").Parse(pageHTML))
+
+	// csp is computed from the embedded style sheet, so a change of style can
+	// never leave the policy behind. img-src data: admits the QR code and the
+	// empty favicon (which keeps browsers from asking for /favicon.ico).
+	csp = "default-src 'none'; img-src data:; style-src 'sha256-" + hash(style) + "'; " +
+		"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+func hash(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return base64.StdEncoding.EncodeToString(h[:])
+}
+
+// beijing is the time zone of the administrators (no daylight saving time, so
+// a fixed zone needs no tzdata on the function's host).
+var beijing = time.FixedZone("UTC+8", 8*60*60)
+
+// Response is a platform-neutral HTTP answer; the HTTP layer copies it into
+// each platform's envelope.
+type Response struct {
+	Status  int
+	Headers map[string]string
+	Body    string
+}
+
+// Serve answers GET /confirm/<token> at now: 200 with the page, 404 for a bad
+// token (also when keys are not Enabled), 410 for an expired one.
+func Serve(keys Keys, token string, now time.Time) Response {
+	l, expires, err := keys.Open(token, now)
+	switch {
+	case errors.Is(err, ErrExpired):
+		return errorPage(http.StatusGone)
+	case err != nil:
+		return errorPage(http.StatusNotFound)
+	}
+	body, err := render(l, expires)
+	if err != nil {
+		// Unreachable for a token Open accepted (its confirm_url fits a QR
+		// code); answered as a page all the same.
+		return errorPage(http.StatusInternalServerError)
+	}
+	return respond(http.StatusOK, body)
+}
+
+type confirmData struct {
+	Title, Env, AppID, ConfirmURL string
+	Made, MadeISO                 string
+	Expires, ExpiresISO           string
+	QR                            template.URL
+	QRSize                        int
+	Style                         template.CSS
+}
+
+func render(l Link, expires time.Time) (string, error) {
+	qr, size, err := qrImage(l.ConfirmURL)
+	if err != nil {
+		return "", err
+	}
+	d := confirmData{
+		Title: "确认共享云开发环境 · Confirm environment sharing",
+		Env:   l.Env, AppID: l.AppID, ConfirmURL: l.ConfirmURL,
+		Made: showTime(l.Made), MadeISO: l.Made.UTC().Format(time.RFC3339),
+		Expires: showTime(expires), ExpiresISO: expires.UTC().Format(time.RFC3339),
+		QR: qr, QRSize: size,
+		Style: template.CSS(style),
+	}
+	var b bytes.Buffer
+	if err := tmpl.ExecuteTemplate(&b, "confirm", d); err != nil {
+		return "", fmt.Errorf("render page: %w", err)
+	}
+	return b.String(), nil
+}
+
+func showTime(t time.Time) string { return t.In(beijing).Format("2006-01-02 15:04 MST") }
+
+type errorData struct {
+	Title, Heading, HeadingEN, Text, TextEN string
+	Style                                   template.CSS
+}
+
+// errorPages are rendered once: they depend on nothing but the status.
+var errorPages = func() map[int]string {
+	const ask, askEN = "请向发送此链接的服务商索取新链接。", "Ask the service provider who sent it for a new link."
+	pages := map[int]errorData{
+		http.StatusNotFound:            {Heading: "链接无效", HeadingEN: "This link is not valid", Text: "此链接不存在或已被改动。" + ask, TextEN: "The link is wrong or incomplete. " + askEN},
+		http.StatusGone:                {Heading: "页面已过期", HeadingEN: "This page has expired", Text: ask, TextEN: askEN},
+		http.StatusInternalServerError: {Heading: "出错了", HeadingEN: "Something went wrong", Text: "请稍后再试。", TextEN: "Try again later."},
+	}
+	out := make(map[int]string, len(pages))
+	for status, d := range pages {
+		d.Title = d.Heading + " · " + d.HeadingEN
+		d.Style = template.CSS(style)
+		var b bytes.Buffer
+		if err := tmpl.ExecuteTemplate(&b, "error", d); err != nil {
+			panic(err) // a broken embedded template: caught by every test
+		}
+		out[status] = b.String()
+	}
+	return out
+}()
+
+func errorPage(status int) Response { return respond(status, errorPages[status]) }
+
+func respond(status int, body string) Response {
+	return Response{
+		Status: status,
+		Headers: map[string]string{
+			"Content-Type":            "text/html; charset=utf-8",
+			"Content-Security-Policy": csp,
+			"Cache-Control":           "no-store",
+			"X-Content-Type-Options":  "nosniff",
+			"Referrer-Policy":         "no-referrer",
+		},
+		Body: body,
+	}
+}
+
+// PathToken returns the token of a request path that ends in /confirm/<token>,
+// whatever stage or base path stands in front of it.
+func PathToken(path string) (string, bool) {
+	i := strings.LastIndex(path, Route)
+	if i < 0 {
+		return "", false
+	}
+	tok := path[i+len(Route):]
+	return tok, tok != "" && !strings.Contains(tok, "/")
+}
+
+// ErrPublicURL: the public base URL is not an absolute http(s) URL without
+// query or fragment.
+var ErrPublicURL = errors.New("page: public URL must be an absolute http(s) URL without query or fragment")
+
+// CheckPublicURL checks a value of ENVSHARE_PUBLIC_URL (the deployment's
+// public base URL, stage included), so a bad one fails at cold start.
+func CheckPublicURL(base string) error {
+	u, err := url.Parse(base)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrPublicURL, err)
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(base, "#") {
+		return ErrPublicURL
+	}
+	return nil
+}
+
+// URL is the absolute page URL of token under the public base URL, with or
+// without its trailing slash: https://host/stage + /confirm/ + token.
+func URL(base, token string) (string, error) {
+	if err := CheckPublicURL(base); err != nil {
+		return "", err
+	}
+	return strings.TrimRight(base, "/") + Route + token, nil
+}
