@@ -14,7 +14,7 @@ import (
 
 func main() {
 	// No configuration is read here: the App reads it on the first invocation that needs it.
-	h := handler{app: trigger.New(trigger.Options{Platform: trigger.PlatformAWS})}
+	h := handler{app: trigger.New(trigger.Options{Platform: trigger.PlatformAWS, Cloud: cloud()})}
 	lambda.Start(h.handle)
 }
 

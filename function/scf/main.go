@@ -17,7 +17,7 @@ import (
 )
 
 func main() {
-	h := handler{app: trigger.New(trigger.Options{Platform: trigger.PlatformSCF})}
+	h := handler{app: trigger.New(trigger.Options{Platform: trigger.PlatformSCF, Cloud: cloud()})}
 	cloudfunction.Start(h.handle)
 }
 

@@ -87,8 +87,8 @@ func BenchmarkHandlerShare(b *testing.B) {
 		Platform:   trigger.PlatformAWS,
 		Logger:     logger,
 		MetricsOut: io.Discard,
-		Build: func(context.Context, config.Config) (trigger.Doer, error) {
-			return share.New(upstream, share.Options{Logger: logger}), nil
+		Build: func(context.Context, config.Config) (*trigger.Core, error) {
+			return &trigger.Core{Share: share.New(upstream, share.Options{Logger: logger})}, nil
 		},
 	})
 	ctx := context.Background()

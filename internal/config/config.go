@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/envshare/envshare/pkg/share"
 )
 
 // Prefix of every variable.
@@ -39,6 +41,29 @@ type Config struct {
 	NotifyURL    string `envconfig:"ENVSHARE_NOTIFY_URL"`
 	NotifySecret string `envconfig:"ENVSHARE_NOTIFY_SECRET"` // default: HTTP_SECRET
 
+	// The token lifecycle with one minter (README, Token lifecycle).
+	StateID                  string        `envconfig:"ENVSHARE_STATE_ID"`
+	RefreshBefore            time.Duration `envconfig:"ENVSHARE_REFRESH_BEFORE" default:"30m"`
+	TicketWriteInterval      time.Duration `envconfig:"ENVSHARE_TICKET_WRITE_INTERVAL" default:"1h"`
+	TencentSSMStateVersionID string        `envconfig:"ENVSHARE_TENCENT_SSM_STATE_VERSION_ID" default:"v1"`
+	StateKMSKeyID            string        `envconfig:"ENVSHARE_STATE_KMS_KEY_ID"`
+
+	// WeChat's authorization events (README, Receiving WeChat's events). The COMPONENT_*
+	// variables are for mode env; other modes keep these values in the credentials secret.
+	ComponentAppID          string `envconfig:"ENVSHARE_COMPONENT_APPID"`
+	ComponentToken          string `envconfig:"ENVSHARE_COMPONENT_TOKEN"`
+	ComponentAESKey         string `envconfig:"ENVSHARE_COMPONENT_AES_KEY"`
+	ComponentAESKeyPrevious string `envconfig:"ENVSHARE_COMPONENT_AES_KEY_PREVIOUS"`
+	OnboardEnvs             string `envconfig:"ENVSHARE_ONBOARD_ENVS"`
+	Offboard                string `envconfig:"ENVSHARE_OFFBOARD" default:"keep"`
+	RetryQueueURL           string `envconfig:"ENVSHARE_RETRY_QUEUE_URL"`
+
+	// Confirmation pages (README, Confirmation pages).
+	PublicURL          string        `envconfig:"ENVSHARE_PUBLIC_URL"`
+	PageSecret         string        `envconfig:"ENVSHARE_PAGE_SECRET"` // default: derived from HTTP_SECRET
+	PageSecretPrevious string        `envconfig:"ENVSHARE_PAGE_SECRET_PREVIOUS"`
+	PageTTL            time.Duration `envconfig:"ENVSHARE_PAGE_TTL" default:"168h"`
+
 	ChunkSize      int           `envconfig:"ENVSHARE_CHUNK_SIZE" default:"100"`
 	Concurrency    int           `envconfig:"ENVSHARE_CONCURRENCY" default:"8"`
 	Attempts       int           `envconfig:"ENVSHARE_ATTEMPTS" default:"3"`
@@ -46,6 +71,7 @@ type Config struct {
 	RateLimit      float64       `envconfig:"ENVSHARE_RATE_LIMIT" default:"50"`
 	DeadlineMargin time.Duration `envconfig:"ENVSHARE_DEADLINE_MARGIN" default:"3s"`
 	MaxBodyBytes   int64         `envconfig:"ENVSHARE_MAX_BODY_BYTES" default:"1048576"`
+	MaxResults     int           `envconfig:"ENVSHARE_MAX_RESULTS" default:"1000"`
 	LogLevel       string        `envconfig:"ENVSHARE_LOG_LEVEL" default:"info"`
 }
 
@@ -141,6 +167,20 @@ func (c Config) Validate() error {
 	if (c.HTTPAuth == "hmac" || c.HTTPAuth == "bearer") && c.HTTPSecret == "" {
 		bad("HTTP_SECRET", "required when ENVSHARE_HTTP_AUTH is %s", c.HTTPAuth)
 	}
+	// A secret that can never match (" ", a trailing newline from a copy) fails here, not as
+	// a 401 on every request.
+	for _, sec := range []struct{ name, value string }{
+		{"HTTP_SECRET", c.HTTPSecret}, {"NOTIFY_SECRET", c.NotifySecret},
+		{"PAGE_SECRET", c.PageSecret}, {"PAGE_SECRET_PREVIOUS", c.PageSecretPrevious},
+	} {
+		switch {
+		case sec.value == "":
+		case strings.TrimSpace(sec.value) != sec.value:
+			bad(sec.name, "must not begin or end with white space")
+		case len(sec.value) < MinSecretLen:
+			bad(sec.name, "must be at least %d bytes (use 32 or more random characters)", MinSecretLen)
+		}
+	}
 	if c.TencentSSMEndpoint != "" && !isHTTPURL(c.TencentSSMEndpoint) {
 		bad("TENCENT_SSM_ENDPOINT", "must be an http(s) URL such as https://ssm.tencentcloudapi.com, or unset")
 	}
@@ -168,6 +208,17 @@ func (c Config) Validate() error {
 	if c.MaxBodyBytes < 1024 {
 		bad("MAX_BODY_BYTES", "must be at least 1024")
 	}
+	if c.MaxResults < 1 || c.MaxResults > 10000 {
+		bad("MAX_RESULTS", "must be between 1 and 10000")
+	}
+	c.validateLifecycle(bad)
+	c.validateEvents(bad)
+	if c.PublicURL != "" && !isHTTPURL(c.PublicURL) {
+		bad("PUBLIC_URL", "must be the deployment's http(s) base URL, stage included")
+	}
+	if c.PageTTL <= 0 {
+		bad("PAGE_TTL", "must be a positive duration such as 168h")
+	}
 	if !oneOf(strings.ToLower(c.LogLevel), []string{"debug", "info", "warn", "error"}) {
 		bad("LOG_LEVEL", "must be one of debug, info, warn, error")
 	}
@@ -177,9 +228,72 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// MinSecretLen is the shortest HTTP, notification or page secret accepted.
+const MinSecretLen = 16
+
+// validateLifecycle checks the state record's settings.
+func (c Config) validateLifecycle(bad func(name, format string, args ...any)) {
+	if c.StateID != "" && c.TokenMode == "env" {
+		bad("STATE_ID", "not allowed with ENVSHARE_TOKEN_MODE=env: the state record lives in the credentials' store")
+	}
+	if c.RefreshBefore < time.Minute || c.RefreshBefore > 100*time.Minute {
+		bad("REFRESH_BEFORE", "must be between 1m and 100m (a token lives 2 hours; the schedule runs every 20 minutes)")
+	}
+	if c.TicketWriteInterval < 0 || c.TicketWriteInterval > 11*time.Hour {
+		bad("TICKET_WRITE_INTERVAL", "must be between 0s and 11h (a ticket lives 12 hours)")
+	}
+	if c.StateKMSKeyID != "" && c.TokenMode != "aws-ssm" {
+		bad("STATE_KMS_KEY_ID", "only used with ENVSHARE_TOKEN_MODE=aws-ssm")
+	}
+}
+
+// validateEvents checks the settings of WeChat's authorization events.
+func (c Config) validateEvents(bad func(name, format string, args ...any)) {
+	component := []struct{ name, value string }{
+		{"COMPONENT_APPID", c.ComponentAppID}, {"COMPONENT_TOKEN", c.ComponentToken},
+		{"COMPONENT_AES_KEY", c.ComponentAESKey}, {"COMPONENT_AES_KEY_PREVIOUS", c.ComponentAESKeyPrevious},
+	}
+	for _, v := range component {
+		if v.value != "" && c.TokenMode != "env" {
+			bad(v.name, "only used with ENVSHARE_TOKEN_MODE=env: put %s in the credentials secret", strings.ToLower(v.name))
+		}
+	}
+	if c.ComponentAppID != "" && !share.ValidAppID(c.ComponentAppID) {
+		bad("COMPONENT_APPID", "must be the third-party platform's appid (wx followed by 16 lowercase hex digits)")
+	}
+	for _, k := range []struct{ name, value string }{{"COMPONENT_AES_KEY", c.ComponentAESKey}, {"COMPONENT_AES_KEY_PREVIOUS", c.ComponentAESKeyPrevious}} {
+		if k.value != "" && len(k.value) != 43 {
+			bad(k.name, "must be the 43-character EncodingAESKey (消息加解密Key)")
+		}
+	}
+	for i, env := range c.OnboardEnvList() {
+		if !share.ValidEnv(env) {
+			bad("ONBOARD_ENVS", "item %d is not an env id (1-64 lowercase letters, digits and hyphens; comma-separated)", i+1)
+		}
+	}
+	if c.Offboard != "keep" && c.Offboard != "unshare" {
+		bad("OFFBOARD", "must be keep or unshare")
+	}
+	if c.RetryQueueURL != "" && !isHTTPURL(c.RetryQueueURL) {
+		bad("RETRY_QUEUE_URL", "must be the https URL of an SQS queue")
+	}
+}
+
+// OnboardEnvList splits ENVSHARE_ONBOARD_ENVS.
+func (c Config) OnboardEnvList() []string {
+	var envs []string
+	for _, e := range strings.Split(c.OnboardEnvs, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			envs = append(envs, e)
+		}
+	}
+	return envs
+}
+
 // Secrets lists the secret values of the configuration, for the redactor.
 func (c Config) Secrets() []string {
-	return []string{c.ComponentAccessToken, c.HTTPSecret, c.NotifySecret}
+	return []string{c.ComponentAccessToken, c.HTTPSecret, c.NotifySecret, c.PageSecret, c.PageSecretPrevious,
+		c.ComponentToken, c.ComponentAESKey, c.ComponentAESKeyPrevious}
 }
 
 // NotifyKey is the secret that signs notifications: NOTIFY_SECRET, else HTTP_SECRET.

@@ -41,18 +41,24 @@ func TestLoad(t *testing.T) {
 			t.Fatalf("Load: %v", err)
 		}
 		want := Config{
-			WechatBaseURL:        "https://api.weixin.qq.com",
-			TokenMode:            "env",
-			ComponentAccessToken: "tok",
-			SourceType:           1,
-			ChunkSize:            100,
-			Concurrency:          8,
-			Attempts:             3,
-			HTTPTimeout:          10 * time.Second,
-			RateLimit:            50,
-			DeadlineMargin:       3 * time.Second,
-			MaxBodyBytes:         1 << 20,
-			LogLevel:             "info",
+			WechatBaseURL:            "https://api.weixin.qq.com",
+			TokenMode:                "env",
+			ComponentAccessToken:     "tok",
+			SourceType:               1,
+			ChunkSize:                100,
+			Concurrency:              8,
+			Attempts:                 3,
+			HTTPTimeout:              10 * time.Second,
+			RateLimit:                50,
+			DeadlineMargin:           3 * time.Second,
+			MaxBodyBytes:             1 << 20,
+			MaxResults:               1000,
+			LogLevel:                 "info",
+			RefreshBefore:            30 * time.Minute,
+			TicketWriteInterval:      time.Hour,
+			TencentSSMStateVersionID: "v1",
+			Offboard:                 "keep",
+			PageTTL:                  168 * time.Hour,
 		}
 		if got != want {
 			t.Errorf("Load() =\n%+v\nwant\n%+v", got, want)
@@ -69,7 +75,7 @@ func TestLoad(t *testing.T) {
 			"ENVSHARE_TENCENT_SSM_VERSION_ID": "v2",
 			"ENVSHARE_SOURCE_TYPE":            "2",
 			"ENVSHARE_HTTP_AUTH":              "hmac",
-			"ENVSHARE_HTTP_SECRET":            "s3cret",
+			"ENVSHARE_HTTP_SECRET":            "s3cret-of-16-bytes",
 			"ENVSHARE_CHUNK_SIZE":             "10",
 			"ENVSHARE_HTTP_TIMEOUT":           "1500ms",
 			"ENVSHARE_RATE_LIMIT":             "0",
@@ -161,13 +167,48 @@ func TestLoadRejectsBadValues(t *testing.T) {
 			[]string{"ENVSHARE_MAX_BODY_BYTES", "at least 1024"}},
 		{"an unknown log level lists the levels", map[string]string{"ENVSHARE_LOG_LEVEL": "trace"},
 			[]string{"ENVSHARE_LOG_LEVEL", "debug, info, warn, error"}},
+		{"an HTTP secret of one space can never match", map[string]string{"ENVSHARE_HTTP_AUTH": "bearer", "ENVSHARE_HTTP_SECRET": " "},
+			[]string{"ENVSHARE_HTTP_SECRET", "white space"}},
+		{"an HTTP secret with a trailing space can never match", map[string]string{"ENVSHARE_HTTP_AUTH": "hmac", "ENVSHARE_HTTP_SECRET": "a-long-enough-secret "},
+			[]string{"ENVSHARE_HTTP_SECRET", "white space"}},
+		{"a short HTTP secret", map[string]string{"ENVSHARE_HTTP_AUTH": "hmac", "ENVSHARE_HTTP_SECRET": "15-bytes-secret"},
+			[]string{"ENVSHARE_HTTP_SECRET", "at least 16 bytes"}},
+		{"a short notify secret", map[string]string{"ENVSHARE_NOTIFY_SECRET": "short"},
+			[]string{"ENVSHARE_NOTIFY_SECRET", "at least 16 bytes"}},
+		{"a notify secret with a leading newline", map[string]string{"ENVSHARE_NOTIFY_SECRET": "\nnotify-secret-of-20-bytes"},
+			[]string{"ENVSHARE_NOTIFY_SECRET", "white space"}},
+		{"a page secret with a trailing newline", map[string]string{"ENVSHARE_PAGE_SECRET": "page-secret-of-20-bytes\n"},
+			[]string{"ENVSHARE_PAGE_SECRET", "white space"}},
+		{"a state record with mode env", map[string]string{"ENVSHARE_STATE_ID": "envshare-state"},
+			[]string{"ENVSHARE_STATE_ID", "not allowed with ENVSHARE_TOKEN_MODE=env"}},
+		{"a refresh margin past the token's life", map[string]string{"ENVSHARE_REFRESH_BEFORE": "3h"},
+			[]string{"ENVSHARE_REFRESH_BEFORE", "between 1m and 100m"}},
+		{"a ticket interval past the ticket's life", map[string]string{"ENVSHARE_TICKET_WRITE_INTERVAL": "12h"},
+			[]string{"ENVSHARE_TICKET_WRITE_INTERVAL", "between 0s and 11h"}},
+		{"component variables outside mode env", map[string]string{"ENVSHARE_TOKEN_MODE": "file", "ENVSHARE_TOKEN_FILE": "t",
+			"ENVSHARE_COMPONENT_TOKEN": "msgtoken"}, []string{"ENVSHARE_COMPONENT_TOKEN", "credentials secret"}},
+		{"a component appid that is none", map[string]string{"ENVSHARE_COMPONENT_APPID": "wxABC"},
+			[]string{"ENVSHARE_COMPONENT_APPID", "wx followed by 16"}},
+		{"an AES key of the wrong length", map[string]string{"ENVSHARE_COMPONENT_AES_KEY": "short"},
+			[]string{"ENVSHARE_COMPONENT_AES_KEY", "43-character"}},
+		{"an onboard env that is none", map[string]string{"ENVSHARE_ONBOARD_ENVS": "prod-1,Bad_Env"},
+			[]string{"ENVSHARE_ONBOARD_ENVS", "item 2"}},
+		{"an unknown offboard", map[string]string{"ENVSHARE_OFFBOARD": "delete"},
+			[]string{"ENVSHARE_OFFBOARD", "keep or unshare"}},
+		{"a public URL without scheme", map[string]string{"ENVSHARE_PUBLIC_URL": "abc.execute-api.amazonaws.com"},
+			[]string{"ENVSHARE_PUBLIC_URL", "http(s)"}},
+		{"a zero page TTL", map[string]string{"ENVSHARE_PAGE_TTL": "0s"},
+			[]string{"ENVSHARE_PAGE_TTL", "positive duration"}},
+		{"too many results", map[string]string{"ENVSHARE_MAX_RESULTS": "20000"},
+			[]string{"ENVSHARE_MAX_RESULTS", "between 1 and 10000"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clearEnv(t)
 			t.Setenv("ENVSHARE_COMPONENT_ACCESS_TOKEN", "tok")
-			setEnv(t, tt.env)
-
+			for k, v := range tt.env { // "\\n" in the table stands for a newline
+				t.Setenv(k, strings.ReplaceAll(v, "\\n", "\n"))
+			}
 			_, err := Load()
 			if err == nil {
 				t.Fatal("Load succeeded, want an error")
@@ -189,7 +230,7 @@ func TestLoadErrorsNeverEchoSecrets(t *testing.T) {
 	}{
 		{"secrets beside many bad values", map[string]string{
 			"ENVSHARE_COMPONENT_ACCESS_TOKEN": secret,
-			"ENVSHARE_HTTP_SECRET":            secret,
+			"ENVSHARE_HTTP_SECRET":            secret + "-of-enough-length",
 			"ENVSHARE_NOTIFY_SECRET":          secret,
 			"ENVSHARE_TOKEN_MODE":             "vault",
 			"ENVSHARE_HTTP_AUTH":              "basic",

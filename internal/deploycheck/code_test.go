@@ -1,19 +1,20 @@
 package deploycheck
 
 import (
-	"encoding/json"
+	"fmt"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/envshare/envshare/internal/config"
-	"github.com/envshare/envshare/pkg/share"
 )
 
-// contractRoutes are the HTTP routes of CONTRACT.md section 3.
-var contractRoutes = []string{"POST /share", "POST /unshare", "POST /bindings", "GET /bindings", "POST /reconcile", "GET /healthz"}
+// contractRoutes are the HTTP routes of CONTRACT.md sections 3, 5, 6 and 7.
+var contractRoutes = []string{"POST /share", "POST /unshare", "POST /bindings", "GET /bindings", "POST /reconcile", "GET /healthz",
+	"POST /refresh", "POST /wechat/events", "GET /confirm/{token}"}
 
 // Names the templates and the Makefile must agree on.
 const (
@@ -36,8 +37,36 @@ var deliberateDefaults = map[string]map[string]string{
 }
 
 // secretVariables must never be written into a template: NoEcho parameters on AWS, ${env:...}
-// on SCF.
-var secretVariables = []string{"ENVSHARE_COMPONENT_ACCESS_TOKEN", "ENVSHARE_HTTP_SECRET", "ENVSHARE_NOTIFY_SECRET"}
+// on SCF. secretNames adds every variable whose value config.Config.Secrets lists.
+var secretVariables = []string{"ENVSHARE_COMPONENT_ACCESS_TOKEN", "ENVSHARE_HTTP_SECRET", "ENVSHARE_NOTIFY_SECRET",
+	"ENVSHARE_COMPONENT_TOKEN", "ENVSHARE_COMPONENT_AES_KEY", "ENVSHARE_COMPONENT_AES_KEY_PREVIOUS",
+	"ENVSHARE_PAGE_SECRET", "ENVSHARE_PAGE_SECRET_PREVIOUS"}
+
+// derivedVariables are the AWS variables that template.yaml sets from its own resources or
+// conditions, not from a parameter of their own (checked by TestAWSDerivedVariables).
+var derivedVariables = []string{"ENVSHARE_RETRY_QUEUE_URL", "ENVSHARE_PUBLIC_URL", "ENVSHARE_STATE_KMS_KEY_ID"}
+
+// secretNames lists secretVariables and every other variable whose value the config reports
+// among its Secrets, so that a secret the code adds is held to the same rules.
+func secretNames() []string {
+	names := slices.Clone(secretVariables)
+	var c config.Config
+	v := reflect.ValueOf(&c).Elem()
+	marker := map[string]string{}
+	for i := range v.NumField() {
+		f := v.Type().Field(i)
+		if name := f.Tag.Get("envconfig"); name != "" && f.Type.Kind() == reflect.String {
+			v.Field(i).SetString("marker-of-" + name)
+			marker["marker-of-"+name] = name
+		}
+	}
+	for _, s := range c.Secrets() {
+		if name, ok := marker[s]; ok && !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	return names
+}
 
 // templates loads both deployment templates and the SAM function's properties.
 func templates(t *testing.T) (sam, fn, scf map[string]any) {
@@ -141,10 +170,14 @@ func TestTemplatesMatchTheCode(t *testing.T) {
 	})
 
 	t.Run("every contract route reaches the function on both clouds", func(t *testing.T) {
-		var aws, tencent []string
+		aws, problems := awsRoutes(sam)
+		for _, p := range problems {
+			t.Error(p)
+		}
 		for _, p := range samEvents(fn, "HttpApi") {
 			aws = append(aws, strings.ToUpper(scalar(p["Method"]))+" "+scalar(p["Path"]))
 		}
+		var tencent []string
 		for _, p := range scfEvents(scf, "apigw") {
 			for _, e := range asSlice(p["endpoints"]) {
 				tencent = append(tencent, strings.ToUpper(scalar(at(e, "method")))+" "+scalar(at(e, "path")))
@@ -155,47 +188,44 @@ func TestTemplatesMatchTheCode(t *testing.T) {
 		}
 		for _, r := range contractRoutes {
 			if !slices.Contains(aws, r) {
-				t.Errorf("template.yaml has no HttpApi event %s (has %v)", r, aws)
+				t.Errorf("template.yaml routes no %s to the function (routes %v)", r, aws)
 			}
-			if !slices.Contains(tencent, r) {
-				t.Errorf("serverless.yml has no apigw endpoint %s (has %v)", r, tencent)
+			if !slices.ContainsFunc(tencent, func(e string) bool { return scfEndpointServes(e, r) }) {
+				t.Errorf("serverless.yml has no apigw endpoint for %s (has %v)", r, tencent)
 			}
+		}
+		// Unknown paths must reach the function too, for the contract's 404 / 405 answers.
+		if !slices.Contains(aws, "$default") && !slices.Contains(aws, "ANY /{proxy+}") {
+			t.Errorf("template.yaml has no catch-all route ($default or ANY /{proxy+}) to the function (routes %v)", aws)
+		}
+		if !slices.Contains(tencent, "ANY /") {
+			t.Errorf("serverless.yml has no catch-all endpoint ANY / (has %v)", tencent)
 		}
 	})
 
-	t.Run("the schedule and the timer send the reconcile message", func(t *testing.T) {
-		schedules, timers := samEvents(fn, "ScheduleV2"), scfEvents(scf, "timer")
-		if len(schedules) == 0 || len(timers) == 0 {
-			t.Fatalf("want a ScheduleV2 event in template.yaml and a timer in serverless.yml, have %d and %d", len(schedules), len(timers))
-		}
-		var messages []string
-		for name, p := range schedules {
-			input, _ := p["Input"].(string)
-			messages = append(messages, input)
-			if input == "" {
-				t.Errorf("ScheduleV2 event %s has no Input", name)
+	t.Run("the schedules and timers send exactly a reconcile message and a refresh message every 20 minutes", func(t *testing.T) {
+		var awsMessages, scfMessages []scheduledMessage
+		for name, p := range samEvents(fn, "Schedule") {
+			// An EventBridge rule without Input sends a "Scheduled Event": a reconcile of ENVSHARE_MANIFEST.
+			message := scalar(p["Input"])
+			if message == "" {
+				message = `{"action":"reconcile"}`
 			}
+			awsMessages = append(awsMessages, scheduledMessage{"template.yaml Schedule event " + name, message, scalar(p["Schedule"])})
 		}
-		for _, p := range timers {
-			arg, _ := p["argument"].(string)
-			messages = append(messages, arg)
+		for name, p := range samEvents(fn, "ScheduleV2") {
+			awsMessages = append(awsMessages, scheduledMessage{"template.yaml ScheduleV2 event " + name,
+				scalar(p["Input"]), scalar(p["ScheduleExpression"])})
+		}
+		for i, p := range scfEvents(scf, "timer") {
+			where := fmt.Sprintf("serverless.yml timer %d (%v)", i, p["name"])
+			scfMessages = append(scfMessages, scheduledMessage{where, scalar(p["argument"]), scalar(p["cronExpression"])})
 			if p["enable"] != true {
-				t.Errorf("the SCF timer is created disabled: set enable: true")
-			}
-			if strings.TrimSpace(scalar(p["cronExpression"])) == "" {
-				t.Error("the SCF timer has no cronExpression")
+				t.Errorf("%s is created disabled: set enable: true", where)
 			}
 		}
-		for _, m := range messages {
-			req, err := share.Decode([]byte(m), "")
-			if err != nil {
-				t.Errorf("message %q: %v", m, err)
-				continue
-			}
-			if req.Action != share.ActionReconcile || len(req.Envs) != 0 {
-				t.Errorf("message %q is not a reconcile of ENVSHARE_MANIFEST: %+v", m, req)
-			}
-		}
+		checkScheduledMessages(t, "template.yaml", awsMessages, awsEvery20Minutes)
+		checkScheduledMessages(t, "serverless.yml", scfMessages, scfEvery20Minutes)
 	})
 
 	t.Run("every ENVSHARE variable named in a deployment file is one the config reads", func(t *testing.T) {
@@ -218,6 +248,9 @@ func TestTemplatesMatchTheCode(t *testing.T) {
 			if strings.Contains(v, "_TENCENT_") {
 				continue // Tencent Cloud only
 			}
+			if slices.Contains(derivedVariables, v) {
+				continue // from the template's own resources: TestAWSDerivedVariables
+			}
 			ref, _ := env[v].(string)
 			p := asMap(params[ref])
 			if p == nil {
@@ -233,7 +266,7 @@ func TestTemplatesMatchTheCode(t *testing.T) {
 			if got := scalar(p["Default"]); got != want {
 				t.Errorf("template.yaml: parameter %s (%s) defaults to %q, want %q", ref, v, got, want)
 			}
-			if slices.Contains(secretVariables, v) && p["NoEcho"] != true {
+			if slices.Contains(secretNames(), v) && p["NoEcho"] != true {
 				t.Errorf("template.yaml: parameter %s holds a secret (%s) and must be NoEcho", ref, v)
 			}
 		}
@@ -246,6 +279,7 @@ func TestTemplatesMatchTheCode(t *testing.T) {
 			"ENVSHARE_TOKEN_MODE": config.TokenModes,
 			"ENVSHARE_HTTP_AUTH":  append([]string{""}, config.HTTPAuthModes...),
 			"ENVSHARE_LOG_LEVEL":  {"debug", "info", "warn", "error"},
+			"ENVSHARE_OFFBOARD":   {"keep", "unshare"},
 		}
 		for v, ok := range accepted {
 			ref, _ := env[v].(string)
@@ -262,31 +296,39 @@ func TestTemplatesMatchTheCode(t *testing.T) {
 	})
 
 	t.Run("the SAM defaults load once the deployer gives the token's secret and the HTTP secret", func(t *testing.T) {
-		env := map[string]string{}
-		for v, ref := range asMap(at(props, "Environment", "Variables")) {
-			env[v] = scalar(at(sam, "Parameters", scalar(ref), "Default"))
-		}
-		env["ENVSHARE_TOKEN_SECRET_ID"] = "envshare/token"
-		env["ENVSHARE_HTTP_SECRET"] = "0123456789abcdef0123456789abcdef"
-		useEnv(t, env)
-		if _, err := config.Load(); err != nil {
-			t.Errorf("config.Load with template.yaml's defaults: %v", err)
+		for _, stateID := range []string{"", "envshare/state"} {
+			e := newCFNEval(t, sam, map[string]string{"TokenSecretId": "envshare/token", "StateId": stateID,
+				"HttpSecret": "0123456789abcdef0123456789abcdef"})
+			useEnv(t, awsVariables(t, e, props))
+			if _, err := config.Load(); err != nil {
+				t.Errorf("config.Load with template.yaml's defaults (StateId %q): %v", stateID, err)
+			}
 		}
 	})
 
 	t.Run("the SCF variables load, with every secret taken from the deploying environment", func(t *testing.T) {
 		defaults := configDefaults(t)
 		fromEnv := regexp.MustCompile(`^\$\{env:([A-Za-z0-9_]+)\}$`)
-		env := map[string]string{}
+		all, firstDeploy := map[string]string{}, map[string]string{}
 		for v, raw := range asMap(at(scf, "environment", "variables")) {
 			value := scalar(raw)
 			if m := fromEnv.FindStringSubmatch(value); m != nil {
-				env[v] = "from-env-" + m[1]
+				sample, ok := scfDeployEnv[m[1]]
+				if !ok {
+					sample = "from-env-" + m[1]
+				}
+				all[v] = sample
+				if slices.Contains(scfFirstDeployEnv, m[1]) {
+					firstDeploy[v] = sample
+				}
 				continue
 			}
-			env[v] = value
-			if slices.Contains(secretVariables, v) {
+			all[v], firstDeploy[v] = value, value
+			if slices.Contains(secretNames(), v) {
 				t.Errorf("serverless.yml writes the secret %s into the file: use ${env:%s}", v, v)
+			}
+			if v == "ENVSHARE_PUBLIC_URL" {
+				t.Errorf("serverless.yml writes ENVSHARE_PUBLIC_URL into the file: use ${env:ENVSHARE_PUBLIC_URL}, set after the first deploy")
 			}
 			want, ok := deliberateDefaults["serverless.yml"][v]
 			if !ok {
@@ -296,9 +338,21 @@ func TestTemplatesMatchTheCode(t *testing.T) {
 				t.Errorf("serverless.yml: %s = %q, want the documented default %q", v, value, want)
 			}
 		}
-		useEnv(t, env)
+		if _, ok := all["ENVSHARE_PUBLIC_URL"]; !ok {
+			t.Error("serverless.yml does not set ENVSHARE_PUBLIC_URL (from ${env:ENVSHARE_PUBLIC_URL}): confirmation pages get no links")
+		}
+		if _, ok := all["ENVSHARE_STATE_ID"]; !ok {
+			t.Error("serverless.yml does not set ENVSHARE_STATE_ID, which its refresh timer needs")
+		}
+		useEnv(t, all)
 		if _, err := config.Load(); err != nil {
-			t.Errorf("config.Load with serverless.yml's variables: %v", err)
+			t.Errorf("config.Load with serverless.yml's variables, every ${env:...} set: %v", err)
+		}
+		// An unset ${env:NAME} resolves to nothing and the variable is left out: the first deploy,
+		// before the API's URL is known, has only the credentials' name and the HTTP secret.
+		useEnv(t, firstDeploy)
+		if _, err := config.Load(); err != nil {
+			t.Errorf("config.Load with serverless.yml's variables, only %v set: %v", scfFirstDeployEnv, err)
 		}
 	})
 
@@ -334,21 +388,33 @@ func TestTemplatesMatchTheCode(t *testing.T) {
 		}
 	})
 
+	// TestAWSPolicies checks every grant in every token mode; this keeps the old check's intent.
 	t.Run("the token is read with least privilege in each AWS token mode", func(t *testing.T) {
-		policies, err := json.Marshal(props["Policies"])
-		if err != nil {
-			t.Fatal(err)
-		}
-		for cond, policy := range map[string]string{
-			"UseSecretsManager": "AWSSecretsManagerGetSecretValuePolicy",
-			"UseSsm":            "SSMParameterReadPolicy",
-		} {
-			if !strings.Contains(string(policies), policy) {
-				t.Errorf("the function's Policies lack %s", policy)
-			}
+		for cond, mode := range map[string]string{"UseSecretsManager": "aws-secretsmanager", "UseSsm": "aws-ssm"} {
 			if at(sam, "Conditions", cond) == nil {
-				t.Errorf("template.yaml has no condition %s to grant %s in that mode only", cond, policy)
+				t.Errorf("template.yaml has no condition %s to grant the %s read in that mode only", cond, mode)
 			}
+		}
+	})
+
+	t.Run("both clouds deploy at least 256 MB, twice what the largest reconcile needs", func(t *testing.T) {
+		const want = 256 // README: the largest allowed reconcile needs 128 MiB
+		size := props["MemorySize"]
+		if ref, ok := size.(string); ok {
+			p := asMap(at(sam, "Parameters", ref))
+			if p == nil {
+				t.Fatalf("template.yaml: MemorySize = %q, neither a number nor a parameter", ref)
+			}
+			for _, key := range []string{"Default", "MinValue"} {
+				if n, _ := p[key].(float64); n < want {
+					t.Errorf("template.yaml: parameter %s has %s %v, want at least %d", ref, key, p[key], want)
+				}
+			}
+		} else if n, _ := size.(float64); n < want {
+			t.Errorf("template.yaml: MemorySize = %v, want at least %d", size, want)
+		}
+		if n, _ := scf["memorySize"].(float64); n < want {
+			t.Errorf("serverless.yml: memorySize = %v, want at least %d", scf["memorySize"], want)
 		}
 	})
 

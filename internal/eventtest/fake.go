@@ -54,7 +54,7 @@ func NewFakeApp(t *testing.T, platform string) (*trigger.App, *FakeDoer) {
 		Platform:   platform,
 		Logger:     slog.New(slog.DiscardHandler),
 		MetricsOut: io.Discard,
-		Build:      func(context.Context, config.Config) (trigger.Doer, error) { return doer, nil },
+		Build:      func(context.Context, config.Config) (*trigger.Core, error) { return &trigger.Core{Share: doer}, nil },
 	})
 	return app, doer
 }

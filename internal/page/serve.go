@@ -1,15 +1,14 @@
 package page
 
 import (
-	"bytes"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"html/template"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -22,8 +21,6 @@ var (
 	style string
 	//go:embed page.html
 	pageHTML string
-
-	tmpl = template.Must(template.New("page").Parse(pageHTML))
 
 	// csp is computed from the embedded style sheet, so a change of style can
 	// never leave the policy behind. img-src data: admits the QR code and the
@@ -68,13 +65,16 @@ func Serve(keys Keys, token string, now time.Time) Response {
 	return respond(http.StatusOK, body)
 }
 
-type confirmData struct {
-	Title, Env, AppID, ConfirmURL string
-	Made, MadeISO                 string
-	Expires, ExpiresISO           string
-	QR                            template.URL
-	QRSize                        int
-	Style                         template.CSS
+// confirmFields are the values of the confirmation page.
+func confirmFields(l Link, expires time.Time, qr string, size int) map[string]string {
+	return map[string]string{
+		"Title": "确认共享云开发环境 · Confirm environment sharing",
+		"Env":   l.Env, "AppID": l.AppID, "ConfirmURL": l.ConfirmURL,
+		"Made": showTime(l.Made), "MadeISO": l.Made.UTC().Format(time.RFC3339),
+		"Expires": showTime(expires), "ExpiresISO": expires.UTC().Format(time.RFC3339),
+		"QR": qr, "QRSize": strconv.Itoa(size),
+		"Style": style,
+	}
 }
 
 func render(l Link, expires time.Time) (string, error) {
@@ -82,45 +82,31 @@ func render(l Link, expires time.Time) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	d := confirmData{
-		Title: "确认共享云开发环境 · Confirm environment sharing",
-		Env:   l.Env, AppID: l.AppID, ConfirmURL: l.ConfirmURL,
-		Made: showTime(l.Made), MadeISO: l.Made.UTC().Format(time.RFC3339),
-		Expires: showTime(expires), ExpiresISO: expires.UTC().Format(time.RFC3339),
-		QR: qr, QRSize: size,
-		Style: template.CSS(style),
-	}
-	var b bytes.Buffer
-	if err := tmpl.ExecuteTemplate(&b, "confirm", d); err != nil {
-		return "", fmt.Errorf("render page: %w", err)
-	}
-	return b.String(), nil
+	return execute("confirm", confirmFields(l, expires, qr, size)), nil
 }
 
 func showTime(t time.Time) string { return t.In(beijing).Format("2006-01-02 15:04 MST") }
 
-type errorData struct {
-	Title, Heading, HeadingEN, Text, TextEN string
-	Style                                   template.CSS
+// errorFields are the values of the error pages, by status.
+func errorFields() map[int]map[string]string {
+	const ask, askEN = "请向发送此链接的服务商索取新链接。", "Ask the service provider who sent it for a new link."
+	pages := map[int]map[string]string{
+		http.StatusNotFound:            {"Heading": "链接无效", "HeadingEN": "This link is not valid", "Text": "此链接不存在或已被改动。" + ask, "TextEN": "The link is wrong or incomplete. " + askEN},
+		http.StatusGone:                {"Heading": "页面已过期", "HeadingEN": "This page has expired", "Text": ask, "TextEN": askEN},
+		http.StatusInternalServerError: {"Heading": "出错了", "HeadingEN": "Something went wrong", "Text": "请稍后再试。", "TextEN": "Try again later."},
+	}
+	for _, f := range pages {
+		f["Title"] = f["Heading"] + " · " + f["HeadingEN"]
+		f["Style"] = style
+	}
+	return pages
 }
 
 // errorPages are rendered once: they depend on nothing but the status.
 var errorPages = func() map[int]string {
-	const ask, askEN = "请向发送此链接的服务商索取新链接。", "Ask the service provider who sent it for a new link."
-	pages := map[int]errorData{
-		http.StatusNotFound:            {Heading: "链接无效", HeadingEN: "This link is not valid", Text: "此链接不存在或已被改动。" + ask, TextEN: "The link is wrong or incomplete. " + askEN},
-		http.StatusGone:                {Heading: "页面已过期", HeadingEN: "This page has expired", Text: ask, TextEN: askEN},
-		http.StatusInternalServerError: {Heading: "出错了", HeadingEN: "Something went wrong", Text: "请稍后再试。", TextEN: "Try again later."},
-	}
-	out := make(map[int]string, len(pages))
-	for status, d := range pages {
-		d.Title = d.Heading + " · " + d.HeadingEN
-		d.Style = template.CSS(style)
-		var b bytes.Buffer
-		if err := tmpl.ExecuteTemplate(&b, "error", d); err != nil {
-			panic(err) // a broken embedded template: caught by every test
-		}
-		out[status] = b.String()
+	out := map[int]string{}
+	for status, f := range errorFields() {
+		out[status] = execute("error", f)
 	}
 	return out
 }()

@@ -46,6 +46,9 @@ func New(values ...string) *Set {
 
 // Add adds values (empty ones and ones shorter than MinLen are ignored).
 func (s *Set) Add(values ...string) {
+	if s == nil {
+		return
+	}
 	var add []string
 	for _, v := range values {
 		if len(v) >= MinLen {

@@ -18,3 +18,15 @@ var ErrNotFound = errors.New("record not found")
 // ErrMissingCredentials is wrapped when the cloud credentials or region a store needs are not in
 // the environment; the error names the variables, never their values.
 var ErrMissingCredentials = errors.New("missing cloud credentials or region")
+
+// Value is a Store holding one fixed value whatever the id (mode env: the value of
+// ENVSHARE_COMPONENT_ACCESS_TOKEN as read at configuration time). Put is refused.
+type Value string
+
+// Get returns the value.
+func (v Value) Get(ctx context.Context, _ string) (string, error) { return string(v), ctx.Err() }
+
+// Put refuses: a variable cannot be written.
+func (Value) Put(context.Context, string, string) error {
+	return errors.New("an environment variable cannot be written")
+}

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	"github.com/envshare/envshare/pkg/wechat"
 )
 
 // ErrMalformedSecret is wrapped by every error about a secret value that is none of the
@@ -21,59 +19,94 @@ const formats = `expected the bare token, {"component_access_token": "..."}, or 
 // is the wrong secret.
 const maxTokenLen = 1024
 
-// secret is a parsed secret value: either the token itself or the credentials to mint one.
-type secret struct {
+// Credentials are the third-party platform's own values, from the credentials secret (or, in
+// mode env, from ENVSHARE_COMPONENT_* variables).
+type Credentials struct {
+	AppID          string // component_appid
+	AppSecret      string // component_appsecret
+	VerifyTicket   string // component_verify_ticket: with a state record, only a seed
+	MessageToken   string // component_token: WeChat's message verification token (消息校验Token)
+	AESKey         string // component_encoding_aes_key (消息加解密Key)
+	PreviousAESKey string // component_encoding_aes_key_previous, during a key rotation
+}
+
+// Values lists the secret values of c, for the redactor.
+func (c Credentials) Values() []string {
+	return []string{c.AppSecret, c.VerifyTicket, c.MessageToken, c.AESKey, c.PreviousAESKey}
+}
+
+// CanMint reports whether c holds what minting needs besides a ticket.
+func (c Credentials) CanMint() bool { return c.AppID != "" && c.AppSecret != "" }
+
+// secretValue is a parsed credentials secret: the token itself, the credentials, or both
+// absent (an error).
+type secretValue struct {
 	token string
-	creds *wechat.ComponentTokenRequest
+	creds Credentials
 }
 
 // parseSecret reads a secret value in any accepted format. Surrounding white space (a file's
 // final newline) and a byte order mark are ignored.
-func parseSecret(raw string) (secret, error) {
+func parseSecret(raw string) (secretValue, error) {
 	v := strings.TrimSpace(strings.TrimPrefix(raw, "\ufeff"))
 	if v == "" {
-		return secret{}, malformed("it is empty")
+		return secretValue{}, malformed("it is empty")
 	}
 	if v[0] != '{' {
 		if problem := tokenProblem(v); problem != "" {
-			return secret{}, malformed(problem)
+			return secretValue{}, malformed(problem)
 		}
-		return secret{token: v}, nil
+		return secretValue{token: v}, nil
 	}
-
 	var j struct {
-		Token        *string `json:"component_access_token"`
-		AppID        *string `json:"component_appid"`
-		AppSecret    *string `json:"component_appsecret"`
-		VerifyTicket *string `json:"component_verify_ticket"`
+		Token          *string `json:"component_access_token"`
+		AppID          *string `json:"component_appid"`
+		AppSecret      *string `json:"component_appsecret"`
+		VerifyTicket   *string `json:"component_verify_ticket"`
+		MessageToken   *string `json:"component_token"`
+		AESKey         *string `json:"component_encoding_aes_key"`
+		PreviousAESKey *string `json:"component_encoding_aes_key_previous"`
 	}
 	// The decoder's message is dropped: a syntax error can quote part of the value.
 	if err := json.Unmarshal([]byte(v), &j); err != nil {
-		return secret{}, malformed("it starts with { but is not a JSON object of strings")
+		return secretValue{}, malformed("it starts with { but is not a JSON object of strings")
 	}
+	s := secretValue{creds: Credentials{AppID: trim(j.AppID), AppSecret: trim(j.AppSecret),
+		VerifyTicket: trim(j.VerifyTicket), MessageToken: trim(j.MessageToken), AESKey: trim(j.AESKey),
+		PreviousAESKey: trim(j.PreviousAESKey)}}
 	if j.Token != nil {
 		if problem := tokenProblem(*j.Token); problem != "" {
-			return secret{}, malformed("component_access_token: " + problem)
+			return secretValue{}, malformed("component_access_token: " + problem)
 		}
-		return secret{token: *j.Token}, nil
+		s.token = *j.Token
 	}
+	return s, nil
+}
+
+// mintingProblem says what a secret without a token lacks for minting ("" when nothing).
+func (s secretValue) mintingProblem(needTicket bool) string {
 	var missing []string
-	for _, f := range []struct {
-		name  string
-		value *string
-	}{{"component_appid", j.AppID}, {"component_appsecret", j.AppSecret}, {"component_verify_ticket", j.VerifyTicket}} {
-		if f.value == nil || strings.TrimSpace(*f.value) == "" {
+	for _, f := range []struct{ name, value string }{
+		{"component_appid", s.creds.AppID}, {"component_appsecret", s.creds.AppSecret},
+	} {
+		if f.value == "" {
 			missing = append(missing, f.name)
 		}
 	}
-	if len(missing) > 0 {
-		return secret{}, malformed("the JSON has no component_access_token and lacks " + strings.Join(missing, ", "))
+	if needTicket && s.creds.VerifyTicket == "" {
+		missing = append(missing, "component_verify_ticket")
 	}
-	return secret{creds: &wechat.ComponentTokenRequest{
-		ComponentAppID:        strings.TrimSpace(*j.AppID),
-		ComponentAppSecret:    strings.TrimSpace(*j.AppSecret),
-		ComponentVerifyTicket: strings.TrimSpace(*j.VerifyTicket),
-	}}, nil
+	if len(missing) == 0 {
+		return ""
+	}
+	return "the JSON has no component_access_token and lacks " + strings.Join(missing, ", ")
+}
+
+func trim(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return strings.TrimSpace(*p)
 }
 
 // tokenProblem says what is wrong with a token, or "" when nothing is. Tokens are printable

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/envshare/envshare/internal/config"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/envshare/envshare/internal/redact"
+	"github.com/envshare/envshare/internal/store"
 	"github.com/envshare/envshare/pkg/wechat"
 )
 
@@ -23,314 +23,285 @@ const (
 	// DefaultTokenTTL is assumed when api_component_token answers without expires_in.
 	DefaultTokenTTL = 7200 * time.Second
 
-	// refreshRetry is how long a minted token that could not be refreshed, but has not expired,
-	// is served before the source is tried again.
+	// StateMaxAge is how long a token read from the state record is served before the record is
+	// read again: well within the 5 minutes WeChat keeps a token valid after a newer one is
+	// minted, so that no instance ever sends the old one after that.
+	StateMaxAge = time.Minute
+
+	// TicketTTL is how long WeChat accepts a component_verify_ticket.
+	TicketTTL = 12 * time.Hour
+
+	// refreshRetry is how long a token that could not be refreshed, but has not expired, is
+	// served before the source is tried again.
 	refreshRetry = 30 * time.Second
+
+	// defaultLoadTimeout bounds one load (all attempts) shared by concurrent callers.
+	defaultLoadTimeout = 30 * time.Second
 )
 
-// ErrStaleToken means a reload found the very token WeChat rejected: the secret must be updated.
-var ErrStaleToken = errors.New("the token source still holds the token WeChat rejected; update the secret")
+// ErrStaleToken is wrapped when a reload found the very token WeChat rejected.
+var ErrStaleToken = errors.New("the token source still holds the token WeChat rejected")
 
-// Minter mints a component access token from the platform's credentials
+// Issuer mints a component access token from the platform's credentials
 // (api_component_token). *wechat.Client implements it.
-type Minter interface {
+type Issuer interface {
 	ComponentToken(ctx context.Context, req *wechat.ComponentTokenRequest) (*wechat.ComponentTokenResponse, error)
 }
 
-// MinterFunc adapts a function to Minter.
-type MinterFunc func(ctx context.Context, req *wechat.ComponentTokenRequest) (*wechat.ComponentTokenResponse, error)
+// Config says where a Source takes the token from.
+type Config struct {
+	// Name says where the token comes from in errors and logs, e.g. `aws-secretsmanager
+	// "envshare/token"`: configuration, never a secret.
+	Name string
+	// State, when set, is the state record: the token is read from it and never minted.
+	State *StateRecord
+	// Credentials and CredentialsID are the credentials secret, read when State is nil.
+	Credentials   store.Store
+	CredentialsID string
+	// Issuer mints from credentials (without a state record); nil refuses to mint.
+	Issuer Issuer
 
-// ComponentToken calls f.
-func (f MinterFunc) ComponentToken(ctx context.Context, req *wechat.ComponentTokenRequest) (*wechat.ComponentTokenResponse, error) {
-	return f(ctx, req)
+	Timeout time.Duration    // bounds one load (all attempts); default 30 s
+	Now     func() time.Time // default time.Now
+	Logger  *slog.Logger     // default slog.Default()
+	Secrets *redact.Set      // learns every value read; default a set of its own
 }
 
-// Source gives the component access token from the configured source, cached per instance.
-// It is safe for concurrent use.
+// Source gives the component access token, cached per instance. It is safe for concurrent use.
 type Source struct {
-	mode    string
-	id      string // where the value is read from (variable, path, secret name): never the value
-	loader  Loader
-	minter  Minter
-	now     func() time.Time
-	log     *slog.Logger
-	timeout time.Duration // per read of the source, all attempts; 0 = the caller's context only
-
-	// sem admits one load at a time. Callers that waited take that load's outcome.
-	sem chan struct{}
+	cfg   Config
+	log   *slog.Logger
+	group singleflight.Group
+	warn  sync.Once // the one-instance warning of minting without a state record
 
 	mu         sync.Mutex
 	token      string
-	refreshAt  time.Time // zero: the token is kept until WeChat rejects it
-	expiresAt  time.Time // minted tokens: when WeChat stops accepting it
+	refreshAt  time.Time // zero: kept until WeChat rejects it
+	expiresAt  time.Time // zero: unknown
 	staleUntil time.Time // Reload of the cached token answers ErrStaleToken until then
-	loads      uint64    // finished loads, so a waiter can tell one happened
-	lastErr    error     // the last load's error, when other callers may share it
 }
 
 var _ wechat.TokenSource = (*Source)(nil)
 
-type options struct {
-	now             func() time.Time
-	httpClient      *http.Client
-	awsEndpoint     string
-	tencentEndpoint string
-	logger          *slog.Logger
-	backoff         func(attempt int) time.Duration
-	loader          Loader
+// NewSource returns a Source. It does no I/O: the source is read on the first Token call.
+func NewSource(cfg Config) *Source {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = defaultLoadTimeout
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Secrets == nil {
+		cfg.Secrets = redact.New()
+	}
+	return &Source{cfg: cfg, log: cfg.Logger.With("token_source", cfg.Name)}
 }
 
-// Option configures a Source.
-type Option func(*options)
-
-// WithNow sets the clock (tests).
-func WithNow(now func() time.Time) Option { return func(o *options) { o.now = now } }
-
-// WithHTTPClient sets the HTTP client of the AWS and Tencent Cloud SDKs.
-func WithHTTPClient(hc *http.Client) Option { return func(o *options) { o.httpClient = hc } }
-
-// WithAWSEndpoint sends Secrets Manager and SSM calls to url, over any AWS_ENDPOINT_URL_*.
-func WithAWSEndpoint(url string) Option { return func(o *options) { o.awsEndpoint = url } }
-
-// WithTencentEndpoint sends Tencent SSM calls to url (scheme://host[:port]), over
-// ENVSHARE_TENCENT_SSM_ENDPOINT.
-func WithTencentEndpoint(url string) Option { return func(o *options) { o.tencentEndpoint = url } }
-
-// WithLogger sets the logger (default slog.Default()).
-func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
-
-// WithBackoff sets the wait before retry n (n >= 1) of a failed secret store call (tests pass a
-// function returning 0). Default: the AWS SDK's own; 200ms doubling up to 2s for Tencent.
-func WithBackoff(backoff func(n int) time.Duration) Option {
-	return func(o *options) { o.backoff = backoff }
-}
-
-// WithLoader replaces the source that the mode names (tests, or a custom source). The mode is
-// then used in logs and errors only.
-func WithLoader(l Loader) Option { return func(o *options) { o.loader = l } }
-
-// NewSource returns the Source for cfg.TokenMode. It does no I/O: the source is read on the
-// first Token call. minter may be nil when no secret holds platform credentials.
-func NewSource(cfg config.Config, minter Minter, opts ...Option) (*Source, error) {
-	o := options{now: time.Now, logger: slog.Default()}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	if !slices.Contains(config.TokenModes, cfg.TokenMode) {
-		return nil, fmt.Errorf("token: ENVSHARE_TOKEN_MODE must be one of %s", strings.Join(config.TokenModes, ", "))
-	}
-	attempts := cfg.Attempts
-	if attempts < 1 {
-		attempts = 3
-	}
-
-	s := &Source{
-		mode:    cfg.TokenMode,
-		id:      cfg.TokenSecretID,
-		loader:  o.loader,
-		minter:  minter,
-		now:     o.now,
-		log:     o.logger.With("token_mode", cfg.TokenMode),
-		timeout: cfg.HTTPTimeout * time.Duration(attempts),
-		sem:     make(chan struct{}, 1),
-	}
-	switch cfg.TokenMode {
-	case "env":
-		s.id = config.Prefix + "_COMPONENT_ACCESS_TOKEN"
-	case "file":
-		s.id = cfg.TokenFile
-	}
-	s.log = s.log.With("token_source", s.id)
-	if s.loader != nil {
-		return s, nil
-	}
-	if s.id == "" {
-		name := "TOKEN_SECRET_ID"
-		if cfg.TokenMode == "file" {
-			name = "TOKEN_FILE"
-		}
-		return nil, fmt.Errorf("token: %s_%s is required when ENVSHARE_TOKEN_MODE is %s", config.Prefix, name, cfg.TokenMode)
-	}
-
-	switch cfg.TokenMode {
-	case "env":
-		s.loader = envLoader{value: cfg.ComponentAccessToken}
-	case "file":
-		s.loader = fileLoader{path: cfg.TokenFile}
-	case "aws-secretsmanager":
-		s.loader = &secretsManagerLoader{session: newAWSSession(o, attempts), id: s.id}
-	case "aws-ssm":
-		s.loader = &parameterLoader{session: newAWSSession(o, attempts), name: s.id}
-	case "tencent-ssm":
-		endpoint := cfg.TencentSSMEndpoint
-		if o.tencentEndpoint != "" {
-			endpoint = o.tencentEndpoint
-		}
-		l, err := newTencentLoader(s.id, cfg.TencentSSMVersionID, endpoint, o, cfg.HTTPTimeout, attempts)
-		if err != nil {
-			return nil, fmt.Errorf("token: %w", err)
-		}
-		s.loader = l
-	}
-	return s, nil
-}
-
-// Token returns the cached token, loading it on first need and, for a minted token, again
-// shortly before it expires.
+// Token returns the cached token, loading it on first need, and again when it is due: every
+// StateMaxAge with a state record, shortly before expiry for a minted token.
 func (s *Source) Token(ctx context.Context) (string, error) {
-	return s.get(ctx, "", false)
+	s.mu.Lock()
+	tok, fresh := s.token, s.token != "" && (s.refreshAt.IsZero() || s.cfg.Now().Before(s.refreshAt))
+	s.mu.Unlock()
+	if fresh {
+		return tok, nil
+	}
+	return s.load(ctx, "token")
 }
 
 // Reload is called after WeChat rejected the token `rejected`. If another caller has already
-// replaced it, Reload returns the new token at once; otherwise it reads the source again (and
-// mints again). If the source still yields the rejected token, Reload returns an error wrapping
-// ErrStaleToken, and keeps returning it without reading the source for StaleBackoff.
+// replaced it, Reload returns the new token at once; otherwise it reads the source again (and,
+// without a state record, mints again). If the source still yields the rejected token, Reload
+// returns an error wrapping ErrStaleToken, and keeps returning it without reading the source for
+// StaleBackoff. With a state record that error also wraps wechat.ErrTokenUnusable: retrying
+// will not help until someone runs refresh with force.
 func (s *Source) Reload(ctx context.Context, rejected string) (string, error) {
-	return s.get(ctx, rejected, true)
-}
-
-func (s *Source) get(ctx context.Context, rejected string, reload bool) (string, error) {
 	s.mu.Lock()
-	tok, err, done := s.cachedLocked(rejected, reload)
-	seen := s.loads
+	now := s.cfg.Now()
+	switch {
+	case s.token != "" && s.token != rejected:
+		tok := s.token
+		s.mu.Unlock()
+		return tok, nil // another caller already reloaded
+	case s.token == rejected && now.Before(s.staleUntil):
+		s.mu.Unlock()
+		return "", s.stale()
+	}
 	s.mu.Unlock()
-	if done {
+
+	tok, err := s.load(ctx, "reload")
+	if err != nil || tok != rejected {
 		return tok, err
 	}
+	s.mu.Lock()
+	s.staleUntil = s.cfg.Now().Add(StaleBackoff)
+	s.mu.Unlock()
+	s.log.WarnContext(ctx, "the token source still holds the token WeChat rejected", "retry_after", StaleBackoff.String())
+	return "", s.stale()
+}
 
+func (s *Source) stale() error {
+	if s.cfg.State != nil {
+		return s.wrap(fmt.Errorf("%w: stored token rejected: run refresh with force (%w)", ErrStaleToken, wechat.ErrTokenUnusable))
+	}
+	return s.wrap(fmt.Errorf("%w; update the secret", ErrStaleToken))
+}
+
+// Use puts a token the instance has just written to the state record into the cache, so that
+// the minting instance serves it at once.
+func (s *Source) Use(tok string, expiresAt time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.token, s.expiresAt, s.staleUntil = tok, expiresAt, time.Time{}
+	s.refreshAt = s.cfg.Now().Add(StateMaxAge)
+}
+
+// load reads the source once for every caller waiting on key; each caller waits only as long
+// as its own context allows, while the shared load runs on its own time limit.
+func (s *Source) load(ctx context.Context, key string) (string, error) {
+	ch := s.group.DoChan(key, func() (any, error) {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.Timeout)
+		defer cancel()
+		return s.fill(lctx, key == "reload")
+	})
 	select {
-	case s.sem <- struct{}{}:
+	case r := <-ch:
+		if r.Err != nil {
+			return "", r.Err
+		}
+		return r.Val.(string), nil
 	case <-ctx.Done():
 		return "", s.wrap(ctx.Err())
 	}
-	defer func() { <-s.sem }()
-
-	s.mu.Lock()
-	if s.loads != seen {
-		// A load finished while this caller waited: take its outcome rather than load again.
-		if s.lastErr != nil {
-			err := s.lastErr
-			s.mu.Unlock()
-			return "", err
-		}
-		if tok, err, done := s.cachedLocked(rejected, reload); done {
-			s.mu.Unlock()
-			return tok, err
-		}
-	}
-	s.mu.Unlock()
-	return s.load(ctx, rejected, reload)
 }
 
-// cachedLocked answers from the cache when it can (done); otherwise the caller must load.
-func (s *Source) cachedLocked(rejected string, reload bool) (tok string, err error, done bool) {
-	now := s.now()
-	fresh := s.token != "" && (s.refreshAt.IsZero() || now.Before(s.refreshAt))
-	switch {
-	case !reload:
-		return s.token, nil, fresh
-	case fresh && s.token != rejected:
-		return s.token, nil, true // another caller already reloaded
-	case s.token == rejected && now.Before(s.staleUntil):
-		return "", s.wrap(ErrStaleToken), true
-	}
-	return "", nil, false
-}
-
-// load reads the source, mints when the value holds credentials, and updates the cache.
-func (s *Source) load(ctx context.Context, rejected string, reload bool) (string, error) {
+// fill fetches the token and updates the cache. A failure while a cached token is still valid
+// keeps serving it and tries again after refreshRetry.
+func (s *Source) fill(ctx context.Context, reload bool) (string, error) {
 	start := time.Now()
-	tok, ttl, err := s.fetch(ctx)
+	tok, refreshAt, expiresAt, err := s.fetch(ctx)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.loads++
-	s.lastErr = nil
-	now := s.now()
+	now := s.cfg.Now()
 	if err != nil {
-		err = s.wrap(err)
-		if s.token != "" && s.token != rejected && now.Before(s.expiresAt) {
-			// The minted token still works: keep serving it and try the source again later.
+		err = s.wrap(s.cfg.Secrets.Error(err))
+		if s.token != "" && now.Before(s.expiresAt) {
 			s.refreshAt = minTime(now.Add(refreshRetry), s.expiresAt)
 			s.log.WarnContext(ctx, "token refresh failed; serving the cached token until it expires",
 				"error", err, "expires_at", s.expiresAt)
 			return s.token, nil
 		}
-		if ctx.Err() == nil {
-			s.lastErr = err // not this caller's own cancellation: waiters share it
-		}
-		s.log.DebugContext(ctx, "token load failed", "error", err, "reload", reload,
-			"duration_ms", msSince(start))
+		s.log.DebugContext(ctx, "token load failed", "error", err, "reload", reload, "duration_ms", msSince(start))
 		return "", err
 	}
-
-	s.token = tok
-	s.refreshAt, s.expiresAt = time.Time{}, time.Time{}
-	if ttl > 0 {
-		s.expiresAt = now.Add(ttl)
-		s.refreshAt = s.expiresAt.Add(-refreshMargin(ttl))
-	}
-	s.log.DebugContext(ctx, "token loaded", "minted", ttl > 0, "reload", reload, "duration_ms", msSince(start))
-	if reload && tok == rejected {
-		s.staleUntil = now.Add(StaleBackoff)
-		s.log.WarnContext(ctx, "token source still holds the token WeChat rejected",
-			"retry_after", StaleBackoff.String())
-		return "", s.wrap(ErrStaleToken)
-	}
+	s.cfg.Secrets.Add(tok)
+	s.token, s.refreshAt, s.expiresAt = tok, refreshAt, expiresAt
+	s.log.DebugContext(ctx, "token loaded", "reload", reload, "duration_ms", msSince(start))
 	return tok, nil
 }
 
-// fetch reads and parses the secret value and mints when it holds credentials. ttl is 0 for a
-// token taken from the source as is.
-func (s *Source) fetch(ctx context.Context) (tok string, ttl time.Duration, err error) {
-	readCtx := ctx
-	if s.timeout > 0 {
-		var cancel context.CancelFunc
-		readCtx, cancel = context.WithTimeout(ctx, s.timeout)
-		defer cancel()
+// fetch reads the token: from the state record, or from the credentials secret (minting when
+// it holds credentials).
+func (s *Source) fetch(ctx context.Context) (tok string, refreshAt, expiresAt time.Time, err error) {
+	now := s.cfg.Now()
+	if s.cfg.State != nil {
+		st, err := s.cfg.State.Read(ctx)
+		if err != nil {
+			return "", time.Time{}, time.Time{}, err
+		}
+		if problem := usableToken(st, now); problem != "" {
+			return "", time.Time{}, time.Time{}, errors.New(problem)
+		}
+		return st.Token, now.Add(StateMaxAge), st.ExpiresAt, nil
 	}
-	raw, err := s.loader.Load(readCtx)
+	raw, err := s.cfg.Credentials.Get(ctx, s.cfg.CredentialsID)
 	if err != nil {
-		return "", 0, err
+		return "", time.Time{}, time.Time{}, err
 	}
 	sec, err := parseSecret(raw)
 	if err != nil {
-		return "", 0, err
+		return "", time.Time{}, time.Time{}, err
 	}
-	if sec.creds == nil {
-		return sec.token, 0, nil
+	s.cfg.Secrets.Add(sec.token)
+	s.cfg.Secrets.Add(sec.creds.Values()...)
+	if sec.token != "" {
+		return sec.token, time.Time{}, time.Time{}, nil
 	}
-	return s.mint(ctx, sec.creds)
+	if problem := sec.mintingProblem(true); problem != "" {
+		return "", time.Time{}, time.Time{}, malformed(problem)
+	}
+	s.warn.Do(func() {
+		s.log.WarnContext(ctx, "minting the component access token without ENVSHARE_STATE_ID: only safe with one "+
+			"instance, as WeChat invalidates a token about 5 minutes after a newer one is minted (README, Token lifecycle)")
+	})
+	m, err := mint(ctx, s.cfg.Issuer, sec.creds, sec.creds.VerifyTicket, now)
+	if err != nil {
+		return "", time.Time{}, time.Time{}, err
+	}
+	ttl := m.ExpiresAt.Sub(now)
+	return m.Token, m.ExpiresAt.Add(-refreshMargin(ttl)), m.ExpiresAt, nil
 }
 
-func (s *Source) mint(ctx context.Context, creds *wechat.ComponentTokenRequest) (string, time.Duration, error) {
-	if s.minter == nil {
-		return "", 0, errors.New("the secret holds the platform's credentials, but no WeChat client was given to mint a token")
+// usableToken says why the state record holds no token an instance may send ("" when it does).
+func usableToken(st State, now time.Time) string {
+	problem := ""
+	switch {
+	case st.Token == "":
+		problem = "the state record holds no component access token yet: run refresh (the schedule does every 20 minutes)"
+	case !st.ExpiresAt.IsZero() && !now.Before(st.ExpiresAt):
+		problem = fmt.Sprintf("the stored component access token expired at %s: is the refresh schedule running?",
+			st.ExpiresAt.UTC().Format(time.RFC3339))
+	default:
+		return ""
 	}
-	resp, err := s.minter.ComponentToken(ctx, creds)
+	if age := ticketAge(st, now); age > TicketTTL {
+		problem += fmt.Sprintf("; its component_verify_ticket is %s old, older than the 12 h WeChat accepts: "+
+			"check that WeChat's pushes reach /wechat/events", age.Round(time.Minute))
+	}
+	return problem
+}
+
+// ticketAge is how old the stored ticket is (0 when unknown).
+func ticketAge(st State, now time.Time) time.Duration {
+	if st.Ticket == "" || st.TicketCreated.IsZero() {
+		return 0
+	}
+	return now.Sub(st.TicketCreated)
+}
+
+// minted is a token api_component_token just gave.
+type minted struct {
+	Token     string
+	ExpiresAt time.Time
+}
+
+// mint calls api_component_token.
+func mint(ctx context.Context, issuer Issuer, c Credentials, ticket string, now time.Time) (minted, error) {
+	if issuer == nil {
+		return minted{}, errors.New("the secret holds the platform's credentials, but no WeChat client was given to mint a token")
+	}
+	resp, err := issuer.ComponentToken(ctx, &wechat.ComponentTokenRequest{
+		ComponentAppID: c.AppID, ComponentAppSecret: c.AppSecret, ComponentVerifyTicket: ticket})
 	if err != nil {
-		return "", 0, fmt.Errorf("mint the component access token: %w", err)
-	}
-	if resp == nil {
-		return "", 0, errors.New("mint the component access token: empty answer")
-	}
-	if resp.ErrCode != 0 {
-		return "", 0, fmt.Errorf("mint the component access token: %w",
-			&wechat.APIError{Endpoint: "api_component_token", Code: resp.ErrCode, Msg: resp.ErrMsg})
+		return minted{}, fmt.Errorf("mint the component access token: %w", err)
 	}
 	if problem := tokenProblem(resp.ComponentAccessToken); problem != "" {
-		return "", 0, fmt.Errorf("mint the component access token: the answer's token is unusable: %s", problem)
+		return minted{}, fmt.Errorf("mint the component access token: the answer's token is unusable: %s", problem)
 	}
 	ttl := time.Duration(resp.ExpiresIn) * time.Second
 	if ttl <= 0 {
 		ttl = DefaultTokenTTL
 	}
-	return resp.ComponentAccessToken, ttl, nil
+	return minted{Token: resp.ComponentAccessToken, ExpiresAt: now.Add(ttl)}, nil
 }
 
-// wrap names the source in an error; the source's name is configuration, never the secret.
+// wrap names the source in an error; the name is configuration, never the secret.
 func (s *Source) wrap(err error) error {
-	return fmt.Errorf("token source %s %q: %w", s.mode, s.id, err)
+	return fmt.Errorf("token source %s: %w", s.cfg.Name, err)
 }
 
 // refreshMargin is how long before expiry a minted token is replaced: 5 minutes, or a tenth of

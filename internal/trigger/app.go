@@ -35,8 +35,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now tells the time for the HMAC timestamp window (default time.Now).
 	Now func() time.Time
-	// Build replaces the wiring of the service from the configuration (tests).
-	Build func(ctx context.Context, cfg config.Config) (Doer, error)
+	// Cloud is what this binary links of its cloud (stores, retry).
+	Cloud Cloud
+	// Build replaces the wiring of the instance from the configuration (tests).
+	Build func(ctx context.Context, cfg config.Config) (*Core, error)
 	// MetricsOut receives the EMF lines on AWS (default os.Stdout).
 	MetricsOut io.Writer
 }
@@ -49,7 +51,8 @@ type App struct {
 	log      *slog.Logger
 	level    *slog.LevelVar // nil when the caller chose the logger
 	now      func() time.Time
-	build    func(ctx context.Context, cfg config.Config) (Doer, error)
+	cloud    Cloud
+	build    func(ctx context.Context, cfg config.Config) (*Core, error)
 
 	metricsMu  sync.Mutex
 	metricsOut io.Writer
@@ -62,8 +65,8 @@ type App struct {
 
 // instance is what the first successful initialisation built.
 type instance struct {
-	cfg  config.Config
-	doer Doer
+	cfg config.Config
+	*Core
 }
 
 // New returns an App. It reads no configuration: that happens on first need.
@@ -72,6 +75,7 @@ func New(opts Options) *App {
 		platform:   opts.Platform,
 		secrets:    redact.New(),
 		now:        opts.Now,
+		cloud:      opts.Cloud,
 		build:      opts.Build,
 		metricsOut: opts.MetricsOut,
 	}
@@ -113,13 +117,13 @@ func (a *App) instance(ctx context.Context) (*instance, *share.Error) {
 		a.level.Set(parseLevel(cfg.LogLevel))
 	}
 	a.secrets.Add(cfg.Secrets()...)
-	doer, err := a.build(ctx, cfg)
+	core, err := a.build(ctx, cfg)
 	if err != nil {
 		msg := a.secrets.String("initialisation failed: " + err.Error())
 		a.log.ErrorContext(ctx, "initialisation failed", "error", msg)
 		return nil, &share.Error{Code: share.CodeInternal, Message: msg}
 	}
-	a.inst = &instance{cfg: cfg, doer: doer}
+	a.inst = &instance{cfg: cfg, Core: core}
 	return a.inst, nil
 }
 
@@ -136,7 +140,7 @@ func (a *App) do(ctx context.Context, inst *instance, req share.Request) (*share
 		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-min(answerReserve, time.Until(deadline)/4)))
 		defer cancel()
 	}
-	res, err := inst.doer.Do(ctx, req)
+	res, err := inst.Share.Do(ctx, req)
 	switch {
 	case err != nil:
 		return nil, a.classify(ctx, err)

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/envshare/envshare/internal/page"
 	"github.com/envshare/envshare/pkg/share"
 )
 
@@ -32,20 +33,39 @@ type HTTPResponse struct {
 	Body    string
 }
 
+// routeKind says how a route is authenticated and answered.
+type routeKind int
+
+const (
+	kindAction routeKind = iota // an action under ENVSHARE_HTTP_AUTH, answered in JSON
+	kindHealth                  // /healthz: no auth, no configuration
+	kindEvents                  // /wechat/events: WeChat's signature, answered in text
+	kindPage                    // /confirm/<token>: a signed page, answered in HTML
+)
+
 // route is one HTTP route, matched by path suffix.
 type route struct {
 	suffix  string
-	action  string // "" for /healthz
+	action  string // the action of kindAction routes
 	methods []string
+	kind    routeKind
 }
 
+// refreshAction is the token lifecycle's action (not one of the share actions).
+const refreshAction = "refresh"
+
 var routes = []route{
-	{suffix: "/healthz", methods: []string{http.MethodGet}},
+	{suffix: "/healthz", methods: []string{http.MethodGet}, kind: kindHealth},
 	{suffix: "/share", action: share.ActionShare, methods: []string{http.MethodPost}},
 	{suffix: "/unshare", action: share.ActionUnshare, methods: []string{http.MethodPost}},
 	{suffix: "/bindings", action: share.ActionBindings, methods: []string{http.MethodGet, http.MethodPost}},
 	{suffix: "/reconcile", action: share.ActionReconcile, methods: []string{http.MethodPost}},
+	{suffix: "/refresh", action: refreshAction, methods: []string{http.MethodPost}},
+	{suffix: "/wechat/events", methods: []string{http.MethodPost}, kind: kindEvents},
 }
+
+// pageRoute is GET /confirm/<token>, matched by its last two segments.
+var pageRoute = route{suffix: page.Route, methods: []string{http.MethodGet}, kind: kindPage}
 
 // matchRoute finds the route whose suffix ends path at a segment boundary, so that stage names
 // and base paths ("/prod/share", "/api/v1/share/") do not matter.
@@ -56,7 +76,16 @@ func matchRoute(path string) (route, bool) {
 			return r, true
 		}
 	}
+	if _, ok := page.PathToken(path); ok {
+		return pageRoute, true
+	}
 	return route{}, false
+}
+
+// notFound is the answer of an unknown path.
+func notFound() *share.Error {
+	return &share.Error{Code: CodeNotFound, Message: "no such route; routes: GET /healthz, POST /share, POST /unshare, " +
+		"GET or POST /bindings, POST /reconcile, POST /refresh, POST /wechat/events, GET /confirm/<token>"}
 }
 
 // HTTP serves one HTTP request. A panic becomes an internal error answer: this is the
@@ -80,7 +109,7 @@ func (a *App) HTTP(ctx context.Context, req HTTPRequest) (resp HTTPResponse) {
 func (a *App) serveHTTP(ctx context.Context, req HTTPRequest, rec *record) HTTPResponse {
 	rt, ok := matchRoute(req.Path)
 	if !ok {
-		return a.fail(rec, &share.Error{Code: CodeNotFound, Message: "no such route; routes: GET /healthz, POST /share, POST /unshare, GET or POST /bindings, POST /reconcile"})
+		return a.fail(rec, notFound())
 	}
 	rec.route, rec.action = rt.suffix, rt.action
 	method := strings.ToUpper(req.Method)
@@ -90,13 +119,19 @@ func (a *App) serveHTTP(ctx context.Context, req HTTPRequest, rec *record) HTTPR
 		resp.Headers["Allow"] = allow
 		return resp
 	}
-	if rt.action == "" {
+	if rt.kind == kindHealth {
 		return a.jsonResponse(http.StatusOK, map[string]bool{"ok": true})
 	}
 
 	inst, initErr := a.instance(ctx)
 	if initErr != nil {
 		return a.fail(rec, initErr)
+	}
+	switch rt.kind {
+	case kindEvents:
+		return a.wechatEvents(ctx, inst, req, rec)
+	case kindPage:
+		return a.confirmPage(inst, req, rec)
 	}
 	if inst.cfg.HTTPAuth == "" {
 		return a.fail(rec, &share.Error{Code: CodeAuthNotConfigured, Message: "HTTP routes are disabled until ENVSHARE_HTTP_AUTH is set (hmac, bearer or none)"})
@@ -109,6 +144,18 @@ func (a *App) serveHTTP(ctx context.Context, req HTTPRequest, rec *record) HTTPR
 		return a.fail(rec, &share.Error{Code: CodeUnauthorized, Message: "missing or invalid credentials"})
 	}
 
+	if rt.action == refreshAction {
+		force, se := decodeRefresh(body, true)
+		if se != nil {
+			return a.fail(rec, se)
+		}
+		res, se := a.refresh(ctx, inst, force)
+		if se != nil {
+			return a.fail(rec, se)
+		}
+		rec.outcome(res, nil)
+		return a.jsonResponse(http.StatusOK, res)
+	}
 	if method == http.MethodGet { // GET /bindings: the query is the body
 		var qErr *share.Error
 		if body, qErr = bindingsQuery(req.Query); qErr != nil {
@@ -199,6 +246,11 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// textResponse answers plain text (WeChat's pushes expect "success" and nothing else).
+func textResponse(status int, body string) HTTPResponse {
+	return HTTPResponse{Status: status, Headers: map[string]string{"Content-Type": "text/plain; charset=utf-8"}, Body: body}
 }
 
 // fail notes the error code and answers the error.

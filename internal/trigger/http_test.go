@@ -93,7 +93,7 @@ func TestUnsetAuthRefusesEveryRouteButHealthz(t *testing.T) {
 		t.Errorf("the Doer was called")
 	}
 	res, err := f.app.Message(context.Background(), []byte(`{"action":"share",`+shareBody[1:]))
-	if err != nil || !res.OK {
+	if err != nil || !res.(*share.Result).OK {
 		t.Errorf("a direct message must still work without HTTP auth: %v %v", res, err)
 	}
 }
@@ -330,12 +330,12 @@ func TestConfigurationFailuresAreAnsweredAndRetried(t *testing.T) {
 func TestBuildFailuresAreNotCached(t *testing.T) {
 	f := setup(t, nil)
 	calls := 0
-	f.app.build = func(ctx context.Context, cfg config.Config) (Doer, error) {
+	f.app.build = func(ctx context.Context, cfg config.Config) (*Core, error) {
 		calls++
 		if calls == 1 {
 			return nil, errors.New("manifest unreadable near " + testSecret)
 		}
-		return f.doer, nil
+		return &Core{Share: f.doer}, nil
 	}
 	resp := f.app.HTTP(context.Background(), post("/share", shareBody))
 	if resp.Status != 500 || strings.Contains(resp.Body, testSecret) {
@@ -391,7 +391,7 @@ func setupFuzz(f *testing.F) *fixture {
 	return &fixture{doer: doer, app: New(Options{
 		Logger:     discardLogger(),
 		MetricsOut: &syncBuffer{},
-		Build:      func(context.Context, config.Config) (Doer, error) { return doer, nil },
+		Build:      func(context.Context, config.Config) (*Core, error) { return &Core{Share: doer}, nil },
 	})}
 }
 
@@ -402,7 +402,7 @@ func BenchmarkHTTPShare(b *testing.B) {
 	doer := &fakeDoer{answer: func(context.Context, share.Request) (*share.Result, error) { return okResult(share.ActionShare), nil }}
 	now := time.Unix(1_700_000_000, 0)
 	app := New(Options{Platform: PlatformAWS, Logger: discardLogger(), MetricsOut: discard{}, Now: func() time.Time { return now },
-		Build: func(context.Context, config.Config) (Doer, error) { return doer, nil }})
+		Build: func(context.Context, config.Config) (*Core, error) { return &Core{Share: doer}, nil }})
 	req := HTTPRequest{Method: "POST", Path: "/prod/share", Body: shareBody, Headers: map[string]string{
 		"x-envshare-timestamp": strconv.FormatInt(now.Unix(), 10),
 		"x-envshare-signature": signature.SignRequest(testSecret, now.Unix(), signature.Request{Method: "POST", Route: "/share", Body: []byte(shareBody)}),

@@ -69,7 +69,7 @@ func newLoadRig(t *testing.T, emuOpts wxemu.Options, file string) *loadRig {
 		Platform:   PlatformAWS,
 		Logger:     log,
 		MetricsOut: discard{},
-		Build: func(ctx context.Context, cfg config.Config) (Doer, error) {
+		Build: func(ctx context.Context, cfg config.Config) (*Core, error) {
 			r.builds.Add(1)
 			return r.app.wire(ctx, cfg) // what New wires by default
 		},

@@ -81,7 +81,7 @@ func TestMessagesAreDecodedBeforeTheConfigurationIsRead(t *testing.T) {
 func TestScheduledReconcilesTheConfiguredManifest(t *testing.T) {
 	f := setup(t, nil)
 	res, err := f.app.Scheduled(context.Background())
-	if err != nil || res.Action != share.ActionReconcile {
+	if err != nil || res.(*share.Result).Action != share.ActionReconcile {
 		t.Fatalf("got %v, %v", res, err)
 	}
 	want := []share.Request{decoded(t, "", share.ActionReconcile)}
@@ -115,6 +115,7 @@ func TestAnswer(t *testing.T) {
 		{"deadline_exceeded is an error", &share.Error{Code: share.CodeDeadlineExceeded}, false},
 		{"internal is an error", &share.Error{Code: share.CodeInternal}, false},
 		{"an untyped error is an error", errors.New("x"), false},
+		{"a failed refresh is an error whatever its code", loud(&share.Error{Code: share.CodeInvalidRequest}), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

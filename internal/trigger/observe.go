@@ -67,7 +67,7 @@ func (a *App) begin(ctx context.Context, defaultTrigger string) (context.Context
 }
 
 // outcome notes the result or error of the invocation's action.
-func (rec *record) outcome(res *share.Result, err error) {
+func (rec *record) outcome(v any, err error) {
 	if err != nil {
 		rec.status = 500
 		var se *share.Error
@@ -78,7 +78,7 @@ func (rec *record) outcome(res *share.Result, err error) {
 		return
 	}
 	rec.status = 200
-	if res != nil {
+	if res, ok := v.(*share.Result); ok && res != nil {
 		rec.summary = res.Summary
 		if rec.action == "" {
 			rec.action = res.Action

@@ -164,7 +164,7 @@ func httpAction(req HTTPRequest) func(ctx context.Context, app *App) (string, in
 
 // messageAnswer is what a direct invocation's caller sees: Answer's value or error, and the
 // error Message returned.
-func messageAnswer(res *share.Result, err error) (string, int) {
+func messageAnswer(res any, err error) (string, int) {
 	v, answerErr := Answer(res, err)
 	b, _ := json.Marshal(v)
 	answer := string(b)

@@ -16,7 +16,7 @@ import (
 	"github.com/envshare/envshare/pkg/share"
 )
 
-const testSecret = "s3cret-http-key"
+const testSecret = "s3cret-http-key-of-24b"
 
 // fakeDoer records every request and answers with answer (a successful share by default).
 type fakeDoer struct {
@@ -118,11 +118,11 @@ func setup(t *testing.T, env map[string]string) *fixture {
 		Logger:     slog.New(slog.NewJSONHandler(f.logs, nil)),
 		Now:        func() time.Time { return f.now },
 		MetricsOut: f.emf,
-		Build: func(ctx context.Context, cfg config.Config) (Doer, error) {
+		Build: func(ctx context.Context, cfg config.Config) (*Core, error) {
 			mu.Lock()
 			defer mu.Unlock()
 			*f.builds++
-			return f.doer, nil
+			return &Core{Share: f.doer}, nil
 		},
 	})
 	return f

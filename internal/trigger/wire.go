@@ -3,29 +3,76 @@ package trigger
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/envshare/envshare/internal/config"
+	"github.com/envshare/envshare/internal/page"
+	"github.com/envshare/envshare/internal/store"
 	"github.com/envshare/envshare/internal/token"
 	"github.com/envshare/envshare/pkg/share"
 	"github.com/envshare/envshare/pkg/wechat"
 )
 
-// wire builds the instance's service from the configuration: one HTTP client (connections
-// reused across warm invocations), the token source (minting through its own client, which
-// has no token), the rate-limited WeChat client, the configured manifest and notifier. It does
-// no I/O besides reading a manifest file: the token is loaded on first need.
-func (a *App) wire(_ context.Context, cfg config.Config) (Doer, error) {
+// Cloud is what one binary links of its cloud: the stores of its token modes, and the
+// platform's retry for an onboarding that could not finish. Each main passes its own, so the
+// AWS binary links no Tencent SDK and the SCF binary no AWS SDK.
+type Cloud struct {
+	Name string // "AWS Lambda", "Tencent SCF": named when a mode is not linked
+	// Stores opens, per cloud token mode this binary links, the credentials store and the
+	// state record's store (env and file are built in).
+	Stores map[string]func(cfg config.Config) (credentials, state store.Store, err error)
+	// Retry opens the platform's retry of a message (the AWS queue, an SCF asynchronous
+	// self-invocation); nil, or a nil result, when there is none.
+	Retry func(cfg config.Config) (Retry, error)
+}
+
+// Retry hands a message to the platform's own retry.
+type Retry func(ctx context.Context, message string) error
+
+// Core is what the wiring builds for an instance.
+type Core struct {
+	Share       Doer
+	Refresher   *token.Refresher         // nil without ENVSHARE_STATE_ID
+	Credentials *token.CredentialsReader // the platform's credentials (events)
+	Retry       Retry                    // nil: none
+	Notifier    *share.HTTPNotifier      // nil without ENVSHARE_NOTIFY_URL
+	Pages       page.Keys                // the confirmation pages' keys (none: no pages)
+}
+
+// wire builds the instance: one HTTP client (connections reused across warm invocations), the
+// token source and the one minter, the rate-limited WeChat client, the configured manifest and
+// notifier. It does no I/O besides reading a manifest file: the token is loaded on first need.
+func (a *App) wire(_ context.Context, cfg config.Config) (*Core, error) {
+	creds, state, err := a.stores(cfg)
+	if err != nil {
+		return nil, err
+	}
 	hc := wechat.NewHTTPClient(cfg.HTTPTimeout)
 	base := []wechat.Option{wechat.WithHTTPClient(hc), wechat.WithAttempts(cfg.Attempts), wechat.WithLogger(a.log)}
+	issuer := wechat.New(cfg.WechatBaseURL, nil, base...) // api_component_token needs no token
 
-	minter := wechat.New(cfg.WechatBaseURL, nil, base...)
-	tokens, err := token.NewSource(cfg, minter, token.WithHTTPClient(hc), token.WithLogger(a.log))
-	if err != nil {
-		return nil, fmt.Errorf("token source: %w", err)
+	core := &Core{}
+	name := cfg.TokenMode + " " + fmt.Sprintf("%q", sourceID(cfg))
+	src := token.Config{Name: name, Credentials: creds, CredentialsID: sourceID(cfg), Issuer: issuer,
+		Timeout: cfg.HTTPTimeout * time.Duration(cfg.Attempts), Logger: a.log, Secrets: a.secrets}
+	reader := &token.CredentialsReader{Store: creds, ID: sourceID(cfg), Secrets: a.secrets}
+	if cfg.TokenMode == "env" {
+		reader.Fixed = &token.Credentials{AppID: cfg.ComponentAppID, MessageToken: cfg.ComponentToken,
+			AESKey: cfg.ComponentAESKey, PreviousAESKey: cfg.ComponentAESKeyPrevious}
 	}
-	client := wechat.New(cfg.WechatBaseURL, tokens,
-		append(base, wechat.WithRateLimit(cfg.RateLimit, cfg.Concurrency))...)
+	core.Credentials = reader
+	if cfg.StateID != "" {
+		record := &token.StateRecord{Store: state, ID: cfg.StateID, Secrets: a.secrets}
+		src.State, src.Name = record, name+" (state record "+fmt.Sprintf("%q", cfg.StateID)+")"
+	}
+	tokens := token.NewSource(src)
+	if src.State != nil {
+		core.Refresher = &token.Refresher{State: *src.State, Credentials: reader.Read, Issuer: issuer,
+			RefreshBefore: cfg.RefreshBefore, TicketEvery: cfg.TicketWriteInterval, Source: tokens,
+			Logger: a.log, Secrets: a.secrets}
+	}
+	client := wechat.New(cfg.WechatBaseURL, tokens, append(base, wechat.WithRateLimit(cfg.RateLimit, cfg.Concurrency))...)
 
 	opts := share.Options{
 		SourceType:     cfg.SourceType,
@@ -39,7 +86,54 @@ func (a *App) wire(_ context.Context, cfg config.Config) (Doer, error) {
 		return nil, err
 	}
 	if cfg.NotifyURL != "" {
-		opts.Notifier = share.NewHTTPNotifier(cfg.NotifyURL, cfg.NotifyKey(), hc, time.Now)
+		core.Notifier = share.NewHTTPNotifier(cfg.NotifyURL, cfg.NotifyKey(), hc, time.Now)
+		opts.Notifier = core.Notifier
 	}
-	return share.New(client, opts), nil
+	core.Pages = page.KeysFrom(cfg.PageSecret, cfg.PageSecretPrevious, cfg.HTTPSecret)
+	opts.ConfirmPage = a.pageLinker(core.Pages, cfg.PublicURL, cfg.PageTTL)
+	opts.MaxResults = cfg.MaxResults
+	core.Share = share.New(client, opts)
+	if a.cloud.Retry != nil {
+		if core.Retry, err = a.cloud.Retry(cfg); err != nil {
+			return nil, fmt.Errorf("onboarding retry: %w", err)
+		}
+	}
+	return core, nil
+}
+
+// stores opens the credentials store and the state record's store of cfg's token mode.
+func (a *App) stores(cfg config.Config) (creds, state store.Store, err error) {
+	switch cfg.TokenMode {
+	case "env":
+		return store.Value(cfg.ComponentAccessToken), nil, nil
+	case "file":
+		return store.File{}, store.File{}, nil
+	}
+	if open, ok := a.cloud.Stores[cfg.TokenMode]; ok {
+		return open(cfg)
+	}
+	modes := []string{"env", "file"}
+	for _, m := range config.TokenModes {
+		if _, ok := a.cloud.Stores[m]; ok {
+			modes = append(modes, m)
+		}
+	}
+	where := a.cloud.Name
+	if where == "" {
+		where = "this"
+	}
+	return nil, nil, fmt.Errorf("ENVSHARE_TOKEN_MODE=%s is not available in the %s binary: use %s",
+		cfg.TokenMode, where, strings.Join(modes, ", "))
+}
+
+// sourceID is where the credentials are read: a variable, a path or a secret's name.
+func sourceID(cfg config.Config) string {
+	switch cfg.TokenMode {
+	case "env":
+		return config.Prefix + "_COMPONENT_ACCESS_TOKEN"
+	case "file":
+		return cfg.TokenFile
+	default:
+		return cfg.TokenSecretID
+	}
 }

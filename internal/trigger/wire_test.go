@@ -36,7 +36,11 @@ func wiredConfig(t *testing.T) (config.Config, *wxemu.Emulator) {
 
 // wireFor runs the default wiring of an App for cfg.
 func wireFor(cfg config.Config) (Doer, error) {
-	return New(Options{Logger: discardLogger(), MetricsOut: discard{}}).wire(context.Background(), cfg)
+	core, err := New(Options{Logger: discardLogger(), MetricsOut: discard{}}).wire(context.Background(), cfg)
+	if err != nil {
+		return nil, err
+	}
+	return core.Share, nil
 }
 
 // decoded is req as Decode makes it.

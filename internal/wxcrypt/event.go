@@ -1,8 +1,9 @@
 package wxcrypt
 
 import (
-	"encoding/xml"
 	"fmt"
+	"strconv"
+	"strings"
 )
 
 // InfoType values of the authorization events.
@@ -21,29 +22,37 @@ const (
 //	updateauthorized         the same as authorized
 //	unauthorized             AuthorizerAppID
 type Event struct {
-	AppID                        string `xml:"AppId"` // the platform's appid
-	CreateTime                   int64  `xml:"CreateTime"`
-	InfoType                     string `xml:"InfoType"`
-	ComponentVerifyTicket        string `xml:"ComponentVerifyTicket"`
-	AuthorizerAppID              string `xml:"AuthorizerAppid"` // the Mini Program
-	AuthorizationCode            string `xml:"AuthorizationCode"`
-	AuthorizationCodeExpiredTime int64  `xml:"AuthorizationCodeExpiredTime"` // Unix seconds
-	PreAuthCode                  string `xml:"PreAuthCode"`
+	AppID                        string // AppId: the platform's appid
+	CreateTime                   int64  // Unix seconds
+	InfoType                     string
+	ComponentVerifyTicket        string
+	AuthorizerAppID              string // AuthorizerAppid: the Mini Program
+	AuthorizationCode            string
+	AuthorizationCodeExpiredTime int64 // Unix seconds
+	PreAuthCode                  string
 }
 
-// ParseEvent reads an event from a decrypted message. A message that is not <xml>, has a
-// number field that is not a number, or has no InfoType is ErrMalformed.
+// ParseEvent reads an event from a decrypted message. A message that is not a flat <xml>
+// document, has a number field that is not a number, or has no InfoType is ErrMalformed.
+// Errors never quote the message.
 func ParseEvent(message []byte) (Event, error) {
-	var doc struct {
-		XMLName xml.Name `xml:"xml"`
-		Event
+	f, err := readFlat(message)
+	if err != nil {
+		return Event{}, err
 	}
-	// The xml error is not wrapped: its text may quote decrypted content.
-	if err := xml.Unmarshal(message, &doc); err != nil {
-		return Event{}, fmt.Errorf("%w: event is not <xml> with WeChat's fields", ErrMalformed)
+	ev := Event{AppID: f["AppId"], InfoType: f["InfoType"], ComponentVerifyTicket: f["ComponentVerifyTicket"],
+		AuthorizerAppID: f["AuthorizerAppid"], AuthorizationCode: f["AuthorizationCode"], PreAuthCode: f["PreAuthCode"]}
+	for name, p := range map[string]*int64{"CreateTime": &ev.CreateTime, "AuthorizationCodeExpiredTime": &ev.AuthorizationCodeExpiredTime} {
+		if v, ok := f[name]; ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return Event{}, fmt.Errorf("%w: %s is not a number", ErrMalformed, name)
+			}
+			*p = n
+		}
 	}
-	if doc.InfoType == "" {
+	if ev.InfoType == "" {
 		return Event{}, fmt.Errorf("%w: event has no InfoType", ErrMalformed)
 	}
-	return doc.Event, nil
+	return ev, nil
 }

@@ -7,6 +7,18 @@ import (
 	"testing"
 )
 
+// envelope is the push body as encoding/xml reads it: the tests' reference for readFlat.
+type envelope struct {
+	XMLName xml.Name `xml:"xml"`
+	AppID   cdata    `xml:"AppId"`
+	Encrypt cdata    `xml:"Encrypt"`
+}
+
+// cdata marshals as <![CDATA[…]]> and reads either form.
+type cdata struct {
+	Text string `xml:",cdata"`
+}
+
 // FuzzOpen: whatever the Encrypt value, a correctly signed push either opens or is refused
 // with an error of the 400 class, never ErrSignature; whatever the raw body and signature,
 // Open answers one of the sentinel errors. It never panics, and no error carries a secret.
@@ -74,4 +86,60 @@ func BenchmarkOpen(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// FuzzReadFlat: what readFlat accepts, encoding/xml reads the same way; and every flat
+// document that encoding/xml writes, readFlat reads back.
+func FuzzReadFlat(f *testing.F) {
+	f.Add([]byte("<xml><AppId><![CDATA[wx1]]></AppId><Encrypt>a&amp;b&#x41;</Encrypt></xml>"), "v<&]]>")
+	f.Add([]byte("<xml>\n<ToUserName><![CDATA[x]]></ToUserName>\n<Encrypt>abc</Encrypt>\n</xml>"), "")
+	f.Add([]byte("<xml><Encrypt>1</Encrypt><Encrypt>2</Encrypt></xml>"), "é")
+	f.Fuzz(func(t *testing.T, doc []byte, value string) {
+		if fields, err := readFlat(doc); err == nil {
+			var ref struct {
+				XMLName xml.Name `xml:"xml"`
+				Items   []struct {
+					XMLName xml.Name
+					Text    string `xml:",chardata"`
+				} `xml:",any"`
+			}
+			if err := xml.Unmarshal(doc, &ref); err != nil {
+				t.Fatalf("readFlat accepted %q, encoding/xml refuses it: %v", doc, err)
+			}
+			if len(ref.Items) != len(fields) {
+				t.Fatalf("%q: readFlat has %d fields, encoding/xml %d", doc, len(fields), len(ref.Items))
+			}
+			for _, it := range ref.Items {
+				if fields[it.XMLName.Local] != it.Text {
+					t.Fatalf("%q: field %s is %q, encoding/xml reads %q", doc, it.XMLName.Local, fields[it.XMLName.Local], it.Text)
+				}
+			}
+		} else if !errors.Is(err, ErrMalformed) {
+			t.Fatalf("err = %v", err)
+		}
+		// encoding/xml's own writing of a field, as text and as CDATA.
+		for _, v := range []any{
+			struct {
+				XMLName xml.Name `xml:"xml"`
+				V       string   `xml:"Encrypt"`
+			}{V: value},
+			envelope{Encrypt: cdata{value}},
+		} {
+			b, err := xml.Marshal(v)
+			if err != nil {
+				return
+			}
+			var back envelope
+			if xml.Unmarshal(b, &back) != nil {
+				continue
+			}
+			fields, err := readFlat(b)
+			if err != nil {
+				t.Fatalf("readFlat refuses encoding/xml's %q: %v", b, err)
+			}
+			if fields["Encrypt"] != back.Encrypt.Text {
+				t.Fatalf("%q: readFlat reads %q, encoding/xml %q", b, fields["Encrypt"], back.Encrypt.Text)
+			}
+		}
+	})
 }

@@ -10,7 +10,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"slices"
@@ -97,27 +96,16 @@ func Signature(token, timestamp, nonce, encrypt string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// envelope is the body of a push. Other elements (ToUserName, …) are ignored.
-type envelope struct {
-	XMLName xml.Name `xml:"xml"`
-	AppID   cdata    `xml:"AppId"`
-	Encrypt cdata    `xml:"Encrypt"`
-}
-
-// cdata marshals as <![CDATA[…]]>, as WeChat writes its strings, and reads either form.
-type cdata struct {
-	Text string `xml:",cdata"`
-}
-
 // Open verifies a push (the query's timestamp, nonce and msg_signature, and the body)
 // and returns the decrypted XML message.
 func (c *Crypto) Open(timestamp, nonce, msgSignature string, body []byte) ([]byte, error) {
-	var env envelope
-	// The xml error is not wrapped: its text may quote the body.
-	if err := xml.Unmarshal(body, &env); err != nil {
-		return nil, fmt.Errorf("%w: body is not <xml> with an Encrypt element", ErrMalformed)
+	// The body is <xml><AppId>…</AppId><Encrypt>…</Encrypt></xml>; other elements (ToUserName,
+	// …) are ignored. Errors never quote the body.
+	fields, err := readFlat(body)
+	if err != nil {
+		return nil, err
 	}
-	encrypt := env.Encrypt.Text
+	encrypt := fields["Encrypt"]
 	if encrypt == "" {
 		return nil, fmt.Errorf("%w: no Encrypt element", ErrMalformed)
 	}
@@ -180,11 +168,12 @@ func (c *Crypto) Seal(message []byte, timestamp, nonce string) (body []byte, msg
 	random := make([]byte, randomLen)
 	rand.Read(random) // never fails; see crypto/rand.Read
 	encrypt := c.encrypt(random, message)
-	body, err = xml.Marshal(envelope{AppID: cdata{string(c.appID)}, Encrypt: cdata{encrypt}})
-	if err != nil {
-		return nil, "", fmt.Errorf("wxcrypt: seal: %w", err)
-	}
-	return body, Signature(c.token, timestamp, nonce, encrypt), nil
+	var b strings.Builder
+	b.WriteString("<xml>")
+	cdataField(&b, "AppId", string(c.appID))
+	cdataField(&b, "Encrypt", encrypt)
+	b.WriteString("</xml>")
+	return []byte(b.String()), Signature(c.token, timestamp, nonce, encrypt), nil
 }
 
 // encrypt returns base64(AES-CBC(random | len | message | appid | PKCS#7 pad to 32)).

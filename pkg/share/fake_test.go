@@ -233,6 +233,18 @@ func counts(s Summary) map[string]int {
 	return m
 }
 
+// outcomeOf finds the outcome of (env, appid) in a result.
+func outcomeOf(t *testing.T, res *Result, env, appid string) Outcome {
+	t.Helper()
+	for _, o := range res.Results {
+		if o.Env == env && o.AppID == appid {
+			return o
+		}
+	}
+	t.Fatalf("no outcome for %s/%s in %+v", env, appid, res.Results)
+	return Outcome{}
+}
+
 // statuses maps "env/appid" to status for an outcome list.
 func statuses(out []Outcome) map[string]string {
 	m := make(map[string]string, len(out))

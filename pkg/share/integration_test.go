@@ -106,15 +106,15 @@ func TestEndToEndShareUnshareAndBindings(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("statuses %v", got)
 	}
-	if res.Results[3].Error.Code != CodeRejected || res.Results[3].Error.Message != wxemu.MsgDifferentSubject {
-		t.Fatalf("outcome %+v", res.Results[3])
+	if o := outcomeOf(t, res, "prod-1", a3); o.Error.Code != CodeRejected || o.Error.Message != wxemu.MsgDifferentSubject {
+		t.Fatalf("outcome %+v", o)
 	}
 	if n := e.emu.Calls(wxemu.EndpointShare); n != 2 {
 		t.Fatalf("%d share calls, want one per env", n)
 	}
 
 	// The administrator opens the link; then the binding shows.
-	confirm(t, res.Results[1].ConfirmURL)
+	confirm(t, outcomeOf(t, res, "prod-1", a1).ConfirmURL)
 	res, err = e.svc.Do(ctx, Request{Action: "bindings", AppIDs: []string{a0, a1, a2, unknown}})
 	if err != nil {
 		t.Fatal(err)

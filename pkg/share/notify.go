@@ -14,8 +14,13 @@ import (
 	"github.com/envshare/envshare/internal/signature"
 )
 
-// notify hands the pending_confirmation outcomes of out to the Notifier. It returns nil when
-// there is no Notifier or nothing to deliver. A failure is logged and reported, never fatal.
+// maxLinksPerNotification bounds one notification's body: a reconcile of 200,000 pending pairs
+// is delivered in POSTs of at most this many links, never one body of tens of megabytes.
+const maxLinksPerNotification = 500
+
+// notify hands the pending_confirmation outcomes of out to the Notifier, in batches. It
+// returns nil when there is no Notifier or nothing to deliver. A failure is logged and
+// reported, never fatal.
 func (s *Service) notify(ctx context.Context, action string, out []Outcome) *Notification {
 	if s.opts.Notifier == nil {
 		return nil
@@ -30,60 +35,73 @@ func (s *Service) notify(ctx context.Context, action string, out []Outcome) *Not
 		return nil
 	}
 	n := &Notification{Sent: true, Links: len(pending)}
-	if err := s.opts.Notifier.Notify(ctx, action, pending); err != nil {
-		n.Sent, n.Error = false, s.opts.Redact(err.Error())
-		s.log.WarnContext(ctx, "notification failed", "action", action, "links", n.Links, "error", n.Error)
-	} else {
-		s.log.InfoContext(ctx, "notification sent", "action", action, "links", n.Links)
+	for lo := 0; lo < len(pending); lo += maxLinksPerNotification {
+		batch := pending[lo:min(lo+maxLinksPerNotification, len(pending))]
+		if err := s.opts.Notifier.Notify(ctx, action, batch); err != nil {
+			n.Sent, n.Error = false, s.opts.Redact(err.Error())
+			s.log.WarnContext(ctx, "notification failed", "action", action, "links", n.Links,
+				"delivered", lo, "error", n.Error)
+			return n
+		}
 	}
+	s.log.InfoContext(ctx, "notification sent", "action", action, "links", n.Links)
 	return n
 }
 
 // Link is one confirmation link in a notification.
 type Link struct {
-	Env        string `json:"env"`
-	AppID      string `json:"appid"`
-	ConfirmURL string `json:"confirm_url"`
+	Env         string `json:"env"`
+	AppID       string `json:"appid"`
+	ConfirmURL  string `json:"confirm_url"`
+	ConfirmPage string `json:"confirm_page,omitempty"`
 }
 
-// NotificationBody is the JSON an HTTP notifier POSTs.
+// NotificationBody is the JSON an HTTP notifier POSTs for confirmation links.
 type NotificationBody struct {
 	Action string `json:"action"`
 	Links  []Link `json:"links"`
 }
 
-// httpNotifier POSTs confirmation links to a URL, signed with the contract's HMAC scheme.
-type httpNotifier struct {
+// HTTPNotifier POSTs JSON to a URL, signed with the notification scheme of
+// internal/signature (X-Envshare-Timestamp, X-Envshare-Signature over timestamp "." body).
+type HTTPNotifier struct {
 	url    string
 	secret string
 	client *http.Client
 	now    func() time.Time
 }
 
+var _ Notifier = (*HTTPNotifier)(nil)
+
 // maxNotifyAnswer is how much of the receiver's answer is read (and discarded) so that the
 // connection can be reused.
 const maxNotifyAnswer = 64 << 10
 
-// NewHTTPNotifier returns a Notifier that POSTs a NotificationBody as JSON to url, with the
-// headers X-Envshare-Timestamp and X-Envshare-Signature of internal/signature computed with
-// secret. Any 2xx answer is success. client nil means a client with a 10 s timeout; now nil
-// means time.Now. Errors name neither the URL (it may hold a webhook key) nor the secret.
-func NewHTTPNotifier(url, secret string, client *http.Client, now func() time.Time) Notifier {
+// NewHTTPNotifier returns a notifier that POSTs to url, signed with secret. Any 2xx answer is
+// success. client nil means a client with a 10 s timeout; now nil means time.Now. Errors name
+// neither the URL (it may hold a webhook key) nor the secret.
+func NewHTTPNotifier(url, secret string, client *http.Client, now func() time.Time) *HTTPNotifier {
 	if client == nil {
 		client = &http.Client{Timeout: 10 * time.Second}
 	}
 	if now == nil {
 		now = time.Now
 	}
-	return &httpNotifier{url: url, secret: secret, client: client, now: now}
+	return &HTTPNotifier{url: url, secret: secret, client: client, now: now}
 }
 
-func (n *httpNotifier) Notify(ctx context.Context, action string, pending []Outcome) error {
+// Notify POSTs a NotificationBody with the links of pending.
+func (n *HTTPNotifier) Notify(ctx context.Context, action string, pending []Outcome) error {
 	body := NotificationBody{Action: action, Links: make([]Link, len(pending))}
 	for i, o := range pending {
-		body.Links[i] = Link{Env: o.Env, AppID: o.AppID, ConfirmURL: o.ConfirmURL}
+		body.Links[i] = Link{Env: o.Env, AppID: o.AppID, ConfirmURL: o.ConfirmURL, ConfirmPage: o.ConfirmPage}
 	}
-	raw, err := json.Marshal(body)
+	return n.Send(ctx, body)
+}
+
+// Send POSTs v as JSON, signed.
+func (n *HTTPNotifier) Send(ctx context.Context, v any) error {
+	raw, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("notify: encode: %w", err)
 	}

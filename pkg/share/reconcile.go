@@ -67,9 +67,7 @@ func (s *Service) reconcile(ctx context.Context, body *Request) (*Result, error)
 	if e := s.wholeFailure(r.queryCalls()); e != nil {
 		return nil, e
 	}
-	res := r.result()
-	res.Notification = s.notify(ctx, ActionReconcile, r.out)
-	return res, nil
+	return r.result(), nil
 }
 
 // reconcileRun is the state of one reconcile.

@@ -56,10 +56,10 @@ func TestReconcileMissingExtraPendingAndFailedPairs(t *testing.T) {
 	if got := summaryJSON(t, res.Summary); got != wantSummary {
 		t.Fatalf("summary\n got %s\nwant %s", got, wantSummary)
 	}
-	want := []Outcome{
-		{Env: "e1", AppID: a1, Status: StatusShared},
-		{Env: "e1", AppID: a2, Status: StatusPendingConfirmation, ConfirmURL: "https://confirm.example/e1/" + a2},
+	want := []Outcome{ // attention first, manifest order within each rank
 		{Env: "e1", AppID: a3, Status: StatusFailed, Error: &EntryError{Code: CodeRejected, Message: "different subject"}},
+		{Env: "e1", AppID: a2, Status: StatusPendingConfirmation, ConfirmURL: "https://confirm.example/e1/" + a2},
+		{Env: "e1", AppID: a1, Status: StatusShared},
 		{Env: "e2", AppID: a0, Status: StatusShared},
 		{Env: "e2", AppID: a1, Status: StatusUnshared},
 	}
@@ -186,7 +186,7 @@ func TestReconcileQueryFailures(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := Outcome{Env: "e1", AppID: a1, Status: StatusFailed, Error: &EntryError{Code: CodeRejected, Message: "no permission set 18"}}
-		if !reflect.DeepEqual(res.Results[1], want) || res.OK || counts(res.Summary)[StatusFailed] != 1 || counts(res.Summary)[StatusShared] != 2 {
+		if !reflect.DeepEqual(outcomeOf(t, res, "e1", a1), want) || res.OK || counts(res.Summary)[StatusFailed] != 1 || counts(res.Summary)[StatusShared] != 2 {
 			t.Fatalf("results %+v, summary %v", res.Results, res.Summary)
 		}
 		if !f.isBound("e2", a1) || len(f.unshare) != 0 {
@@ -206,7 +206,7 @@ func TestReconcileQueryFailures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Results[0].Error.Code != CodeUpstreamUnavailable || res.Results[1].Status != StatusShared {
+		if outcomeOf(t, res, "e1", a0).Error.Code != CodeUpstreamUnavailable || outcomeOf(t, res, "e1", a1).Status != StatusShared {
 			t.Fatalf("results %+v", res.Results)
 		}
 	})
@@ -282,7 +282,7 @@ func TestReconcileDefersWhatTheDeadlineLeavesNoTimeFor(t *testing.T) {
 	if got := summaryJSON(t, res.Summary); got != wantSummary {
 		t.Fatalf("summary\n got %s\nwant %s", got, wantSummary)
 	}
-	if len(res.Results) != 7 || res.Results[6] != (Outcome{Env: "e2", AppID: a0, Status: StatusDeferred}) {
+	if len(res.Results) != 7 || outcomeOf(t, res, "e2", a0) != (Outcome{Env: "e2", AppID: a0, Status: StatusDeferred}) {
 		t.Fatalf("results %+v", res.Results)
 	}
 	if !res.OK {

@@ -17,24 +17,29 @@ const (
 // "errors" ([] when empty: the builders of each action set them, and omitzero leaves out only
 // the nil slices of the other actions).
 type Result struct {
-	OK           bool           `json:"ok"`
-	Action       string         `json:"action"`
-	SourceType   int            `json:"source_type"`
-	DryRun       bool           `json:"dry_run,omitempty"`
-	Summary      Summary        `json:"summary,omitempty"`
-	Results      []Outcome      `json:"results,omitzero"`
-	Bindings     []Binding      `json:"bindings,omitzero"`
-	Errors       []BindingError `json:"errors,omitzero"`
-	Notification *Notification  `json:"notification,omitempty"`
+	OK         bool    `json:"ok"`
+	Action     string  `json:"action"`
+	SourceType int     `json:"source_type"`
+	DryRun     bool    `json:"dry_run,omitempty"`
+	Summary    Summary `json:"summary,omitempty"`
+	// Results lists the entries attention-first, at most Options.MaxResults of them.
+	Results []Outcome `json:"results,omitzero"`
+	// ResultsOmitted counts the entries left out of Results (each written to the log).
+	ResultsOmitted int            `json:"results_omitted,omitempty"`
+	Bindings       []Binding      `json:"bindings,omitzero"`
+	Errors         []BindingError `json:"errors,omitzero"`
+	Notification   *Notification  `json:"notification,omitempty"`
 }
 
 // Outcome is the fate of one distinct (env, appid) pair.
 type Outcome struct {
-	Env        string      `json:"env"`
-	AppID      string      `json:"appid"`
-	Status     string      `json:"status"`
-	ConfirmURL string      `json:"confirm_url,omitempty"`
-	Error      *EntryError `json:"error,omitempty"`
+	Env        string `json:"env"`
+	AppID      string `json:"appid"`
+	Status     string `json:"status"`
+	ConfirmURL string `json:"confirm_url,omitempty"`
+	// ConfirmPage is the page that shows ConfirmURL as a QR code (Options.ConfirmPage).
+	ConfirmPage string      `json:"confirm_page,omitempty"`
+	Error       *EntryError `json:"error,omitempty"`
 }
 
 // EntryError is why one (env, appid) entry failed.

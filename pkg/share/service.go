@@ -37,6 +37,12 @@ type Options struct {
 	// Redact masks secrets in text that comes from WeChat (errmsg, links) before it reaches a
 	// result, a log line or a notification; nil masks access_token values only.
 	Redact func(string) string
+	// ConfirmPage, when set, gives the page of a pending_confirmation outcome, set as its
+	// ConfirmPage in results and notifications; "" adds none.
+	ConfirmPage func(o Outcome) string
+	// MaxResults is how many entries an answer lists at most (DefaultMaxResults); the others
+	// are written to the log.
+	MaxResults int
 }
 
 // Defaults of Options.
@@ -72,6 +78,9 @@ func New(up Upstream, opts Options) *Service {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.MaxResults <= 0 {
+		opts.MaxResults = DefaultMaxResults
+	}
 	if opts.Redact == nil {
 		opts.Redact = func(s string) string { return redact.Text(s) }
 	}
@@ -102,6 +111,13 @@ func (s *Service) Do(ctx context.Context, req Request) (*Result, error) {
 	default: // Decode admits only the four actions
 		res, err = s.reconcile(ctx, &req)
 	}
+	if err == nil {
+		s.addPages(res.Results)
+		if req.Action != ActionBindings && req.Action != ActionUnshare {
+			res.Notification = s.notify(ctx, req.Action, res.Results)
+		}
+		s.bound(ctx, res)
+	}
 	if err != nil {
 		var e *Error
 		if !errors.As(err, &e) || e == nil {
@@ -131,6 +147,18 @@ func (s *Service) sourceType(req *Request) int {
 		return *req.SourceType
 	}
 	return s.opts.SourceType
+}
+
+// addPages sets the confirmation page of every pending outcome.
+func (s *Service) addPages(out []Outcome) {
+	if s.opts.ConfirmPage == nil {
+		return
+	}
+	for i := range out {
+		if out[i].Status == StatusPendingConfirmation && out[i].ConfirmURL != "" {
+			out[i].ConfirmPage = s.opts.ConfirmPage(out[i])
+		}
+	}
 }
 
 // tooLate reports whether a call should not be started any more: the context is done, or its

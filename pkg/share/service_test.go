@@ -33,10 +33,10 @@ func TestShareReportsEachStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Outcome{
-		{Env: "e1", AppID: a0, Status: StatusShared},
-		{Env: "e1", AppID: a1, Status: StatusPendingConfirmation, ConfirmURL: "https://confirm.example/e1/" + a1},
+	want := []Outcome{ // attention first: failed, then pending, then the rest
 		{Env: "e1", AppID: a2, Status: StatusFailed, Error: &EntryError{Code: CodeRejected, Message: "invalid appid"}},
+		{Env: "e1", AppID: a1, Status: StatusPendingConfirmation, ConfirmURL: "https://confirm.example/e1/" + a1},
+		{Env: "e1", AppID: a0, Status: StatusShared},
 	}
 	if !reflect.DeepEqual(res.Results, want) {
 		t.Fatalf("results %+v", res.Results)
@@ -47,9 +47,9 @@ func TestShareReportsEachStatus(t *testing.T) {
 	got, _ := json.Marshal(res)
 	wantJSON := `{"ok":false,"action":"share","source_type":1,` +
 		`"summary":{"requested":3,"shared":1,"pending_confirmation":1,"failed":1},"results":[` +
-		`{"env":"e1","appid":"` + a0 + `","status":"shared"},` +
+		`{"env":"e1","appid":"` + a2 + `","status":"failed","error":{"code":"rejected","message":"invalid appid"}},` +
 		`{"env":"e1","appid":"` + a1 + `","status":"pending_confirmation","confirm_url":"https://confirm.example/e1/` + a1 + `"},` +
-		`{"env":"e1","appid":"` + a2 + `","status":"failed","error":{"code":"rejected","message":"invalid appid"}}]}`
+		`{"env":"e1","appid":"` + a0 + `","status":"shared"}]}`
 	if string(got) != wantJSON {
 		t.Fatalf("JSON\n got %s\nwant %s", got, wantJSON)
 	}
@@ -279,7 +279,7 @@ func TestChunkErrorsAreMappedToEntryCodes(t *testing.T) {
 			if res.OK || counts(res.Summary)[StatusFailed] != 3 || counts(res.Summary)[StatusShared] != 1 {
 				t.Fatalf("summary %v", res.Summary)
 			}
-			for _, o := range res.Results[1:] {
+			for _, o := range res.Results[:3] { // the failed ones come first
 				if o.Error == nil || o.Error.Code != tt.code || !strings.Contains(o.Error.Message, tt.msg) {
 					t.Fatalf("outcome %+v, want code %s with %q", o, tt.code, tt.msg)
 				}

@@ -174,7 +174,6 @@ func (s *Service) write(ctx context.Context, req *Request) (*Result, error) {
 	if req.Action == ActionShare {
 		res.Summary = &ShareSummary{Requested: len(out), Shared: n[StatusShared],
 			PendingConfirmation: n[StatusPendingConfirmation], Failed: n[StatusFailed]}
-		res.Notification = s.notify(ctx, req.Action, out)
 	} else {
 		res.Summary = &UnshareSummary{Requested: len(out), Unshared: n[StatusUnshared], Failed: n[StatusFailed]}
 	}

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"github.com/envshare/envshare/internal/config"
+	"github.com/envshare/envshare/internal/store"
+	"github.com/envshare/envshare/internal/store/awsstore"
+	"github.com/envshare/envshare/internal/trigger"
+)
+
+// cloud is what the AWS binary links: Secrets Manager and SSM stores (read and write, with
+// the role's credentials from the environment) and the SQS queue of onboarding retries. It
+// links nothing of Tencent Cloud.
+func cloud() trigger.Cloud {
+	return trigger.Cloud{
+		Name: "AWS Lambda",
+		Stores: map[string]func(config.Config) (store.Store, store.Store, error){
+			"aws-secretsmanager": func(cfg config.Config) (store.Store, store.Store, error) {
+				s, err := awsstore.NewSecretsManager(awsstore.WithAttempts(cfg.Attempts))
+				return s, s, err
+			},
+			"aws-ssm": func(cfg config.Config) (store.Store, store.Store, error) {
+				creds, err := awsstore.NewParameters(awsstore.WithAttempts(cfg.Attempts))
+				if err != nil {
+					return nil, nil, err
+				}
+				state, err := awsstore.NewParameters(awsstore.WithAttempts(cfg.Attempts), awsstore.WithKMSKeyID(cfg.StateKMSKeyID))
+				return creds, state, err
+			},
+		},
+		Retry: func(cfg config.Config) (trigger.Retry, error) {
+			if cfg.RetryQueueURL == "" {
+				return nil, nil
+			}
+			q, err := awsstore.NewQueue(cfg.RetryQueueURL, awsstore.WithAttempts(cfg.Attempts))
+			if err != nil {
+				return nil, err
+			}
+			return q.Send, nil
+		},
+	}
+}

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"os"
+
+	"github.com/envshare/envshare/internal/config"
+	"github.com/envshare/envshare/internal/store"
+	"github.com/envshare/envshare/internal/store/tencentstore"
+	"github.com/envshare/envshare/internal/trigger"
+)
+
+// cloud is what the SCF binary links: Tencent SSM stores (read and write, with the function
+// role's credentials SCF sets in each invocation) and the asynchronous self-invocation that
+// retries an onboarding. It links nothing of AWS.
+func cloud() trigger.Cloud {
+	return trigger.Cloud{
+		Name: "Tencent SCF",
+		Stores: map[string]func(config.Config) (store.Store, store.Store, error){
+			"tencent-ssm": func(cfg config.Config) (store.Store, store.Store, error) {
+				opts := []tencentstore.Option{tencentstore.WithAttempts(cfg.Attempts)}
+				if cfg.TencentSSMEndpoint != "" {
+					opts = append(opts, tencentstore.WithEndpoint(cfg.TencentSSMEndpoint))
+				}
+				creds, err := tencentstore.NewSSM(append(opts, tencentstore.WithVersionID(cfg.TencentSSMVersionID))...)
+				if err != nil {
+					return nil, nil, err
+				}
+				state, err := tencentstore.NewSSM(append(opts, tencentstore.WithVersionID(cfg.TencentSSMStateVersionID))...)
+				return creds, state, err
+			},
+		},
+		Retry: func(cfg config.Config) (trigger.Retry, error) {
+			// SCF sets both for every function; without them (a local run) there is no retry.
+			name, namespace := os.Getenv("SCF_FUNCTIONNAME"), os.Getenv("SCF_NAMESPACE")
+			if name == "" {
+				return nil, nil
+			}
+			inv, err := tencentstore.NewInvoker(name, namespace, tencentstore.WithAttempts(cfg.Attempts))
+			if err != nil {
+				return nil, err
+			}
+			return inv.Invoke, nil
+		},
+	}
+}

@@ -1,0 +1,232 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/envshare/envshare/internal/redact"
+	"github.com/envshare/envshare/internal/store"
+)
+
+// Defaults of the lifecycle settings.
+const (
+	DefaultRefreshBefore       = 30 * time.Minute // ENVSHARE_REFRESH_BEFORE
+	DefaultTicketWriteInterval = time.Hour        // ENVSHARE_TICKET_WRITE_INTERVAL
+)
+
+// ErrNoTicket means there is no ticket to mint with: none stored, none seeded.
+var ErrNoTicket = errors.New("no component_verify_ticket: none in the state record and none seeded in the credentials " +
+	"secret; point the authorization event URL at /wechat/events (README, Receiving WeChat's events)")
+
+// ErrTicketTooOld means the stored ticket is older than WeChat accepts.
+var ErrTicketTooOld = errors.New("the stored component_verify_ticket is older than the 12 h WeChat accepts; check " +
+	"that WeChat's pushes reach /wechat/events")
+
+// Refresher is the one minter: it keeps the state record's token fresh, and stores the
+// tickets WeChat pushes. It is safe for concurrent use; one instance refreshes at a time.
+type Refresher struct {
+	State         StateRecord
+	Credentials   func(ctx context.Context) (Credentials, error)
+	Issuer        Issuer
+	RefreshBefore time.Duration // mint when the stored token expires within this (default 30m)
+	TicketEvery   time.Duration // store a new ticket at most this often (default 1h)
+	Source        *Source       // this instance's Source, told of a new token at once (may be nil)
+	Now           func() time.Time
+	Logger        *slog.Logger
+	Secrets       *redact.Set
+
+	mu        sync.Mutex
+	unwritten *State // minted here but not written: written by the next refresh first
+}
+
+// RefreshResult is the answer of the refresh action; it never holds the token.
+type RefreshResult struct {
+	OK         bool      `json:"ok"`
+	Action     string    `json:"action"`
+	Minted     bool      `json:"minted"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	TicketAgeS int64     `json:"ticket_age_s"`
+}
+
+// Refresh mints a token when the stored one is missing, expires within RefreshBefore, or force
+// is true, and writes it into the state record, keeping the ticket fields as read. A write is
+// attempted by the store's own retries; when it still fails, the error says so, and the token
+// is kept to be written by the next Refresh of this instance before anything else.
+func (r *Refresher) Refresh(ctx context.Context, force bool) (*RefreshResult, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.now()
+
+	st, err := r.State.Read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if u := r.unwritten; u != nil && now.Before(u.ExpiresAt) && u.MintedAt.After(st.MintedAt) {
+		// A token minted here whose write failed: WeChat already invalidated the stored one.
+		if err := r.writeToken(ctx, *u); err != nil {
+			return nil, err
+		}
+		st, err = r.State.Read(ctx)
+		if err != nil {
+			return nil, err
+		}
+	}
+	r.unwritten = nil
+
+	due := force || st.Token == "" || st.ExpiresAt.IsZero() || st.ExpiresAt.Sub(now) <= r.refreshBefore()
+	if !due {
+		r.Source.useIfSet(st.Token, st.ExpiresAt)
+		return &RefreshResult{OK: true, Action: "refresh", ExpiresAt: st.ExpiresAt, TicketAgeS: seconds(ticketAge(st, now))}, nil
+	}
+
+	creds, err := r.Credentials(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !creds.CanMint() {
+		return nil, errors.New("the credentials secret lacks component_appid or component_appsecret")
+	}
+	ticket, age := st.Ticket, ticketAge(st, now)
+	if ticket == "" {
+		ticket, age = creds.VerifyTicket, 0 // the seed: its age is unknown
+	}
+	switch {
+	case ticket == "":
+		return nil, ErrNoTicket
+	case age > TicketTTL:
+		return nil, fmt.Errorf("%w (it is %s old)", ErrTicketTooOld, age.Round(time.Minute))
+	}
+	m, err := mint(ctx, r.Issuer, creds, ticket, now)
+	if err != nil {
+		return nil, r.Secrets.Error(err)
+	}
+	r.Secrets.Add(m.Token)
+	minted := State{Token: m.Token, ExpiresAt: m.ExpiresAt, MintedAt: now}
+	if err := r.writeToken(ctx, minted); err != nil {
+		r.unwritten = &minted
+		return nil, err
+	}
+	r.log().InfoContext(ctx, "component access token minted and stored", "expires_at", m.ExpiresAt, "forced", force)
+	r.Source.useIfSet(m.Token, m.ExpiresAt)
+	return &RefreshResult{OK: true, Action: "refresh", Minted: true, ExpiresAt: m.ExpiresAt, TicketAgeS: seconds(age)}, nil
+}
+
+// writeToken writes the token fields of t into the record, re-read just before, so that a
+// ticket stored meanwhile is kept.
+func (r *Refresher) writeToken(ctx context.Context, t State) error {
+	st, err := r.State.Read(ctx)
+	if err != nil {
+		return fmt.Errorf("the minted token was not stored: %w", err)
+	}
+	st.Token, st.ExpiresAt, st.MintedAt = t.Token, t.ExpiresAt, t.MintedAt
+	if err := r.State.Write(ctx, st); err != nil {
+		return fmt.Errorf("the minted token was not stored (the next refresh writes it first): %w", err)
+	}
+	return nil
+}
+
+// StoreTicket stores a pushed component_verify_ticket created at created: when the record holds
+// none, or when created is at least TicketEvery after the stored one and the ticket differs.
+// So an older ticket never replaces a newer one, and the store sees at most one ticket write
+// per TicketEvery. It keeps the token fields as read and reports whether it wrote.
+func (r *Refresher) StoreTicket(ctx context.Context, ticket string, created time.Time) (bool, error) {
+	r.Secrets.Add(ticket)
+	st, err := r.State.Read(ctx)
+	if err != nil {
+		return false, err
+	}
+	if st.Ticket != "" && (ticket == st.Ticket || created.Sub(st.TicketCreated) < r.ticketEvery()) {
+		return false, nil
+	}
+	st.Ticket, st.TicketCreated = ticket, created
+	if err := r.State.Write(ctx, st); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+func (r *Refresher) log() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
+	}
+	return slog.Default()
+}
+
+func (r *Refresher) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+func (r *Refresher) refreshBefore() time.Duration {
+	if r.RefreshBefore > 0 {
+		return r.RefreshBefore
+	}
+	return DefaultRefreshBefore
+}
+
+func (r *Refresher) ticketEvery() time.Duration {
+	if r.TicketEvery > 0 {
+		return r.TicketEvery
+	}
+	return DefaultTicketWriteInterval
+}
+
+// useIfSet tells a Source of a token, when there is a Source.
+func (s *Source) useIfSet(tok string, expiresAt time.Time) {
+	if s != nil && tok != "" {
+		s.Use(tok, expiresAt)
+	}
+}
+
+func seconds(d time.Duration) int64 { return int64(d / time.Second) }
+
+// CredentialsReader reads the credentials secret for the Refresher and the events route,
+// caching it for a few minutes (a rotated message key is picked up within that time).
+type CredentialsReader struct {
+	Store   store.Store
+	ID      string
+	Fixed   *Credentials // mode env: the ENVSHARE_COMPONENT_* variables, never read from a store
+	Secrets *redact.Set
+	Now     func() time.Time
+
+	mu     sync.Mutex
+	cached Credentials
+	readAt time.Time
+}
+
+// credentialsMaxAge is how long the credentials secret is served from the cache.
+const credentialsMaxAge = 5 * time.Minute
+
+// Read returns the credentials.
+func (c *CredentialsReader) Read(ctx context.Context) (Credentials, error) {
+	if c.Fixed != nil {
+		return *c.Fixed, nil
+	}
+	now := time.Now()
+	if c.Now != nil {
+		now = c.Now()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.readAt.IsZero() && now.Sub(c.readAt) < credentialsMaxAge {
+		return c.cached, nil
+	}
+	raw, err := c.Store.Get(ctx, c.ID)
+	if err != nil {
+		return Credentials{}, fmt.Errorf("read the credentials secret %q: %w", c.ID, c.Secrets.Error(err))
+	}
+	sec, err := parseSecret(raw)
+	if err != nil {
+		return Credentials{}, fmt.Errorf("credentials secret %q: %w", c.ID, err)
+	}
+	c.Secrets.Add(sec.token)
+	c.Secrets.Add(sec.creds.Values()...)
+	c.cached, c.readAt = sec.creds, now
+	return c.cached, nil
+}

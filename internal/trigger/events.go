@@ -1,0 +1,244 @@
+package trigger
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/envshare/envshare/internal/wxcrypt"
+	"github.com/envshare/envshare/pkg/share"
+)
+
+// eventActBudget is how long acting on a push (storing a ticket, an onboarding share) may take:
+// WeChat wants "success" within 5 s of sending, and the retry hand-off and the answer need
+// the rest.
+const (
+	eventActBudget   = 3 * time.Second
+	eventRetryBudget = 1 * time.Second
+)
+
+// wechatEvents serves POST /wechat/events (the README's "Receiving WeChat's events"): 404 when
+// the platform's message token, key or appid is not configured; 413, 401 (signature) or 400
+// (not decryptable, another platform's) in plain text, with nothing stored or shared; else
+// "success", whatever acting on the event gave, since WeChat only wants to know it arrived.
+func (a *App) wechatEvents(ctx context.Context, inst *instance, req HTTPRequest, rec *record) HTTPResponse {
+	received := time.Now()
+	creds, err := inst.Credentials.Read(ctx)
+	if err != nil {
+		a.log.ErrorContext(ctx, "wechat event: the platform's credentials cannot be read", "error", err)
+		return a.fail(rec, &share.Error{Code: share.CodeInternal, Message: "the platform's credentials cannot be read; see the function's log"})
+	}
+	a.secrets.Add(creds.Values()...)
+	if creds.AppID == "" || creds.MessageToken == "" || creds.AESKey == "" {
+		return a.fail(rec, notFound())
+	}
+	crypto, err := wxcrypt.New(wxcrypt.Config{Token: creds.MessageToken, EncodingAESKey: creds.AESKey,
+		PreviousEncodingAESKey: creds.PreviousAESKey, ComponentAppID: creds.AppID})
+	if err != nil {
+		a.log.ErrorContext(ctx, "wechat event: the platform's message settings are unusable", "error", err)
+		return a.fail(rec, &share.Error{Code: share.CodeInternal, Message: "the platform's message settings are unusable: " + err.Error()})
+	}
+	body, bodyErr := readBody(req, inst.cfg.MaxBodyBytes)
+	if bodyErr != nil {
+		rec.errCode = bodyErr.Code
+		return textResponse(statusOf(bodyErr.Code), bodyErr.Message)
+	}
+	query := func(name string) string {
+		if v := req.Query[name]; len(v) == 1 {
+			return v[0]
+		}
+		return "" // absent, or ambiguous: fails the signature
+	}
+	message, err := crypto.Open(query("timestamp"), query("nonce"), query("msg_signature"), body)
+	var ev wxcrypt.Event
+	if err == nil {
+		ev, err = wxcrypt.ParseEvent(message)
+	}
+	switch {
+	case errors.Is(err, wxcrypt.ErrSignature):
+		rec.errCode = CodeUnauthorized
+		return textResponse(http.StatusUnauthorized, "invalid signature")
+	case err != nil:
+		rec.errCode = share.CodeInvalidRequest
+		a.log.WarnContext(ctx, "wechat event refused", "error", err)
+		return textResponse(http.StatusBadRequest, "malformed message")
+	}
+	rec.action = "event:" + ev.InfoType
+
+	actCtx, cancel := context.WithDeadline(ctx, received.Add(eventActBudget))
+	defer cancel()
+	a.onEvent(actCtx, inst, ev)
+	return textResponse(http.StatusOK, "success")
+}
+
+// onEvent acts on one authenticated event.
+func (a *App) onEvent(ctx context.Context, inst *instance, ev wxcrypt.Event) {
+	log := a.log.With("info_type", ev.InfoType, "authorizer_appid", ev.AuthorizerAppID)
+	switch ev.InfoType {
+	case wxcrypt.InfoComponentVerifyTicket:
+		a.storeTicket(ctx, inst, ev)
+	case wxcrypt.InfoAuthorized:
+		log.InfoContext(ctx, "a Mini Program authorized the platform")
+		a.onboard(ctx, inst, ev)
+	case wxcrypt.InfoUpdateAuthorized:
+		log.InfoContext(ctx, "a Mini Program changed its authorization")
+		a.notifyEvent(ctx, inst, eventNotice{Action: "authorization", Event: noticeOf(ev)})
+	case wxcrypt.InfoUnauthorized:
+		log.InfoContext(ctx, "a Mini Program revoked its authorization", "offboard", inst.cfg.Offboard)
+		notice := eventNotice{Action: "authorization", Event: noticeOf(ev)}
+		if inst.cfg.Offboard == "unshare" && len(inst.cfg.OnboardEnvList()) > 0 {
+			notice.Offboard = a.shareWith(ctx, inst, share.ActionUnshare, ev.AuthorizerAppID)
+		}
+		a.notifyEvent(ctx, inst, notice)
+	default:
+		log.InfoContext(ctx, "wechat event of another kind, acknowledged")
+	}
+}
+
+// storeTicket keeps a pushed ticket in the state record (at most one write per
+// ENVSHARE_TICKET_WRITE_INTERVAL; never an older over a newer one).
+func (a *App) storeTicket(ctx context.Context, inst *instance, ev wxcrypt.Event) {
+	a.secrets.Add(ev.ComponentVerifyTicket)
+	if inst.Refresher == nil {
+		a.log.InfoContext(ctx, "component_verify_ticket dropped: ENVSHARE_STATE_ID is not set (README, Token lifecycle)")
+		return
+	}
+	stored, err := inst.Refresher.StoreTicket(ctx, ev.ComponentVerifyTicket, time.Unix(ev.CreateTime, 0))
+	if err != nil {
+		// WeChat pushes a new ticket every 10 minutes: the next one will be stored.
+		a.log.ErrorContext(ctx, "component_verify_ticket not stored", "error", err)
+		return
+	}
+	a.log.InfoContext(ctx, "component_verify_ticket received", "stored", stored,
+		"create_time", time.Unix(ev.CreateTime, 0).UTC())
+}
+
+// onboard shares ENVSHARE_ONBOARD_ENVS with a Mini Program that authorized the platform. The
+// links are delivered like any share's (notification, confirmation pages).
+func (a *App) onboard(ctx context.Context, inst *instance, ev wxcrypt.Event) {
+	notice := eventNotice{Action: "authorization", Event: noticeOf(ev)}
+	if len(inst.cfg.OnboardEnvList()) == 0 {
+		a.log.InfoContext(ctx, "nothing to onboard: ENVSHARE_ONBOARD_ENVS is not set")
+	} else {
+		notice.Onboard = a.shareWith(ctx, inst, share.ActionShare, ev.AuthorizerAppID)
+		if notice.Onboard.Status == statusFailed {
+			notice.Action = "onboard_failed"
+		}
+	}
+	a.notifyEvent(ctx, inst, notice)
+}
+
+// Statuses of an onboarding (or offboarding).
+const (
+	statusDone     = "done"
+	statusRetrying = "retrying"
+	statusFailed   = "onboard_failed"
+)
+
+// shareWith shares (or unshares) the onboard envs with appid. What fails for a transient
+// reason, or does not finish in time, is handed to the platform's retry; what cannot be handed
+// over, or fails for good, is reported as onboard_failed. Nothing is lost silently.
+func (a *App) shareWith(ctx context.Context, inst *instance, action, appid string) *onboarding {
+	envs := inst.cfg.OnboardEnvList()
+	data := make([]map[string]any, len(envs))
+	for i, env := range envs {
+		data[i] = map[string]any{"env": env, "appids": []string{appid}}
+	}
+	message, _ := json.Marshal(map[string]any{"action": action, "data": data})
+	out := &onboarding{Envs: envs, Status: statusDone}
+	log := a.log.With("action", action, "authorizer_appid", appid)
+
+	req, err := share.Decode(message, "")
+	if err != nil { // the appid WeChat sent is no appid
+		out.Status, out.Error = statusFailed, errorOf(err)
+		log.ErrorContext(ctx, "onboard_failed", "error", out.Error.Error())
+		return out
+	}
+	res, se := a.do(ctx, inst, req)
+	transient := se != nil && se.Transient()
+	if se == nil {
+		out.Summary = res.Summary
+		for _, o := range res.Results {
+			switch {
+			case o.Status != share.StatusFailed:
+			case o.Error.Code == share.CodeUpstreamUnavailable || o.Error.Code == share.CodeDeadlineExceeded:
+				transient = true
+			default:
+				out.Failed = append(out.Failed, o)
+			}
+		}
+	}
+	switch {
+	case transient && inst.Retry != nil:
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), eventRetryBudget)
+		defer cancel()
+		if err := inst.Retry(rctx, string(message)); err != nil {
+			out.Status, out.Error = statusFailed, &share.Error{Code: share.CodeUpstreamUnavailable,
+				Message: a.secrets.String("not finished in time, and the platform's retry refused it: " + err.Error())}
+		} else {
+			out.Status = statusRetrying
+		}
+	case transient:
+		out.Status, out.Error = statusFailed, &share.Error{Code: share.CodeUpstreamUnavailable,
+			Message: "not finished in time, and no retry is configured (ENVSHARE_RETRY_QUEUE_URL on AWS; SCF_FUNCTIONNAME on SCF)"}
+	case se != nil:
+		out.Status, out.Error = statusFailed, se
+	case len(out.Failed) > 0:
+		out.Status = statusFailed
+	}
+	attrs := []any{"status", out.Status, "envs", envs}
+	if out.Error != nil {
+		attrs = append(attrs, "error", out.Error.Error())
+	}
+	if len(out.Failed) > 0 {
+		attrs = append(attrs, "failed", out.Failed)
+	}
+	if out.Status == statusFailed {
+		log.ErrorContext(ctx, "onboard_failed", attrs...)
+	} else {
+		log.InfoContext(ctx, "onboarding "+out.Status, attrs...)
+	}
+	return out
+}
+
+// onboarding reports what became of an onboarding share (or an offboarding unshare).
+type onboarding struct {
+	Envs    []string        `json:"envs"`
+	Status  string          `json:"status"` // done, retrying, onboard_failed
+	Summary share.Summary   `json:"summary,omitempty"`
+	Failed  []share.Outcome `json:"failed,omitempty"`
+	Error   *share.Error    `json:"error,omitempty"`
+}
+
+// eventNotice is the notification of an authorization event:
+// {"action": "authorization" | "onboard_failed", "event": {...}, "onboard"?, "offboard"?}.
+type eventNotice struct {
+	Action   string      `json:"action"`
+	Event    eventFields `json:"event"`
+	Onboard  *onboarding `json:"onboard,omitempty"`
+	Offboard *onboarding `json:"offboard,omitempty"`
+}
+
+type eventFields struct {
+	InfoType        string    `json:"info_type"`
+	AuthorizerAppID string    `json:"authorizer_appid"`
+	CreateTime      time.Time `json:"create_time"`
+}
+
+func noticeOf(ev wxcrypt.Event) eventFields {
+	return eventFields{InfoType: ev.InfoType, AuthorizerAppID: ev.AuthorizerAppID, CreateTime: time.Unix(ev.CreateTime, 0).UTC()}
+}
+
+// notifyEvent posts an event notice to ENVSHARE_NOTIFY_URL, when there is one.
+func (a *App) notifyEvent(ctx context.Context, inst *instance, notice eventNotice) {
+	if inst.Notifier == nil {
+		return
+	}
+	nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), eventRetryBudget)
+	defer cancel()
+	if err := inst.Notifier.Send(nctx, notice); err != nil {
+		a.log.WarnContext(ctx, "event notification failed", "action", notice.Action, "error", err)
+	}
+}
