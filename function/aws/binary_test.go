@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -15,28 +14,11 @@ import (
 	"github.com/envshare/envshare/pkg/wxemu"
 )
 
-// rieBinary finds the AWS Lambda runtime interface emulator, which `make test` installs.
-func rieBinary(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("ENVSHARE_RIE_BIN"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("ENVSHARE_RIE_BIN=%s: %v; run `make test`, which installs it", p, err)
-		}
-		return p
-	}
-	if p, err := exec.LookPath("aws-lambda-rie"); err == nil {
-		return p
-	}
-	t.Fatal("the AWS Lambda runtime interface emulator is missing: run `make test`, which installs it into ./bin " +
-		"(or set ENVSHARE_RIE_BIN to an aws-lambda-rie binary)")
-	return ""
-}
-
 // TestBootstrapUnderTheRuntimeInterfaceEmulator builds the deployment binary (lambda.norpc,
 // static) and drives it through the real Lambda Runtime API, as provided.al2023 runs it,
 // against the WeChat emulator: the answers must equal the sample events' goldens.
 func TestBootstrapUnderTheRuntimeInterfaceEmulator(t *testing.T) {
-	rie := rieBinary(t)
+	rie := eventtest.RIE(t)
 	dir := t.TempDir()
 	bootstrap := filepath.Join(dir, "bootstrap")
 	eventtest.BuildBinary(t, bootstrap, "-tags", "lambda.norpc")

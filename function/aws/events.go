@@ -117,20 +117,23 @@ type restResponse struct {
 }
 
 func (h handler) rest(ctx context.Context, payload []byte) (restResponse, error) {
+	ctx = invocation(ctx, trigger.TriggerHTTP)
 	var ev events.APIGatewayProxyRequest
+	var resp trigger.HTTPResponse
 	if err := json.Unmarshal(payload, &ev); err != nil {
-		return restResponse{}, fmt.Errorf("decode API Gateway REST event: %w", err)
+		resp = h.app.BadHTTPEvent(ctx, err)
+	} else {
+		path := ev.Path
+		if path == "" {
+			path = ev.RequestContext.Path
+		}
+		resp = h.app.HTTP(ctx, trigger.HTTPRequest{
+			Method: ev.HTTPMethod, Path: path,
+			Headers: ev.Headers, MultiValueHeaders: ev.MultiValueHeaders,
+			Query: queryOf(ev.MultiValueQueryStringParameters, ev.QueryStringParameters),
+			Body:  ev.Body, IsBase64Encoded: ev.IsBase64Encoded,
+		})
 	}
-	path := ev.Path
-	if path == "" {
-		path = ev.RequestContext.Path
-	}
-	resp := h.app.HTTP(invocation(ctx, trigger.TriggerHTTP), trigger.HTTPRequest{
-		Method: ev.HTTPMethod, Path: path,
-		Headers: ev.Headers, MultiValueHeaders: ev.MultiValueHeaders,
-		Query: queryOf(ev.MultiValueQueryStringParameters, ev.QueryStringParameters),
-		Body:  ev.Body, IsBase64Encoded: ev.IsBase64Encoded,
-	})
 	return restResponse{APIGatewayProxyResponse: events.APIGatewayProxyResponse{
 		StatusCode: resp.Status, Headers: resp.Headers, Body: resp.Body}}, nil
 }
@@ -145,13 +148,15 @@ type httpAPIResponse struct {
 }
 
 func (h handler) httpAPI(ctx context.Context, payload []byte) (httpAPIResponse, error) {
+	ctx = invocation(ctx, trigger.TriggerHTTP)
 	var ev events.APIGatewayV2HTTPRequest
+	var resp trigger.HTTPResponse
 	if err := json.Unmarshal(payload, &ev); err != nil {
-		return httpAPIResponse{}, fmt.Errorf("decode HTTP API event: %w", err)
+		resp = h.app.BadHTTPEvent(ctx, err)
+	} else {
+		resp = h.app.HTTP(ctx, v2Request(ev.RequestContext.HTTP.Method, ev.RawPath, ev.RequestContext.HTTP.Path,
+			ev.Headers, ev.QueryStringParameters, ev.RawQueryString, ev.Body, ev.IsBase64Encoded))
 	}
-	resp := h.app.HTTP(invocation(ctx, trigger.TriggerHTTP),
-		v2Request(ev.RequestContext.HTTP.Method, ev.RawPath, ev.RequestContext.HTTP.Path, ev.Headers,
-			ev.QueryStringParameters, ev.RawQueryString, ev.Body, ev.IsBase64Encoded))
 	return httpAPIResponse{APIGatewayV2HTTPResponse: events.APIGatewayV2HTTPResponse{
 		StatusCode: resp.Status, Headers: resp.Headers, Body: resp.Body}}, nil
 }
@@ -163,26 +168,29 @@ type functionURLResponse struct {
 }
 
 func (h handler) functionURL(ctx context.Context, payload []byte) (functionURLResponse, error) {
+	ctx = invocation(ctx, trigger.TriggerHTTP)
 	var ev events.LambdaFunctionURLRequest
+	var resp trigger.HTTPResponse
 	if err := json.Unmarshal(payload, &ev); err != nil {
-		return functionURLResponse{}, fmt.Errorf("decode Function URL event: %w", err)
+		resp = h.app.BadHTTPEvent(ctx, err)
+	} else {
+		resp = h.app.HTTP(ctx, v2Request(ev.RequestContext.HTTP.Method, ev.RawPath, ev.RequestContext.HTTP.Path,
+			ev.Headers, ev.QueryStringParameters, ev.RawQueryString, ev.Body, ev.IsBase64Encoded))
 	}
-	resp := h.app.HTTP(invocation(ctx, trigger.TriggerHTTP),
-		v2Request(ev.RequestContext.HTTP.Method, ev.RawPath, ev.RequestContext.HTTP.Path, ev.Headers,
-			ev.QueryStringParameters, ev.RawQueryString, ev.Body, ev.IsBase64Encoded))
 	return functionURLResponse{LambdaFunctionURLResponse: events.LambdaFunctionURLResponse{
 		StatusCode: resp.Status, Headers: resp.Headers, Body: resp.Body}}, nil
 }
 
-// v2Request converts payload format 2.0 (HTTP API, Function URL). Its queryStringParameters
-// are decoded and join repeated parameters with commas; the raw query string is the fallback.
+// v2Request converts payload format 2.0 (HTTP API, Function URL). The raw query string is
+// read first: it keeps repeated parameters apart (queryStringParameters joins them with
+// commas), as the client signed them; the parameters are the fallback.
 func v2Request(method, rawPath, path string, headers, query map[string]string, rawQuery, body string, b64 bool) trigger.HTTPRequest {
 	if rawPath == "" {
 		rawPath = path
 	}
-	q := queryOf(nil, query)
-	if len(q) == 0 && rawQuery != "" {
-		q, _ = url.ParseQuery(rawQuery)
+	q, err := url.ParseQuery(rawQuery)
+	if rawQuery == "" || err != nil {
+		q = queryOf(nil, query)
 	}
 	return trigger.HTTPRequest{Method: method, Path: rawPath, Headers: headers, Query: q, Body: body, IsBase64Encoded: b64}
 }
@@ -197,22 +205,26 @@ type albResponse struct {
 // and wants multiValueHeaders in the answer when the target group has them enabled, which
 // the request shows.
 func (h handler) alb(ctx context.Context, payload []byte) (albResponse, error) {
+	ctx = invocation(ctx, trigger.TriggerHTTP)
 	var ev events.ALBTargetGroupRequest
+	var resp trigger.HTTPResponse
 	if err := json.Unmarshal(payload, &ev); err != nil {
-		return albResponse{}, fmt.Errorf("decode ALB event: %w", err)
-	}
-	query := map[string][]string{}
-	for k, vs := range queryOf(ev.MultiValueQueryStringParameters, ev.QueryStringParameters) {
-		k = unescape(k)
-		for _, v := range vs {
-			query[k] = append(query[k], unescape(v))
+		resp = h.app.BadHTTPEvent(ctx, err)
+	} else {
+		query := map[string][]string{}
+		for k, vs := range queryOf(ev.MultiValueQueryStringParameters, ev.QueryStringParameters) {
+			k = unescape(k)
+			query[k] = []string{} // an empty value list stays one: answered 400, naming k
+			for _, v := range vs {
+				query[k] = append(query[k], unescape(v))
+			}
 		}
+		resp = h.app.HTTP(ctx, trigger.HTTPRequest{
+			Method: ev.HTTPMethod, Path: ev.Path,
+			Headers: ev.Headers, MultiValueHeaders: ev.MultiValueHeaders,
+			Query: query, Body: ev.Body, IsBase64Encoded: ev.IsBase64Encoded,
+		})
 	}
-	resp := h.app.HTTP(invocation(ctx, trigger.TriggerHTTP), trigger.HTTPRequest{
-		Method: ev.HTTPMethod, Path: ev.Path,
-		Headers: ev.Headers, MultiValueHeaders: ev.MultiValueHeaders,
-		Query: query, Body: ev.Body, IsBase64Encoded: ev.IsBase64Encoded,
-	})
 	out := albResponse{ALBTargetGroupResponse: events.ALBTargetGroupResponse{
 		StatusCode:        resp.Status,
 		StatusDescription: fmt.Sprintf("%d %s", resp.Status, http.StatusText(resp.Status)),
@@ -228,10 +240,15 @@ func (h handler) alb(ctx context.Context, payload []byte) (albResponse, error) {
 	return out, nil
 }
 
-// queryOf prefers the multi-value parameters when the event has them.
+// queryOf prefers the multi-value parameters when the event has them. A parameter whose value
+// list is empty or null stays, with no value: it is answered 400, naming the parameter.
 func queryOf(multi map[string][]string, single map[string]string) map[string][]string {
 	if len(multi) > 0 {
-		return multi
+		q := make(map[string][]string, len(multi))
+		for k, vs := range multi {
+			q[k] = append([]string{}, vs...)
+		}
+		return q
 	}
 	q := make(map[string][]string, len(single))
 	for k, v := range single {

@@ -123,23 +123,41 @@ func TestEventsRoundTrip(t *testing.T) {
 func TestMalformedEvents(t *testing.T) {
 	h, doer := newFake(t)
 	ctx := context.Background()
-	malformed := []byte(`{"version":"2.0","requestContext":{"http":{"method":"GET"}},"headers":[1]}`)
-	convert := map[string]func() error{
-		"sqs":          func() error { _, err := h.sqs(ctx, []byte(`{"Records":{}}`)); return err },
-		"rest":         func() error { _, err := h.rest(ctx, []byte(`{"httpMethod":1}`)); return err },
-		"http api":     func() error { _, err := h.httpAPI(ctx, malformed); return err },
-		"function url": func() error { _, err := h.functionURL(ctx, malformed); return err },
-		"alb":          func() error { _, err := h.alb(ctx, []byte(`{"requestContext":{"elb":{}},"body":false}`)); return err },
-	}
-	for name, fn := range convert {
-		if err := fn(); err == nil {
-			t.Errorf("%s: malformed event decoded without error", name)
+	t.Run("an HTTP-shaped event with a field of the wrong type gets the contract's 400, naming the field", func(t *testing.T) {
+		answers := map[string]func() (any, error){
+			"rest":         func() (any, error) { return h.rest(ctx, []byte(`{"httpMethod":1}`)) },
+			"http api":     func() (any, error) { return h.httpAPI(ctx, []byte(`{"version":"2.0","requestContext":{"http":{"method":"POST"}},"body":1}`)) },
+			"function url": func() (any, error) { return h.functionURL(ctx, []byte(`{"version":"2.0","requestContext":{"http":{}},"headers":[1]}`)) },
+			"alb":          func() (any, error) { return h.alb(ctx, []byte(`{"requestContext":{"elb":{}},"body":false}`)) },
 		}
-	}
-	v, err := h.handle(ctx, json.RawMessage(`{"action":`))
-	if err != nil || eventtest.AsMap(t, v)["ok"] != false || len(doer.Reqs) != 0 {
-		t.Errorf("malformed JSON: %v, %v", v, err)
-	}
+		fields := map[string]string{"rest": "httpMethod", "http api": "body", "function url": "headers", "alb": "body"}
+		for name, fn := range answers {
+			v, err := fn()
+			if err != nil {
+				t.Errorf("%s: invocation error %v", name, err)
+				continue
+			}
+			m := eventtest.AsMap(t, v)
+			body, _ := m["body"].(string)
+			if m["statusCode"] != float64(400) || !strings.Contains(body, `"code":"invalid_request"`) || !strings.Contains(body, "event: "+fields[name]+":") {
+				t.Errorf("%s: %v", name, m)
+			}
+		}
+		if len(doer.Reqs) != 0 {
+			t.Error("a malformed event reached the core")
+		}
+	})
+	t.Run("a malformed SQS event is an invocation error: it names no record to fail", func(t *testing.T) {
+		if _, err := h.sqs(ctx, []byte(`{"Records":{}}`)); err == nil {
+			t.Error("decoded without error")
+		}
+	})
+	t.Run("malformed JSON is an invalid direct message", func(t *testing.T) {
+		v, err := h.handle(ctx, json.RawMessage(`{"action":`))
+		if err != nil || eventtest.AsMap(t, v)["ok"] != false || len(doer.Reqs) != 0 {
+			t.Errorf("malformed JSON: %v, %v", v, err)
+		}
+	})
 }
 
 func TestEveryHTTPAnswerIsTheFullEnvelope(t *testing.T) {
@@ -217,8 +235,10 @@ func TestQueriesOfEachHTTPSource(t *testing.T) {
 	}{
 		{"REST prefers multi-value parameters", `{"httpMethod":"GET","path":"/bindings","requestContext":{},"headers":{"Authorization":"Bearer envshare-test-secret"},
 			"queryStringParameters":{"appids":"` + b + `"},"multiValueQueryStringParameters":{"appids":["` + a + `","` + b + `"]}}`},
-		{"HTTP API uses queryStringParameters", `{"version":"2.0","rawPath":"/bindings","requestContext":{"http":{"method":"GET"}},"headers":{"authorization":"Bearer envshare-test-secret"},
-			"rawQueryString":"ignored=1","queryStringParameters":{"appids":"` + a + `,` + b + `"}}`},
+		{"HTTP API reads the raw query string, which keeps repeats apart", `{"version":"2.0","rawPath":"/bindings","requestContext":{"http":{"method":"GET"}},"headers":{"authorization":"Bearer envshare-test-secret"},
+			"rawQueryString":"appids=` + a + `&appids=` + b + `","queryStringParameters":{"appids":"` + a + `,` + b + `"}}`},
+		{"HTTP API falls back to queryStringParameters", `{"version":"2.0","rawPath":"/bindings","requestContext":{"http":{"method":"GET"}},"headers":{"authorization":"Bearer envshare-test-secret"},
+			"queryStringParameters":{"appids":"` + a + `,` + b + `"}}`},
 		{"HTTP API falls back to the raw query string", `{"version":"2.0","rawPath":"/bindings","requestContext":{"http":{"method":"GET"}},"headers":{"authorization":"Bearer envshare-test-secret"},
 			"rawQueryString":"appids=` + a + `%2C` + b + `"}`},
 		{"a Function URL behind a base path", `{"version":"2.0","rawPath":"/api/bindings","requestContext":{"http":{"method":"GET"},"domainName":"x.lambda-url.us-east-1.on.aws"},"headers":{"authorization":"Bearer envshare-test-secret"},

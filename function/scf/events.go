@@ -57,34 +57,65 @@ func invocation(ctx context.Context, trig string) context.Context {
 	return trigger.WithInvocation(ctx, inv)
 }
 
-// apiGatewayRequest is events.APIGatewayRequest plus the fields it lacks.
+// apiGatewayRequest is events.APIGatewayRequest with the fields it lacks, and its query read
+// leniently (see query).
 type apiGatewayRequest struct {
-	events.APIGatewayRequest
-	IsBase64Encoded       bool              `json:"isBase64Encoded"`
-	QueryStringParameters map[string]string `json:"queryStringParameters"`
+	Headers               map[string]string          `json:"headers"`
+	Method                string                     `json:"httpMethod"`
+	Path                  string                     `json:"path"`
+	QueryString           map[string]json.RawMessage `json:"queryString"`
+	QueryStringParameters map[string]string          `json:"queryStringParameters"`
+	Body                  string                     `json:"body"`
+	IsBase64Encoded       bool                       `json:"isBase64Encoded"`
+	Context               struct {
+		Path string `json:"path"`
+	} `json:"requestContext"`
+}
+
+// query reads queryString, whose values SCF's API Gateway sends as a string, a list of
+// strings, or true for a parameter without a value. A value of any other type, true included,
+// keeps the parameter with no value, which is answered 400 naming it: never a decoding error.
+func (ev apiGatewayRequest) query() map[string][]string {
+	q := map[string][]string{}
+	for k, raw := range ev.QueryString {
+		var one string
+		var list []string
+		switch {
+		case string(raw) == "null":
+			q[k] = []string{}
+		case json.Unmarshal(raw, &one) == nil:
+			q[k] = []string{one}
+		case json.Unmarshal(raw, &list) == nil && list != nil:
+			q[k] = list
+		default:
+			q[k] = []string{}
+		}
+	}
+	if len(q) == 0 {
+		for k, v := range ev.QueryStringParameters {
+			q[k] = []string{v}
+		}
+	}
+	return q
 }
 
 // apiGateway answers an API Gateway trigger with {isBase64Encoded, statusCode, headers, body}.
 func (h handler) apiGateway(ctx context.Context, payload []byte) (events.APIGatewayResponse, error) {
+	ctx = invocation(ctx, trigger.TriggerHTTP)
 	var ev apiGatewayRequest
+	var resp trigger.HTTPResponse
 	if err := json.Unmarshal(payload, &ev); err != nil {
-		return events.APIGatewayResponse{}, fmt.Errorf("decode API Gateway event: %w", err)
-	}
-	query := map[string][]string(ev.QueryString)
-	if len(query) == 0 {
-		query = map[string][]string{}
-		for k, v := range ev.QueryStringParameters {
-			query[k] = []string{v}
+		resp = h.app.BadHTTPEvent(ctx, err)
+	} else {
+		path := ev.Path
+		if path == "" {
+			path = ev.Context.Path
 		}
+		resp = h.app.HTTP(ctx, trigger.HTTPRequest{
+			Method: ev.Method, Path: path, Headers: ev.Headers, Query: ev.query(),
+			Body: ev.Body, IsBase64Encoded: ev.IsBase64Encoded,
+		})
 	}
-	path := ev.Path
-	if path == "" {
-		path = ev.Context.Path
-	}
-	resp := h.app.HTTP(invocation(ctx, trigger.TriggerHTTP), trigger.HTTPRequest{
-		Method: ev.Method, Path: path, Headers: ev.Headers, Query: query,
-		Body: ev.Body, IsBase64Encoded: ev.IsBase64Encoded,
-	})
 	return events.APIGatewayResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: resp.Body}, nil
 }
 

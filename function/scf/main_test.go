@@ -96,15 +96,23 @@ func TestEventsRoundTrip(t *testing.T) {
 func TestMalformedEvents(t *testing.T) {
 	h, doer := newFake(t)
 	ctx := context.Background()
-	if _, err := h.apiGateway(ctx, []byte(`{"httpMethod":"GET","requestContext":{"serviceId":"s"},"queryString":{"a":1}}`)); err == nil {
-		t.Errorf("a malformed API Gateway event decoded")
+	v, err := h.apiGateway(ctx, []byte(`{"httpMethod":"POST","path":"/share","requestContext":{"serviceId":"s"},"body":1}`))
+	if m := eventtest.AsMap(t, v); err != nil || m["statusCode"] != float64(400) || !strings.Contains(m["body"].(string), "event: body: must be a string") {
+		t.Errorf("a malformed API Gateway event: %v, %v", v, err)
+	}
+	for _, q := range []string{`{"source_type":true}`, `{"source_type":1}`, `{"source_type":null}`, `{"source_type":[]}`} {
+		v, err := h.apiGateway(ctx, []byte(`{"httpMethod":"GET","path":"/bindings","requestContext":{"serviceId":"s"},`+
+			`"headers":{"Authorization":"Bearer `+eventtest.TestSecret+`"},"queryString":`+q+`}`))
+		if m := eventtest.AsMap(t, v); err != nil || m["statusCode"] != float64(400) || !strings.Contains(m["body"].(string), "query parameter source_type: no value") {
+			t.Errorf("queryString %s: %v, %v", q, v, err)
+		}
 	}
 	if _, err := h.timer(ctx, []byte(`{"Type":"Timer","Message":5}`)); err == nil {
 		t.Errorf("a malformed timer event decoded")
 	}
-	v, err := h.handle(ctx, json.RawMessage(`{"action":`))
-	if err != nil || eventtest.AsMap(t, v)["ok"] != false || len(doer.Reqs) != 0 {
-		t.Errorf("malformed JSON: %v, %v", v, err)
+	answer, err := h.handle(ctx, json.RawMessage(`{"action":`))
+	if err != nil || eventtest.AsMap(t, answer)["ok"] != false || len(doer.Reqs) != 0 {
+		t.Errorf("malformed JSON: %v, %v", answer, err)
 	}
 }
 

@@ -149,3 +149,38 @@ func Sample(t *testing.T, dir, name string) []byte {
 	}
 	return b
 }
+
+// RIE finds the AWS Lambda runtime interface emulator that `make test` installs: the
+// ENVSHARE_RIE_BIN variable, aws-lambda-rie on PATH, or ./bin/aws-lambda-rie at the
+// repository's root. Missing, the test is skipped with a message naming `make test`, except
+// under CI=true, where it fails: CI must never skip it.
+func RIE(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("ENVSHARE_RIE_BIN"); p != "" {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("aws-lambda-rie"); err == nil {
+		return p
+	}
+	if root, err := exec.Command("go", "env", "GOMOD").Output(); err == nil {
+		p := filepath.Join(filepath.Dir(strings.TrimSpace(string(root))), "bin", "aws-lambda-rie")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	Missing(t, "the AWS Lambda runtime interface emulator (aws-lambda-rie)")
+	return ""
+}
+
+// Missing skips a test for want something the machine lacks, naming `make test`, which
+// installs it; under CI=true it fails instead.
+func Missing(t testing.TB, what string) {
+	t.Helper()
+	msg := what + " is not installed: run `make test`, which installs it"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg + " (CI=true: this test must run, never skip)")
+	}
+	t.Skip(msg)
+}

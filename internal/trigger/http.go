@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -281,4 +282,36 @@ func encodeJSON(v any) (string, error) {
 		return "", err
 	}
 	return strings.TrimSuffix(b.String(), "\n"), nil
+}
+
+// BadHTTPEvent answers an event that has the shape of an HTTP event but a field that does not
+// decode (e.g. "body": 1): the contract's 400, naming the field, instead of an invocation
+// error. err is the decoding error.
+func (a *App) BadHTTPEvent(ctx context.Context, err error) HTTPResponse {
+	ctx, rec := a.begin(ctx, TriggerHTTP)
+	defer a.finish(ctx, rec)
+	detail := "event: not a well-formed HTTP event"
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) && typ.Field != "" {
+		detail = fmt.Sprintf("event: %s: must be %s, not %s", typ.Field, jsonKind(typ.Type.Kind().String()), typ.Value)
+	}
+	resp := a.fail(rec, invalid(detail))
+	rec.status = resp.Status
+	return resp
+}
+
+// jsonKind names a Go kind as JSON calls it.
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "map", "struct":
+		return "an object"
+	case "slice", "array":
+		return "an array"
+	default:
+		return "a number"
+	}
 }
