@@ -25,6 +25,9 @@ const (
 // "success", whatever acting on the event gave, since WeChat only wants to know it arrived.
 func (a *App) wechatEvents(ctx context.Context, inst *instance, req HTTPRequest, rec *record) HTTPResponse {
 	received := time.Now()
+	if inst.Credentials == nil {
+		return a.fail(rec, notFound())
+	}
 	creds, err := inst.Credentials.Read(ctx)
 	if err != nil {
 		a.log.ErrorContext(ctx, "wechat event: the platform's credentials cannot be read", "error", err)
