@@ -12,7 +12,7 @@ import (
 	"github.com/envshare/envshare/internal/config"
 )
 
-// contractRoutes are the HTTP routes of CONTRACT.md sections 3, 5, 6 and 7.
+// contractRoutes are the HTTP routes of the README's "HTTP routes".
 var contractRoutes = []string{"POST /share", "POST /unshare", "POST /bindings", "GET /bindings", "POST /reconcile", "GET /healthz",
 	"POST /refresh", "POST /wechat/events", "GET /confirm/{token}"}
 

@@ -1,4 +1,4 @@
-// Package page makes and serves the confirmation pages of CONTRACT.md section 7.
+// Package page makes and serves the confirmation pages (README, "Confirmation pages").
 //
 // A share only takes effect when the Mini Program's administrator opens its
 // confirm_url in WeChat. For each such link the function makes a page that a
@@ -17,5 +17,5 @@
 //
 // The package reads no environment and logs nothing: the caller passes keys,
 // TTL, base URL and clock, and redacts secrets from the confirm_url before it
-// makes a token (CONTRACT.md section 4).
+// makes a token (README, "Results and errors": secrets are masked everywhere).
 package page

@@ -51,7 +51,7 @@ var (
 	// ErrExpired: the token is genuine but its page has expired. Answer 410.
 	ErrExpired = errors.New("page: page expired")
 	// ErrNoKey: Keys has no current key of at least MinKeyLen bytes, so no
-	// page can be made (CONTRACT.md section 7: then no confirm_page is added).
+	// page can be made (README, Confirmation pages: then no confirm_page is added).
 	ErrNoKey = errors.New("page: no page key")
 	// ErrLink: the link cannot be put on a page (empty field, not an http(s)
 	// URL, over a limit).
@@ -76,7 +76,7 @@ type Keys struct {
 	Current, Previous []byte
 }
 
-// KeysFrom applies the configuration rule of CONTRACT.md section 7 to the
+// KeysFrom applies the configuration rule of the README's "Confirmation pages" to the
 // values of ENVSHARE_PAGE_SECRET, the previous page secret (for rotation, e.g.
 // ENVSHARE_PAGE_SECRET_PREVIOUS) and ENVSHARE_HTTP_SECRET: the page secret when set, else a key derived from
 // the HTTP secret, else none (Enabled is false).

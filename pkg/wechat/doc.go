@@ -1,5 +1,6 @@
 // Package wechat is a client for the WeChat third-party-platform API calls envshare uses:
-// componenttcb/batchshareenv, batchunshareenv and batchgetenvid, and api_component_token.
+// componenttcb/batchshareenv, batchunshareenv and batchgetenvid, and api_component_token. It
+// is a public package: other Go code may import it.
 //
 // A Client sends one POST per call with a JSON body and the component access token in the
 // query. It retries transient failures (errcode -1, HTTP 5xx, timeouts, connection errors) with

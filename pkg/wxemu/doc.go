@@ -3,7 +3,8 @@
 // /componenttcb/batchgetenvid and /cgi-bin/component/api_component_token) and the
 // authorization events WeChat pushes to it (component_verify_ticket, authorized,
 // updateauthorized, unauthorized). The real host is unreachable from build and CI machines,
-// so every test, benchmark and local run talks to this emulator instead.
+// so every test, benchmark and local run talks to this emulator instead. It is a public
+// package: other Go code may import it as a test double of WeChat for its own tests.
 //
 // An Emulator is an http.Handler. Use it in-process:
 //
