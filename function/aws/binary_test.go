@@ -23,44 +23,75 @@ func TestBootstrapUnderTheRuntimeInterfaceEmulator(t *testing.T) {
 	bootstrap := filepath.Join(dir, "bootstrap")
 	eventtest.BuildBinary(t, bootstrap, "-tags", "lambda.norpc")
 
-	emu := wxemu.New(wxemu.Options{Tokens: []string{eventtest.TestToken}, Strict: true})
+	// The samples of the default configuration share one runtime, and so one instance.
+	emu := eventtest.NewEmulator()
 	base := emu.ServeTest(t)
-	invokeAddr := "127.0.0.1:" + strconv.Itoa(eventtest.FreePort(t))
-	cmd := exec.Command(rie,
-		"--runtime-interface-emulator-address", invokeAddr,
-		"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(eventtest.FreePort(t)),
-		bootstrap)
-	cmd.Dir = dir
 	env := eventtest.Env(base, adapter.Dir, nil)
-	env["AWS_LAMBDA_FUNCTION_TIMEOUT"] = "30"
-	cmd.Env = eventtest.ProcessEnv(env)
-	proc := eventtest.StartProcess(t, cmd)
-	eventtest.WaitForPort(t, invokeAddr)
-
+	invoke, proc := startRIE(t, rie, bootstrap, env)
 	samples := []string{"httpapi-v2-share", "sqs-batch", "eventbridge-scheduled", "direct-share",
-		"direct-invalid", "apigw-v1-share", "alb-bindings", "httpapi-v2-healthz", "httpapi-v2-unauthorized"}
+		"direct-invalid", "apigw-v1-share", "alb-bindings", "httpapi-v2-healthz", "httpapi-v2-unauthorized",
+		// A failed refresh is an invocation error under the runtime too, and the instance lives on.
+		"direct-refresh-no-state",
+		// A page's HTML and its security headers pass through the runtime's envelope.
+		"httpapi-v2-confirm-page-expired",
+		// A push the function refuses, in plain text.
+		"httpapi-v2-wechat-bad-signature"}
 	for _, name := range samples {
 		t.Run(name, func(t *testing.T) {
 			if err := emu.Seed(wxemu.DemoState()); err != nil {
 				t.Fatal(err)
 			}
-			resp, err := http.Post("http://"+invokeAddr+"/2015-03-31/functions/function/invocations",
-				"application/json", bytes.NewReader(eventtest.Sample(t, adapter.Dir, name)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			got, err := io.ReadAll(resp.Body)
-			if err != nil || resp.StatusCode != http.StatusOK {
-				t.Fatalf("invoke: HTTP %d %s %v", resp.StatusCode, got, err)
-			}
-			eventtest.MatchGolden(t, eventtest.GoldenOf(filepath.Join(adapter.Dir, name+".json")), eventtest.Normalise(got, base))
+			eventtest.MatchGolden(t, golden(name), eventtest.Normalise(invoke(t, name), base))
 		})
 	}
-
 	logs := proc.Stop()
-	eventtest.CheckLogs(t, logs, len(samples)+2, eventtest.TestSecret, eventtest.TestToken) // sqs-batch: 3 records
+	eventtest.CheckLogs(t, logs, len(samples)+2, eventtest.SecretsOf(env)...) // sqs-batch: 3 records
 	if n := strings.Count(logs, `"CloudWatchMetrics":`); n != len(samples)+2 {
 		t.Errorf("%d EMF lines, want one per invocation (%d)", n, len(samples)+2)
 	}
+
+	// Samples with a configuration of their own (a sidecar): a runtime each, against the
+	// sample's emulator, with the sample's files (credentials secret, state record).
+	for _, name := range []string{"httpapi-v2-wechat-ticket", "apigw-v1-wechat-ticket", "httpapi-v2-wechat-authorized",
+		"direct-refresh", "httpapi-v2-refresh", "httpapi-v2-confirm-page"} {
+		t.Run(name, func(t *testing.T) {
+			f := eventtest.NewFixture(t, adapter.Dir, name)
+			invoke, proc := startRIE(t, rie, bootstrap, f.Env)
+			eventtest.MatchGolden(t, golden(name), eventtest.Normalise(invoke(t, name), f.Base))
+			f.CheckAfter(t)
+			eventtest.CheckLogs(t, proc.Stop(), 1, f.Secrets(t)...)
+		})
+	}
 }
+
+// startRIE starts the runtime interface emulator running bootstrap with env, and returns a
+// function that invokes it with a sample event and returns the answer.
+func startRIE(t *testing.T, rie, bootstrap string, env map[string]string) (func(t *testing.T, name string) []byte, *eventtest.Process) {
+	t.Helper()
+	invokeAddr := "127.0.0.1:" + strconv.Itoa(eventtest.FreePort(t))
+	cmd := exec.Command(rie,
+		"--runtime-interface-emulator-address", invokeAddr,
+		"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(eventtest.FreePort(t)),
+		bootstrap)
+	cmd.Dir = filepath.Dir(bootstrap)
+	cmd.Env = eventtest.ProcessEnv(env)
+	cmd.Env = append(cmd.Env, "AWS_LAMBDA_FUNCTION_TIMEOUT=30")
+	proc := eventtest.StartProcess(t, cmd)
+	eventtest.WaitForPort(t, invokeAddr)
+	return func(t *testing.T, name string) []byte {
+		t.Helper()
+		resp, err := http.Post("http://"+invokeAddr+"/2015-03-31/functions/function/invocations",
+			"application/json", bytes.NewReader(eventtest.Sample(t, adapter.Dir, name)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		got, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("invoke: HTTP %d %s %v", resp.StatusCode, got, err)
+		}
+		return got
+	}, proc
+}
+
+func golden(name string) string { return eventtest.GoldenOf(filepath.Join(adapter.Dir, name+".json")) }

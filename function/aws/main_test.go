@@ -125,10 +125,14 @@ func TestMalformedEvents(t *testing.T) {
 	ctx := context.Background()
 	t.Run("an HTTP-shaped event with a field of the wrong type gets the contract's 400, naming the field", func(t *testing.T) {
 		answers := map[string]func() (any, error){
-			"rest":         func() (any, error) { return h.rest(ctx, []byte(`{"httpMethod":1}`)) },
-			"http api":     func() (any, error) { return h.httpAPI(ctx, []byte(`{"version":"2.0","requestContext":{"http":{"method":"POST"}},"body":1}`)) },
-			"function url": func() (any, error) { return h.functionURL(ctx, []byte(`{"version":"2.0","requestContext":{"http":{}},"headers":[1]}`)) },
-			"alb":          func() (any, error) { return h.alb(ctx, []byte(`{"requestContext":{"elb":{}},"body":false}`)) },
+			"rest": func() (any, error) { return h.rest(ctx, []byte(`{"httpMethod":1}`)) },
+			"http api": func() (any, error) {
+				return h.httpAPI(ctx, []byte(`{"version":"2.0","requestContext":{"http":{"method":"POST"}},"body":1}`))
+			},
+			"function url": func() (any, error) {
+				return h.functionURL(ctx, []byte(`{"version":"2.0","requestContext":{"http":{}},"headers":[1]}`))
+			},
+			"alb": func() (any, error) { return h.alb(ctx, []byte(`{"requestContext":{"elb":{}},"body":false}`)) },
 		}
 		fields := map[string]string{"rest": "httpMethod", "http api": "body", "function url": "headers", "alb": "body"}
 		for name, fn := range answers {
@@ -158,6 +162,21 @@ func TestMalformedEvents(t *testing.T) {
 			t.Errorf("malformed JSON: %v, %v", v, err)
 		}
 	})
+}
+
+// TestAHeaderGivenTwiceFailsClosedOnEveryRun: the sample holds Authorization twice, one right
+// and one wrong; headers are a map, read in a random order each time, so one run proves little.
+func TestAHeaderGivenTwiceFailsClosedOnEveryRun(t *testing.T) {
+	h, doer := newFake(t)
+	for range 50 {
+		v, err := h.handle(context.Background(), sample(t, "httpapi-v2-authorization-twice"))
+		if m := eventtest.AsMap(t, v); err != nil || m["statusCode"] != float64(401) {
+			t.Fatalf("answer %v, %v", m, err)
+		}
+	}
+	if len(doer.Requests()) != 0 {
+		t.Error("a request with an ambiguous credential reached the core")
+	}
 }
 
 func TestEveryHTTPAnswerIsTheFullEnvelope(t *testing.T) {
@@ -357,7 +376,9 @@ func FuzzHandle(f *testing.F) {
 	f.Setenv("ENVSHARE_COMPONENT_ACCESS_TOKEN", "tok")
 	f.Setenv("ENVSHARE_HTTP_AUTH", "none")
 	app := trigger.New(trigger.Options{Platform: trigger.PlatformAWS, Logger: discardLogger(), MetricsOut: discard{},
-		Build: func(context.Context, config.Config) (*trigger.Core, error) { return &trigger.Core{Share: &eventtest.FakeDoer{}}, nil }})
+		Build: func(context.Context, config.Config) (*trigger.Core, error) {
+			return &trigger.Core{Share: &eventtest.FakeDoer{}}, nil
+		}})
 	h := handler{app: app}
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		v, err := h.handle(context.Background(), payload)

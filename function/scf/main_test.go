@@ -203,7 +203,9 @@ func FuzzHandle(f *testing.F) {
 	f.Setenv("ENVSHARE_COMPONENT_ACCESS_TOKEN", "tok")
 	f.Setenv("ENVSHARE_HTTP_AUTH", "none")
 	app := trigger.New(trigger.Options{Platform: trigger.PlatformSCF, Logger: slog.New(slog.DiscardHandler),
-		Build: func(context.Context, config.Config) (*trigger.Core, error) { return &trigger.Core{Share: &eventtest.FakeDoer{}}, nil }})
+		Build: func(context.Context, config.Config) (*trigger.Core, error) {
+			return &trigger.Core{Share: &eventtest.FakeDoer{}}, nil
+		}})
 	h := handler{app: app}
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		v, err := h.handle(context.Background(), payload)

@@ -13,6 +13,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"log/slog"
 	"maps"
 	"net/url"
@@ -31,21 +32,59 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files of the sample events")
 
-// Test credentials of the sample events. The hmac-signed samples are signed with TestSecret.
+// Test credentials of the sample events. The hmac-signed samples are signed with TestSecret;
+// the pushes to /wechat/events are sealed (wxcrypt.Seal) with TestComponentToken,
+// TestComponentAESKey and TestComponentAppID.
 const (
 	TestSecret = "envshare-test-secret"
 	TestToken  = "test-component-access-token"
+
+	// The third-party platform's own values (CONTRACT.md sections 5 and 6).
+	TestComponentAppID     = "wx9f8e7d6c5b4a3921"
+	TestComponentAppSecret = "envshare-test-component-appsecret"
+	TestComponentToken     = "envshare-test-message-token"
+	TestComponentAESKey    = "EnvshareTestEncodingAESKey0123456789abcdefg" // 43 characters
+	// TestTicket is the ticket the emulator issues at its start, seeded in the credentials of
+	// the refresh samples: a refresh mints with it.
+	TestTicket = "ticket@@@envshare-test-seed-ticket"
+	// TestPushedTicket is the ticket the sample ticket pushes carry.
+	TestPushedTicket = "ticket@@@envshare-test-pushed-ticket"
+
 	// EmulatorURL replaces the emulator's address (random port) in answers.
 	EmulatorURL = "http://wxemu.test"
-	// Now is the default clock of the HMAC check (2023-11-14T22:13:20Z).
+	// Now is the default clock of the HMAC check and the confirmation pages
+	// (2023-11-14T22:13:20Z).
 	Now int64 = 1_700_000_000
 )
 
+// PublicURLs are the ENVSHARE_PUBLIC_URL of the samples, by events directory: the HTTP API's
+// URL ($default stage) on AWS, the API Gateway service's URL with its stage on SCF.
+var PublicURLs = map[string]string{
+	"aws": "https://k7m2p9q4r1.execute-api.ap-east-1.amazonaws.com/",
+	"scf": "https://service-f94sy04v-1250000000.gz.apigw.tencentcs.com/release/",
+}
+
 // Sidecar is the optional <name>.env.json beside a sample event.
 type Sidecar struct {
-	Env    map[string]string `json:"env"`    // ENVSHARE_* variables on top of the defaults
-	Now    int64             `json:"now"`    // unix seconds of the HMAC check's clock (default Now)
+	Env    map[string]string `json:"env"`    // ENVSHARE_* variables on top of the defaults ("" unsets)
+	Now    int64             `json:"now"`    // unix seconds of the HMAC check's and the pages' clock (default Now)
 	Faults []wxemu.Fault     `json:"faults"` // faults injected into the emulator
+	// Apps are Mini Programs added to the emulator's wxemu.DemoState, such as one that
+	// authorizes the platform in the sample.
+	Apps map[string]wxemu.App `json:"apps"`
+	// Credentials, when set, is the content of the credentials secret: the sample runs in mode
+	// file, with it in a temporary file (ENVSHARE_TOKEN_MODE=file, ENVSHARE_TOKEN_FILE), and
+	// without the variables of mode env, which mode file refuses (ENVSHARE_COMPONENT_*).
+	Credentials map[string]string `json:"credentials"`
+	// StateRecord, when set, is the initial content of the state record, in a temporary file
+	// named by ENVSHARE_STATE_ID ({} is the empty record the operator creates). It needs
+	// Credentials: the record lives in the credentials' store.
+	StateRecord map[string]string `json:"state_record"`
+	// WantStateRecord lists fields the state record must hold after the invocation.
+	WantStateRecord map[string]string `json:"want_state_record"`
+	// WantCalls is how many calls of each endpoint (e.g. "batchshareenv") the emulator must
+	// have seen by the end of the invocation.
+	WantCalls map[string]int `json:"want_calls"`
 }
 
 // Handler is an adapter's handler.
@@ -80,8 +119,8 @@ func Samples(t testing.TB, dir string) []string {
 	return out
 }
 
-// Run runs every sample of a.Dir against a fresh emulator seeded with wxemu.DemoState and
-// compares the answer with its golden.
+// Run runs every sample of a.Dir against a fresh emulator seeded with wxemu.DemoState, compares
+// the answer with its golden, and checks what the sidecar says the invocation must leave.
 func Run(t *testing.T, a Adapter) {
 	for _, path := range Samples(t, a.Dir) {
 		name := strings.TrimSuffix(filepath.Base(path), ".json")
@@ -90,33 +129,20 @@ func Run(t *testing.T, a Adapter) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := Invoke(t, a, name, payload, readSidecar(t, path))
+			f := NewFixture(t, a.Dir, name)
+			got := Invoke(t, a, f, name, payload)
 			compareGolden(t, GoldenOf(path), got, *update)
+			f.CheckAfter(t)
 		})
 	}
 }
 
-// Invoke runs one payload through a new App of the adapter against a fresh emulator and
-// returns the answer as the runtime would encode it, normalised.
-func Invoke(t *testing.T, a Adapter, name string, payload []byte, sc Sidecar) []byte {
+// Invoke runs one payload through a new App of the adapter, configured by f and on f's clock,
+// and returns the answer as the runtime would encode it, normalised.
+func Invoke(t *testing.T, a Adapter, f *Fixture, name string, payload []byte) []byte {
 	t.Helper()
-	emu := wxemu.New(wxemu.Options{Tokens: []string{TestToken}, Strict: true})
-	if err := emu.Seed(wxemu.DemoState()); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range sc.Faults {
-		if err := emu.AddFault(f); err != nil {
-			t.Fatal(err)
-		}
-	}
-	base := emu.ServeTest(t)
-	env := Env(base, a.Dir, sc.Env)
-	SetEnv(t, env)
-
-	now := sc.Now
-	if now == 0 {
-		now = Now
-	}
+	SetEnv(t, f.Env)
+	clock := f.Clock()
 	// Every log line down to debug and every EMF line is kept for the secret scan; warnings
 	// and errors also go to the test log.
 	var logs, emf Output
@@ -125,23 +151,182 @@ func Invoke(t *testing.T, a Adapter, name string, payload []byte, sc Sidecar) []
 		Logger: slog.New(slog.NewMultiHandler(
 			slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}),
 			slog.NewJSONHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))),
-		Now:        func() time.Time { return time.Unix(now, 0) },
+		Now:        func() time.Time { return clock },
 		MetricsOut: &emf,
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	v, err := a.Handler(app)(a.Context(ctx, "req-"+name), payload)
 	answer := Encode(v, err)
-	CheckNoSecrets(t, SecretsOf(env), map[string]string{
+	CheckNoSecrets(t, f.Secrets(t), map[string]string{
 		"the logs": logs.String(), "the EMF lines": emf.String(), "the answer": string(answer)})
-	return Normalise(answer, base)
+	return Normalise(answer, f.Base)
 }
 
-// SecretsOf lists the secret values a sample runs with: the test token and secret, and the
-// token, HTTP secret and notification secret of its environment.
+// Fixture is what one sample runs against: its sidecar, a fresh emulator seeded for it, and
+// its configuration.
+type Fixture struct {
+	Sidecar Sidecar
+	Emu     *wxemu.Emulator
+	Base    string            // the emulator's address
+	Env     map[string]string // the ENVSHARE_* variables
+}
+
+// NewFixture prepares the sample dir/name.json: it reads the sidecar, serves a new emulator
+// seeded for the sample until the test ends, and writes the sample's files into a temporary
+// directory.
+func NewFixture(t *testing.T, dir, name string) *Fixture {
+	t.Helper()
+	sc := readSidecar(t, filepath.Join(dir, name+".json"))
+	emu := NewEmulator()
+	if err := emu.Seed(sc.EmulatorState()); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range sc.Faults {
+		if err := emu.AddFault(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := emu.ServeTest(t)
+	env, err := sc.Configure(base, dir, t.TempDir())
+	if err != nil {
+		t.Fatalf("sidecar of %s: %v", name, err)
+	}
+	return &Fixture{Sidecar: sc, Emu: emu, Base: base, Env: env}
+}
+
+// NewEmulator returns the samples' emulator: it accepts TestToken, and knows the platform's
+// test credentials and TestTicket, issued when it starts (by the real clock), so that a
+// refresh can mint.
+func NewEmulator() *wxemu.Emulator {
+	return wxemu.New(wxemu.Options{Tokens: []string{TestToken}, Strict: true,
+		ComponentAppID: TestComponentAppID, ComponentAppSecret: TestComponentAppSecret,
+		ComponentVerifyTicket: TestTicket})
+}
+
+// EmulatorState is the world a sample runs in: wxemu.DemoState and the sidecar's apps.
+func (sc Sidecar) EmulatorState() wxemu.State {
+	s := wxemu.DemoState()
+	maps.Copy(s.Apps, sc.Apps)
+	return s
+}
+
+// Configure returns the configuration of a sample: Env's defaults, the sidecar's credentials
+// secret and state record written under tmp (mode file), and the sidecar's variables on top.
+func (sc Sidecar) Configure(base, dir, tmp string) (map[string]string, error) {
+	env := Env(base, dir, nil)
+	if sc.Credentials != nil {
+		for _, k := range []string{"ENVSHARE_COMPONENT_ACCESS_TOKEN", "ENVSHARE_COMPONENT_APPID",
+			"ENVSHARE_COMPONENT_TOKEN", "ENVSHARE_COMPONENT_AES_KEY"} {
+			delete(env, k)
+		}
+		path, err := writeJSON(filepath.Join(tmp, "credentials.json"), sc.Credentials)
+		if err != nil {
+			return nil, err
+		}
+		env["ENVSHARE_TOKEN_MODE"], env["ENVSHARE_TOKEN_FILE"] = "file", path
+	}
+	if sc.StateRecord != nil {
+		if sc.Credentials == nil {
+			return nil, fmt.Errorf("state_record needs credentials: the state record lives in the credentials' store")
+		}
+		path, err := writeJSON(filepath.Join(tmp, "state.json"), sc.StateRecord)
+		if err != nil {
+			return nil, err
+		}
+		env["ENVSHARE_STATE_ID"] = path
+	}
+	maps.Copy(env, sc.Env)
+	return env, nil
+}
+
+func writeJSON(path string, v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	return path, os.WriteFile(path, b, 0o600)
+}
+
+// Clock is the sample's fixed clock of the HMAC check and the pages: the sidecar's now, or Now.
+func (f *Fixture) Clock() time.Time {
+	if f.Sidecar.Now != 0 {
+		return time.Unix(f.Sidecar.Now, 0)
+	}
+	return time.Unix(Now, 0)
+}
+
+// Secrets lists the secret values of the sample: SecretsOf its configuration, every value of
+// its credentials secret but the appid (which is no secret), and what its state record holds
+// now, such as the token a refresh minted.
+func (f *Fixture) Secrets(t testing.TB) []string {
+	t.Helper()
+	secrets := SecretsOf(f.Env)
+	add := func(v string) {
+		if v != "" && !slices.Contains(secrets, v) {
+			secrets = append(secrets, v)
+		}
+	}
+	for k, v := range f.Sidecar.Credentials {
+		if k != "component_appid" {
+			add(v)
+		}
+	}
+	if record, ok := f.stateRecord(t); ok {
+		add(record["component_access_token"])
+		add(record["component_verify_ticket"])
+	}
+	return secrets
+}
+
+// CheckAfter checks what the invocation must have left: the state record's fields (the value
+// "*": present, whatever it is) and the emulator's calls that the sidecar names.
+func (f *Fixture) CheckAfter(t testing.TB) {
+	t.Helper()
+	if len(f.Sidecar.WantStateRecord) > 0 {
+		record, ok := f.stateRecord(t)
+		if !ok {
+			t.Fatalf("want_state_record: the sample has no state record")
+		}
+		for _, k := range slices.Sorted(maps.Keys(f.Sidecar.WantStateRecord)) {
+			want, got := f.Sidecar.WantStateRecord[k], record[k]
+			if got == "" || want != "*" && got != want {
+				t.Errorf("state record: %s = %q, want %q", k, got, want)
+			}
+		}
+	}
+	for _, ep := range slices.Sorted(maps.Keys(f.Sidecar.WantCalls)) {
+		if got, want := f.Emu.Calls(ep), f.Sidecar.WantCalls[ep]; got != want {
+			t.Errorf("the emulator saw %d calls of %s, want %d", got, ep, want)
+		}
+	}
+}
+
+// stateRecord reads the sample's state record, if it has one.
+func (f *Fixture) stateRecord(t testing.TB) (map[string]string, bool) {
+	t.Helper()
+	path := f.Env["ENVSHARE_STATE_ID"]
+	if path == "" {
+		return nil, false
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var record map[string]string
+	if err := json.Unmarshal(b, &record); err != nil {
+		t.Fatalf("state record: %v", err)
+	}
+	return record, true
+}
+
+// SecretsOf lists the secret values a sample runs with: the test values above (but the appid)
+// and the secrets of its environment.
 func SecretsOf(env map[string]string) []string {
-	secrets := []string{TestToken, TestSecret}
-	for _, k := range []string{"ENVSHARE_COMPONENT_ACCESS_TOKEN", "ENVSHARE_HTTP_SECRET", "ENVSHARE_NOTIFY_SECRET"} {
+	secrets := []string{TestToken, TestSecret, TestComponentAppSecret, TestComponentToken, TestComponentAESKey,
+		TestTicket, TestPushedTicket}
+	for _, k := range []string{"ENVSHARE_COMPONENT_ACCESS_TOKEN", "ENVSHARE_HTTP_SECRET", "ENVSHARE_NOTIFY_SECRET",
+		"ENVSHARE_PAGE_SECRET", "ENVSHARE_COMPONENT_TOKEN", "ENVSHARE_COMPONENT_AES_KEY", "ENVSHARE_COMPONENT_AES_KEY_PREVIOUS"} {
 		if v := env[k]; v != "" && !slices.Contains(secrets, v) {
 			secrets = append(secrets, v)
 		}
@@ -198,20 +383,25 @@ func shorten(s string) string {
 }
 
 // Env is the default configuration of the samples: bearer auth with TestSecret, the token
-// TestToken, the emulator at base and events/manifest.json as the manifest; extra on top.
+// TestToken, the platform's message token, key and appid (mode env), the emulator at base,
+// events/manifest.json as the manifest and the public URL of dir's platform (PublicURLs), so
+// that pending confirmations carry confirm_page; extra on top (the function reads "" as unset:
+// none of the variables that sidecars empty has a default).
 func Env(base, dir string, extra map[string]string) map[string]string {
 	manifest, _ := filepath.Abs(filepath.Join(dir, "..", "manifest.json"))
 	env := map[string]string{
 		"ENVSHARE_WECHAT_BASE_URL":        base,
 		"ENVSHARE_TOKEN_MODE":             "env",
 		"ENVSHARE_COMPONENT_ACCESS_TOKEN": TestToken,
+		"ENVSHARE_COMPONENT_APPID":        TestComponentAppID,
+		"ENVSHARE_COMPONENT_TOKEN":        TestComponentToken,
+		"ENVSHARE_COMPONENT_AES_KEY":      TestComponentAESKey,
 		"ENVSHARE_HTTP_AUTH":              "bearer",
 		"ENVSHARE_HTTP_SECRET":            TestSecret,
 		"ENVSHARE_MANIFEST":               manifest,
+		"ENVSHARE_PUBLIC_URL":             PublicURLs[filepath.Base(dir)],
 	}
-	for k, v := range extra {
-		env[k] = v
-	}
+	maps.Copy(env, extra)
 	return env
 }
 
@@ -248,15 +438,31 @@ func Encode(v any, err error) []byte {
 	return b
 }
 
-var confirmID = regexp.MustCompile(`/__emu/confirm/[A-Za-z0-9]+`)
+// Placeholders of what differs from run to run in answers.
+var (
+	// Confirmation ids of the emulator: their order depends on concurrent calls.
+	confirmID = regexp.MustCompile(`/__emu/confirm/[A-Za-z0-9]+`)
+	// Confirmation page tokens (base64url, hundreds of characters; an emulator id is short):
+	// a token embeds the confirm_url, which holds the emulator's address, and the time the
+	// link was made, which in the binary tests is the real clock.
+	pageToken = regexp.MustCompile(`/confirm/[A-Za-z0-9_-]{40,}`)
+	// expires_at of a refresh answer, also inside an HTTP body (escaped quotes): the minter
+	// stamps it from the real clock (token.Refresher is not given the App's clock), and a stored
+	// token that is not due yet must expire after the real now too.
+	expiresAt = regexp.MustCompile(`(\\?"expires_at\\?":\\?")[^"\\]*`)
+)
 
-// Normalise replaces the emulator's address and confirmation ids (whose order depends on
-// concurrent calls) with fixed placeholders.
+// Normalise replaces the emulator's address, confirmation ids, page tokens and refresh
+// expiry times with fixed placeholders.
 func Normalise(answer []byte, base string) []byte {
 	s := strings.ReplaceAll(string(answer), base, EmulatorURL)
-	return []byte(confirmID.ReplaceAllString(s, "/__emu/confirm/ID"))
+	s = confirmID.ReplaceAllString(s, "/__emu/confirm/ID")
+	s = pageToken.ReplaceAllString(s, "/confirm/TOKEN")
+	return []byte(expiresAt.ReplaceAllString(s, "${1}EXPIRES_AT"))
 }
 
+// readSidecar reads the sidecar of a sample (path of its .json), if it has one. Unknown fields
+// are refused, so that a typo is never ignored silently.
 func readSidecar(t *testing.T, path string) Sidecar {
 	t.Helper()
 	var sc Sidecar

@@ -26,7 +26,7 @@ const (
 func (a *App) wechatEvents(ctx context.Context, inst *instance, req HTTPRequest, rec *record) HTTPResponse {
 	received := time.Now()
 	if inst.Credentials == nil {
-		return a.fail(rec, notFound())
+		return a.fail(rec, eventsNotConfigured())
 	}
 	creds, err := inst.Credentials.Read(ctx)
 	if err != nil {
@@ -35,7 +35,7 @@ func (a *App) wechatEvents(ctx context.Context, inst *instance, req HTTPRequest,
 	}
 	a.secrets.Add(creds.Values()...)
 	if creds.AppID == "" || creds.MessageToken == "" || creds.AESKey == "" {
-		return a.fail(rec, notFound())
+		return a.fail(rec, eventsNotConfigured())
 	}
 	crypto, err := wxcrypt.New(wxcrypt.Config{Token: creds.MessageToken, EncodingAESKey: creds.AESKey,
 		PreviousEncodingAESKey: creds.PreviousAESKey, ComponentAppID: creds.AppID})
@@ -74,6 +74,12 @@ func (a *App) wechatEvents(ctx context.Context, inst *instance, req HTTPRequest,
 	defer cancel()
 	a.onEvent(actCtx, inst, ev)
 	return textResponse(http.StatusOK, "success")
+}
+
+// eventsNotConfigured answers the route as an unknown path would (404), saying what is missing.
+func eventsNotConfigured() *share.Error {
+	return &share.Error{Code: CodeNotFound, Message: "POST /wechat/events is not configured: the platform's appid, " +
+		"message token and EncodingAESKey are not all set (README, Receiving WeChat's events)"}
 }
 
 // onEvent acts on one authenticated event.
