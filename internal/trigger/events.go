@@ -62,6 +62,7 @@ func (a *App) wechatEvents(ctx context.Context, inst *instance, req HTTPRequest,
 	switch {
 	case errors.Is(err, wxcrypt.ErrSignature):
 		rec.errCode = CodeUnauthorized
+		a.log.WarnContext(ctx, "wechat event refused: invalid signature (is component_token the console's 消息校验Token?)")
 		return textResponse(http.StatusUnauthorized, "invalid signature")
 	case err != nil:
 		rec.errCode = share.CodeInvalidRequest
