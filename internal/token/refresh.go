@@ -2,6 +2,7 @@ package token
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,6 +29,15 @@ var ErrTicketTooOld = errors.New("the stored component_verify_ticket is older th
 
 // Refresher is the one minter: it keeps the state record's token fresh, and stores the
 // tickets WeChat pushes. It is safe for concurrent use; one instance refreshes at a time.
+//
+// The stores have no conditional write, so two writers of the record can overlap. Three rules
+// keep the record right: a refresh about to mint takes a lease in the record and mints only if
+// the lease is still its own after LeaseSettle (a second refresh at the same time then stands
+// down); neither writer ever replaces a token with an older one (by minted_at), each re-reading
+// the record just before its write; and an instance that finds its last minted token replaced
+// by an older one writes it back at its next refresh. What remains is a write that lands within
+// one store round trip of another: at worst one ticket push is lost, and the next one, 10
+// minutes later, is stored.
 type Refresher struct {
 	State         StateRecord
 	Credentials   func(ctx context.Context) (Credentials, error)
@@ -38,9 +48,17 @@ type Refresher struct {
 	Now           func() time.Time
 	Logger        *slog.Logger
 	Secrets       *redact.Set
+	// LeaseSettle is how long a refresh waits after taking the lease before it reads the record
+	// again to see it still holds it (default 1 s: longer than a store write); Wait waits it
+	// (default: a timer honouring ctx; tests make it instant).
+	LeaseSettle time.Duration
+	Wait        func(ctx context.Context, d time.Duration) error
 
-	mu        sync.Mutex
-	unwritten *State // minted here but not written: written by the next refresh first
+	once sync.Once
+	id   string // this instance's name in the lease
+
+	mu   sync.Mutex
+	last *State // the token minted here last, written or not
 }
 
 // RefreshResult is the answer of the refresh action; it never holds the token.
@@ -52,36 +70,49 @@ type RefreshResult struct {
 	TicketAgeS int64     `json:"ticket_age_s"`
 }
 
+// leaseTTL bounds how long a lease holds off other minters: a mint takes one WeChat call.
+const leaseTTL = 30 * time.Second
+
 // Refresh mints a token when the stored one is missing, expires within RefreshBefore, or force
 // is true, and writes it into the state record, keeping the ticket fields as read. A write is
-// attempted by the store's own retries; when it still fails, the error says so, and the token
-// is kept to be written by the next Refresh of this instance before anything else.
-func (r *Refresher) Refresh(ctx context.Context, force bool) (*RefreshResult, error) {
+// attempted by the store's own retries; when it still fails, the error says so, and this
+// instance writes the token first at its next Refresh.
+func (r *Refresher) Refresh(ctx context.Context, force bool) (res *RefreshResult, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.once.Do(func() { r.id = rand.Text()[:12] })
 	now := r.now()
 
 	st, err := r.State.Read(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if u := r.unwritten; u != nil && now.Before(u.ExpiresAt) && u.MintedAt.After(st.MintedAt) {
-		// A token minted here whose write failed: WeChat already invalidated the stored one.
-		if err := r.writeToken(ctx, *u); err != nil {
-			return nil, err
-		}
-		st, err = r.State.Read(ctx)
-		if err != nil {
+	if u := r.last; u != nil && u.Token != st.Token && now.Before(u.ExpiresAt) && u.MintedAt.After(st.MintedAt) {
+		// The token minted here last is not in the record, and what is there is older (a
+		// failed write, or a writer that overlapped ours): WeChat has invalidated it.
+		r.log().WarnContext(ctx, "the state record lost the token minted last; writing it again")
+		if st, err = r.writeToken(ctx, *u); err != nil {
 			return nil, err
 		}
 	}
-	r.unwritten = nil
 
 	due := force || st.Token == "" || st.ExpiresAt.IsZero() || st.ExpiresAt.Sub(now) <= r.refreshBefore()
 	if !due {
 		r.Source.useIfSet(st.Token, st.ExpiresAt)
 		return &RefreshResult{OK: true, Action: "refresh", ExpiresAt: st.ExpiresAt, TicketAgeS: seconds(ticketAge(st, now))}, nil
 	}
+	if held, err := r.lease(ctx, st, now); err != nil || !held {
+		if err == nil { // another refresh is minting at this very moment: it writes the token
+			r.log().InfoContext(ctx, "another refresh holds the minting lease; not minting")
+			return &RefreshResult{OK: true, Action: "refresh", ExpiresAt: st.ExpiresAt, TicketAgeS: seconds(ticketAge(st, now))}, nil
+		}
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			r.release(ctx)
+		}
+	}()
 
 	creds, err := r.Credentials(ctx)
 	if err != nil {
@@ -97,7 +128,7 @@ func (r *Refresher) Refresh(ctx context.Context, force bool) (*RefreshResult, er
 	switch {
 	case ticket == "":
 		return nil, ErrNoTicket
-	case age > TicketTTL:
+	case age >= TicketTTL:
 		return nil, fmt.Errorf("%w (it is %s old)", ErrTicketTooOld, age.Round(time.Minute))
 	}
 	m, err := mint(ctx, r.Issuer, creds, ticket, now)
@@ -105,9 +136,8 @@ func (r *Refresher) Refresh(ctx context.Context, force bool) (*RefreshResult, er
 		return nil, r.Secrets.Error(err)
 	}
 	r.Secrets.Add(m.Token)
-	minted := State{Token: m.Token, ExpiresAt: m.ExpiresAt, MintedAt: now}
-	if err := r.writeToken(ctx, minted); err != nil {
-		r.unwritten = &minted
+	r.last = &State{Token: m.Token, ExpiresAt: m.ExpiresAt, MintedAt: now}
+	if _, err := r.writeToken(ctx, *r.last); err != nil {
 		return nil, err
 	}
 	r.log().InfoContext(ctx, "component access token minted and stored", "expires_at", m.ExpiresAt, "forced", force)
@@ -115,24 +145,64 @@ func (r *Refresher) Refresh(ctx context.Context, force bool) (*RefreshResult, er
 	return &RefreshResult{OK: true, Action: "refresh", Minted: true, ExpiresAt: m.ExpiresAt, TicketAgeS: seconds(age)}, nil
 }
 
-// writeToken writes the token fields of t into the record, re-read just before, so that a
-// ticket stored meanwhile is kept.
-func (r *Refresher) writeToken(ctx context.Context, t State) error {
+// lease takes the minting lease and reports whether it is still this instance's after
+// LeaseSettle. Two refreshes that both wrote a lease read back the one written last.
+func (r *Refresher) lease(ctx context.Context, st State, now time.Time) (bool, error) {
+	if st.leased(r.id, now) {
+		return false, nil
+	}
+	st.MintingBy, st.MintingUntil = r.id, now.Add(leaseTTL)
+	if err := r.State.Write(ctx, st); err != nil {
+		return false, fmt.Errorf("take the minting lease: %w", err)
+	}
+	if err := r.wait(ctx, r.leaseSettle()); err != nil {
+		return false, err
+	}
+	back, err := r.State.Read(ctx)
+	if err != nil {
+		return false, err
+	}
+	return back.MintingBy == r.id, nil
+}
+
+// release gives the lease up after a refresh that could not mint, so that the next one (a
+// person's POST /refresh, say) need not wait for it to lapse. It is best effort.
+func (r *Refresher) release(ctx context.Context) {
+	st, err := r.State.Read(ctx)
+	if err != nil || st.MintingBy != r.id {
+		return
+	}
+	st.MintingBy, st.MintingUntil = "", time.Time{}
+	_ = r.State.Write(ctx, st)
+}
+
+// writeToken writes the token fields of t into the record and gives the lease up. It re-reads
+// the record just before, so that a ticket stored meanwhile is kept, and leaves a token that
+// was minted later than t in place.
+func (r *Refresher) writeToken(ctx context.Context, t State) (State, error) {
 	st, err := r.State.Read(ctx)
 	if err != nil {
-		return fmt.Errorf("the minted token was not stored: %w", err)
+		return State{}, fmt.Errorf("the minted token was not stored (the next refresh writes it first): %w", err)
+	}
+	if st.Token != "" && st.MintedAt.After(t.MintedAt) {
+		return st, nil // a newer mint than ours is stored: ours is the one WeChat invalidates
 	}
 	st.Token, st.ExpiresAt, st.MintedAt = t.Token, t.ExpiresAt, t.MintedAt
-	if err := r.State.Write(ctx, st); err != nil {
-		return fmt.Errorf("the minted token was not stored (the next refresh writes it first): %w", err)
+	if st.MintingBy == r.id {
+		st.MintingBy, st.MintingUntil = "", time.Time{}
 	}
-	return nil
+	if err := r.State.Write(ctx, st); err != nil {
+		return State{}, fmt.Errorf("the minted token was not stored (the next refresh writes it first): %w", err)
+	}
+	return st, nil
 }
 
 // StoreTicket stores a pushed component_verify_ticket created at created: when the record holds
 // none, or when created is at least TicketEvery after the stored one and the ticket differs.
 // So an older ticket never replaces a newer one, and the store sees at most one ticket write
-// per TicketEvery. It keeps the token fields as read and reports whether it wrote.
+// per TicketEvery. It keeps the token fields as read, and stands down (the push is lost; the
+// next one comes in 10 minutes) while a refresh holds the minting lease. It reports whether it
+// wrote.
 func (r *Refresher) StoreTicket(ctx context.Context, ticket string, created time.Time) (bool, error) {
 	r.Secrets.Add(ticket)
 	st, err := r.State.Read(ctx)
@@ -140,6 +210,9 @@ func (r *Refresher) StoreTicket(ctx context.Context, ticket string, created time
 		return false, err
 	}
 	if st.Ticket != "" && (ticket == st.Ticket || created.Sub(st.TicketCreated) < r.ticketEvery()) {
+		return false, nil
+	}
+	if st.leased("", r.now()) { // a mint is about to write the record: ours would be overwritten, or overwrite it
 		return false, nil
 	}
 	st.Ticket, st.TicketCreated = ticket, created
@@ -161,6 +234,27 @@ func (r *Refresher) now() time.Time {
 		return r.Now()
 	}
 	return time.Now()
+}
+
+func (r *Refresher) wait(ctx context.Context, d time.Duration) error {
+	if r.Wait != nil {
+		return r.Wait(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func (r *Refresher) leaseSettle() time.Duration {
+	if r.LeaseSettle > 0 {
+		return r.LeaseSettle
+	}
+	return time.Second
 }
 
 func (r *Refresher) refreshBefore() time.Duration {

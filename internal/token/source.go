@@ -78,7 +78,8 @@ type Source struct {
 	token      string
 	refreshAt  time.Time // zero: kept until WeChat rejects it
 	expiresAt  time.Time // zero: unknown
-	staleUntil time.Time // Reload of the cached token answers ErrStaleToken until then
+	staleUntil time.Time // Reload of the cached token answers staleErr until then
+	staleErr   error     // why the last reload of the cached token gave no other token
 }
 
 var _ wechat.TokenSource = (*Source)(nil)
@@ -127,20 +128,29 @@ func (s *Source) Reload(ctx context.Context, rejected string) (string, error) {
 		s.mu.Unlock()
 		return tok, nil // another caller already reloaded
 	case s.token == rejected && now.Before(s.staleUntil):
+		err := s.staleErr
 		s.mu.Unlock()
-		return "", s.stale()
+		return "", err
 	}
 	s.mu.Unlock()
 
 	tok, err := s.load(ctx, "reload")
-	if err != nil || tok != rejected {
-		return tok, err
+	switch {
+	case err == nil && tok != rejected:
+		return tok, nil
+	case err == nil:
+		err = s.stale()
+		s.log.WarnContext(ctx, "the token source still holds the token WeChat rejected", "retry_after", StaleBackoff.String())
+	case ctx.Err() != nil:
+		return "", err // this caller gave up; nothing is learnt about the source
 	}
+	// Either way the source is not read again for StaleBackoff: a rejected token cannot cause
+	// a storm of reads (or, without a state record, of mints). A failed read stays what it is,
+	// transient, rather than "stale": the next read may well find the new token.
 	s.mu.Lock()
-	s.staleUntil = s.cfg.Now().Add(StaleBackoff)
+	s.staleUntil, s.staleErr = s.cfg.Now().Add(StaleBackoff), err
 	s.mu.Unlock()
-	s.log.WarnContext(ctx, "the token source still holds the token WeChat rejected", "retry_after", StaleBackoff.String())
-	return "", s.stale()
+	return "", err
 }
 
 func (s *Source) stale() error {
@@ -189,7 +199,7 @@ func (s *Source) fill(ctx context.Context, reload bool) (string, error) {
 	now := s.cfg.Now()
 	if err != nil {
 		err = s.wrap(s.cfg.Secrets.Error(err))
-		if s.token != "" && now.Before(s.expiresAt) {
+		if !reload && s.token != "" && now.Before(s.expiresAt) {
 			s.refreshAt = minTime(now.Add(refreshRetry), s.expiresAt)
 			s.log.WarnContext(ctx, "token refresh failed; serving the cached token until it expires",
 				"error", err, "expires_at", s.expiresAt)
@@ -216,7 +226,11 @@ func (s *Source) fetch(ctx context.Context) (tok string, refreshAt, expiresAt ti
 		if problem := usableToken(st, now); problem != "" {
 			return "", time.Time{}, time.Time{}, errors.New(problem)
 		}
-		return st.Token, now.Add(StateMaxAge), st.ExpiresAt, nil
+		refreshAt := now.Add(StateMaxAge)
+		if !st.ExpiresAt.IsZero() && st.ExpiresAt.Before(refreshAt) {
+			refreshAt = st.ExpiresAt // never served past its expiry
+		}
+		return st.Token, refreshAt, st.ExpiresAt, nil
 	}
 	raw, err := s.cfg.Credentials.Get(ctx, s.cfg.CredentialsID)
 	if err != nil {
@@ -258,7 +272,7 @@ func usableToken(st State, now time.Time) string {
 	default:
 		return ""
 	}
-	if age := ticketAge(st, now); age > TicketTTL {
+	if age := ticketAge(st, now); age >= TicketTTL {
 		problem += fmt.Sprintf("; its component_verify_ticket is %s old, older than the 12 h WeChat accepts: "+
 			"check that WeChat's pushes reach /wechat/events", age.Round(time.Minute))
 	}

@@ -21,14 +21,24 @@ type State struct {
 	Token         string    // component_access_token
 	ExpiresAt     time.Time // expires_at
 	MintedAt      time.Time // minted_at
+	// The minter's lease (minting_by, minting_until): a refresh about to mint says so first,
+	// so that a second refresh at the same time does not mint too (see Refresher.Refresh).
+	MintingBy    string
+	MintingUntil time.Time
 
 	other map[string]json.RawMessage
 }
 
-// stateFields maps the JSON names of State to its fields.
+// fields maps the JSON names of State to its fields.
 func (s *State) fields() (str map[string]*string, times map[string]*time.Time) {
-	return map[string]*string{"component_verify_ticket": &s.Ticket, "component_access_token": &s.Token},
-		map[string]*time.Time{"ticket_create_time": &s.TicketCreated, "expires_at": &s.ExpiresAt, "minted_at": &s.MintedAt}
+	return map[string]*string{"component_verify_ticket": &s.Ticket, "component_access_token": &s.Token, "minting_by": &s.MintingBy},
+		map[string]*time.Time{"ticket_create_time": &s.TicketCreated, "expires_at": &s.ExpiresAt, "minted_at": &s.MintedAt,
+			"minting_until": &s.MintingUntil}
+}
+
+// leased reports whether a minter other than id holds the lease at now.
+func (s State) leased(id string, now time.Time) bool {
+	return s.MintingBy != "" && s.MintingBy != id && now.Before(s.MintingUntil)
 }
 
 // errMalformedState says the record is not the JSON object it must be; it never quotes it.
@@ -61,7 +71,7 @@ func parseState(raw string) (State, error) {
 				return State{}, fmt.Errorf("%w: %s is not an RFC 3339 time", errMalformedState, name)
 			}
 			if text != "" {
-				t, err := time.Parse(time.RFC3339, text)
+				t, err := time.Parse(time.RFC3339Nano, text)
 				if err != nil {
 					return State{}, fmt.Errorf("%w: %s is not an RFC 3339 time", errMalformedState, name)
 				}
@@ -87,7 +97,7 @@ func (s State) encode() (string, error) {
 	}
 	for name, p := range times {
 		if !p.IsZero() {
-			out[name] = p.UTC().Format(time.RFC3339)
+			out[name] = p.UTC().Format(time.RFC3339Nano)
 		}
 	}
 	b, err := json.Marshal(out)

@@ -1,0 +1,97 @@
+// Races between writers of the state record. The stores have no conditional write, so two
+// read-modify-write cycles that overlap can lose the first write; these tests hold one write
+// while another writer runs and check that the record still ends up with the newest token
+// (the minting lease, the re-read before a ticket write, the Refresher's last minted token)
+// and that a store outage during a rejection is transient, not "run refresh with force".
+package token
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/envshare/envshare/pkg/wechat"
+)
+
+// A ticket push read the record before a forced refresh wrote its token, and writes after it.
+func TestTicketWriteAfterAForcedMintLosesTheToken(t *testing.T) {
+	l := newLifecycle(t, discard)
+	ctx := t.Context()
+	if _, err := l.minter.Refresh(ctx, false); err != nil { // T0, valid until t0+2h
+		t.Fatal(err)
+	}
+
+	l.clock.Advance(time.Hour)
+	ticket, at := l.push(t)
+	held, release := l.holdPut()
+	stored := make(chan error, 1)
+	go func() { _, err := l.minter.StoreTicket(ctx, ticket, at); stored <- err }() // has read T0
+	<-held
+	if _, err := l.minter.Refresh(ctx, true); err != nil { // T1; WeChat drops T0 at t0+65m
+		t.Fatal(err)
+	}
+	close(release) // the ticket write puts T0 back
+	if err := <-stored; err != nil {
+		t.Fatal(err)
+	}
+
+	// The next scheduled refresh, 20 minutes later: T0 expires in 40 minutes, so it is kept.
+	l.clock.Advance(20 * time.Minute)
+	if _, err := l.minter.Refresh(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.call(ctx); err != nil {
+		t.Errorf("after the next scheduled refresh the serving instances still fail (%v): %v", wechat.Classify(err), err)
+	}
+}
+
+// Two refreshes at once (a schedule delivered twice, or POST /refresh during the schedule) on
+// two instances: the one that minted first writes last.
+func TestTwoRefreshesAtOnceKeepTheOlderToken(t *testing.T) {
+	l := newLifecycle(t, discard)
+	ctx := t.Context()
+	m := l.minter // another instance's Refresher on the same record:
+	other := &Refresher{State: m.State, Credentials: m.Credentials, Issuer: m.Issuer, Now: m.Now, Logger: m.Logger, Secrets: m.Secrets, Wait: instant}
+
+	held, release := l.holdPut()
+	first := make(chan error, 1)
+	go func() { _, err := l.minter.Refresh(ctx, false); first <- err }() // mints TA, held before its write
+	<-held
+	l.clock.Advance(time.Second)
+	if _, err := other.Refresh(ctx, false); err != nil { // mints TB and writes it; WeChat drops TA in 5 minutes
+		t.Fatal(err)
+	}
+	close(release) // TA overwrites TB
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+
+	l.clock.Advance(20 * time.Minute)
+	if _, err := l.minter.Refresh(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.call(ctx); err != nil {
+		t.Errorf("after the next scheduled refresh the serving instances still fail (%v): %v", wechat.Classify(err), err)
+	}
+}
+
+// WeChat rejects the cached token (the minter has replaced it) while the state record cannot be
+// read for a moment: the answer must be transient (the platform's retry applies, and the next
+// read finds the new token), not "stored token rejected: run refresh with force". Today the
+// failed load serves the cached token again, which is the rejected one, so Reload reports it
+// as stale, Refused, and does not read the record for StaleBackoff; the store's error is only
+// in a warning.
+func TestRejectionDuringAStoreOutageIsRefused(t *testing.T) {
+	c := newClock()
+	s, m, _ := stateSource(recordJSON(map[string]any{"component_access_token": storedToken,
+		"expires_at": c.Now().Add(2 * time.Hour)}), c)
+	mustToken(t, s, storedToken)
+	m.mu.Lock()
+	m.failGets = 1
+	m.mu.Unlock()
+
+	_, err := s.Reload(t.Context(), storedToken)
+	if f := wechat.Classify(&wechat.TokenSourceError{Err: err}); f != wechat.Unavailable || !errors.Is(err, errStoreDown) {
+		t.Errorf("Reload during a store outage = %v (%v), want the store's error, Unavailable", err, f)
+	}
+}
