@@ -148,15 +148,7 @@ type httpAPIResponse struct {
 }
 
 func (h handler) httpAPI(ctx context.Context, payload []byte) (httpAPIResponse, error) {
-	ctx = invocation(ctx, trigger.TriggerHTTP)
-	var ev events.APIGatewayV2HTTPRequest
-	var resp trigger.HTTPResponse
-	if err := json.Unmarshal(payload, &ev); err != nil {
-		resp = h.app.BadHTTPEvent(ctx, err)
-	} else {
-		resp = h.app.HTTP(ctx, v2Request(ev.RequestContext.HTTP.Method, ev.RawPath, ev.RequestContext.HTTP.Path,
-			ev.Headers, ev.QueryStringParameters, ev.RawQueryString, ev.Body, ev.IsBase64Encoded))
-	}
+	resp := h.formatV2(ctx, payload)
 	return httpAPIResponse{APIGatewayV2HTTPResponse: events.APIGatewayV2HTTPResponse{
 		StatusCode: resp.Status, Headers: resp.Headers, Body: resp.Body}}, nil
 }
@@ -168,31 +160,45 @@ type functionURLResponse struct {
 }
 
 func (h handler) functionURL(ctx context.Context, payload []byte) (functionURLResponse, error) {
-	ctx = invocation(ctx, trigger.TriggerHTTP)
-	var ev events.LambdaFunctionURLRequest
-	var resp trigger.HTTPResponse
-	if err := json.Unmarshal(payload, &ev); err != nil {
-		resp = h.app.BadHTTPEvent(ctx, err)
-	} else {
-		resp = h.app.HTTP(ctx, v2Request(ev.RequestContext.HTTP.Method, ev.RawPath, ev.RequestContext.HTTP.Path,
-			ev.Headers, ev.QueryStringParameters, ev.RawQueryString, ev.Body, ev.IsBase64Encoded))
-	}
+	resp := h.formatV2(ctx, payload)
 	return functionURLResponse{LambdaFunctionURLResponse: events.LambdaFunctionURLResponse{
 		StatusCode: resp.Status, Headers: resp.Headers, Body: resp.Body}}, nil
 }
 
-// v2Request converts payload format 2.0 (HTTP API, Function URL). The raw query string is
-// read first: it keeps repeated parameters apart (queryStringParameters joins them with
-// commas), as the client signed them; the parameters are the fallback.
-func v2Request(method, rawPath, path string, headers, query map[string]string, rawQuery, body string, b64 bool) trigger.HTTPRequest {
-	if rawPath == "" {
-		rawPath = path
+// formatV2 answers payload format 2.0, which HTTP API and Function URL events share: the
+// fields read here (events.APIGatewayV2HTTPRequest's and events.LambdaFunctionURLRequest's)
+// have the same names and types in both. The raw query string is read first: it keeps
+// repeated parameters apart (queryStringParameters joins them with commas), as the client
+// signed them; the parameters are the fallback.
+func (h handler) formatV2(ctx context.Context, payload []byte) trigger.HTTPResponse {
+	ctx = invocation(ctx, trigger.TriggerHTTP)
+	var ev struct {
+		RawPath               string            `json:"rawPath"`
+		RawQueryString        string            `json:"rawQueryString"`
+		Headers               map[string]string `json:"headers"`
+		QueryStringParameters map[string]string `json:"queryStringParameters"`
+		Body                  string            `json:"body"`
+		IsBase64Encoded       bool              `json:"isBase64Encoded"`
+		RequestContext        struct {
+			HTTP struct {
+				Method string `json:"method"`
+				Path   string `json:"path"`
+			} `json:"http"`
+		} `json:"requestContext"`
 	}
-	q, err := url.ParseQuery(rawQuery)
-	if rawQuery == "" || err != nil {
-		q = queryOf(nil, query)
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return h.app.BadHTTPEvent(ctx, err)
 	}
-	return trigger.HTTPRequest{Method: method, Path: rawPath, Headers: headers, Query: q, Body: body, IsBase64Encoded: b64}
+	path := ev.RawPath
+	if path == "" {
+		path = ev.RequestContext.HTTP.Path
+	}
+	q, err := url.ParseQuery(ev.RawQueryString)
+	if ev.RawQueryString == "" || err != nil {
+		q = queryOf(nil, ev.QueryStringParameters)
+	}
+	return h.app.HTTP(ctx, trigger.HTTPRequest{Method: ev.RequestContext.HTTP.Method, Path: path,
+		Headers: ev.Headers, Query: q, Body: ev.Body, IsBase64Encoded: ev.IsBase64Encoded})
 }
 
 // albResponse is events.ALBTargetGroupResponse without a null multiValueHeaders.

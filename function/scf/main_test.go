@@ -209,38 +209,6 @@ func FuzzHandle(f *testing.F) {
 	h := handler{app: app}
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		v, err := h.handle(context.Background(), payload)
-		checkClass(t, payload, v, err)
+		eventtest.CheckClass(t, payload, v, err)
 	})
-}
-
-// checkClass asserts the class of a fuzzed event's answer. The configuration is valid and the
-// core never fails here, so bad input may only get a client error: an HTTP status below 500,
-// a direct answer that is a result or invalid_request. The only invocation errors allowed are
-// a refresh (which fails loudly by design: there is no state record) and an event of a shape
-// whose answer cannot name what failed (an undecodable SQS batch).
-func checkClass(t *testing.T, payload []byte, v any, err error) {
-	t.Helper()
-	if err != nil {
-		if !strings.Contains(err.Error(), "refresh") && !strings.Contains(err.Error(), "decode SQS event") {
-			t.Fatalf("invocation error %v for %q", err, payload)
-		}
-		return
-	}
-	b, mErr := json.Marshal(v)
-	if mErr != nil {
-		t.Fatalf("answer does not encode: %v", mErr)
-	}
-	var answer struct {
-		StatusCode *int `json:"statusCode"`
-		Error      *struct {
-			Code string `json:"code"`
-		} `json:"error"`
-	}
-	_ = json.Unmarshal(b, &answer)
-	switch {
-	case answer.StatusCode != nil && *answer.StatusCode >= 500:
-		t.Fatalf("HTTP %d for %q: %s", *answer.StatusCode, payload, b)
-	case answer.Error != nil && answer.Error.Code != share.CodeInvalidRequest:
-		t.Fatalf("error %s for %q", answer.Error.Code, payload)
-	}
 }
