@@ -20,6 +20,9 @@ func readFlat(doc []byte) (map[string]string, error) {
 	if !utf8.Valid(doc) {
 		return nil, bad("not UTF-8")
 	}
+	if strings.IndexFunc(string(doc), func(r rune) bool { return !isXMLChar(r) }) >= 0 {
+		return nil, bad("a character XML does not allow")
+	}
 	// XML reads every line ending as "\n", CDATA included.
 	s := strings.ReplaceAll(strings.ReplaceAll(string(doc), "\r\n", "\n"), "\r", "\n")
 	s = strings.TrimSpace(s)
@@ -152,10 +155,16 @@ func charRef(ref string) (rune, error) {
 		num, base = hex, 16
 	}
 	n, err := strconv.ParseUint(num, base, 32)
-	if err != nil || n == 0 || !utf8.ValidRune(rune(n)) || num == "" || num[0] == '+' || num[0] == '-' {
+	if err != nil || !isXMLChar(rune(n)) || num == "" || num[0] == '+' || num[0] == '-' {
 		return 0, fmt.Errorf("a bad character reference")
 	}
 	return rune(n), nil
+}
+
+// isXMLChar reports whether XML allows r in a document (its Char production).
+func isXMLChar(r rune) bool {
+	return r == '\t' || r == '\n' || r == '\r' || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD ||
+		r >= 0x10000 && r <= 0x10FFFF
 }
 
 // cdataField writes <Name><![CDATA[value]]></Name>; value must not hold "]]>" (appids and
