@@ -1,7 +1,8 @@
-# envshare — see README.md. `make run` and `make test` do all their own set-up.
+# envshare — see README.md. `make` lists the targets; `make run` and `make test` do all their
+# own set-up, and say so before each step that takes long the first time.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
-.DEFAULT_GOAL := test
+.DEFAULT_GOAL := help
 
 GO   ?= go
 BIN  := $(CURDIR)/bin
@@ -12,12 +13,16 @@ RIE_VERSION         := v0.0.0-20261030222936-bef5c4ba774d
 STATICCHECK_VERSION := v0.8.2
 RIE         := $(BIN)/aws-lambda-rie
 STATICCHECK := $(BIN)/staticcheck
+LOCAL       := $(BIN)/local
 export ENVSHARE_RIE_BIN := $(RIE)
 
 # Release builds: static, stripped, reproducible. AWS provided.al2023 runs `bootstrap`
-# (lambda.norpc: no net/rpc server); SCF Go1 runs `main` over scf-go-lib's net/rpc.
+# (lambda.norpc: no net/rpc server); SCF Go1 runs `main` over scf-go-lib's net/rpc. Neither
+# needs HTTP/2 (WeChat and the notification receiver are called over HTTP/1.1):
+# nethttpomithttp2 saves 140 KB per zip.
 GOBUILD    := CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -buildvcs=false -ldflags "-s -w"
-AWS_TAGS   := -tags lambda.norpc
+AWS_TAGS   := -tags lambda.norpc,nethttpomithttp2
+SCF_TAGS   := -tags nethttpomithttp2
 AWS_ARCHES := arm64 amd64
 AWS_ZIPS   := $(AWS_ARCHES:%=$(DIST)/envshare-aws-%.zip)
 SCF_DIR    := $(DIST)/scf
@@ -28,80 +33,81 @@ MANIFEST   := manifest.json
 FUZZTIME_SHORT ?= 5s
 FUZZTIME       ?= 2m
 ADDR           ?= 127.0.0.1:8080
+EMULATOR_ADDR  ?= 127.0.0.1:8081
 EVENT          ?=
 
-.PHONY: all help deps test fuzz-short fuzz run invoke serve bench build-aws build-scf \
+.PHONY: all help deps chromium local test fuzz-short fuzz run invoke serve bench build-aws build-scf \
 	build-EnvshareFunction lint deploy-aws deploy-scf clean
 
 all: test
 
-## help: this list
+## help: this list (the default goal)
 help:
-	@sed -n 's/^## //p' $(firstword $(MAKEFILE_LIST))
+	@echo "envshare: make <target> (a first run downloads and builds what it needs, and says so)"
+	@awk '/^## / { sub(/^## /, ""); name = $$0; sub(/: .*/, "", name); sub(/^[^:]*: /, ""); \
+		if (length(name) > 22) printf "  %s\n  %-22s %s\n", name, "", $$0; else printf "  %-22s %s\n", name, $$0 }' \
+		$(firstword $(MAKEFILE_LIST))
 
+# deps downloads the modules; it only says so when they are not there yet (probed with one
+# module that every build needs), since a download with everything in place is instant.
 deps:
-	$(GO) mod download
+	@if [ -z "$$($(GO) list -m -f '{{.Dir}}' github.com/aws/aws-lambda-go 2>/dev/null)" ]; then \
+		echo "== Downloading the Go modules (go mod download; the first time: a minute or two)"; fi
+	@$(GO) mod download
 
 $(RIE):
+	@echo "== Installing the AWS Lambda runtime interface emulator into ./bin (first time only: about a minute)"
 	GOBIN=$(BIN) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
 
 $(STATICCHECK):
+	@echo "== Installing staticcheck $(STATICCHECK_VERSION) into ./bin (first time only: it compiles golang.org/x/tools, about 5 minutes)"
 	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
-## test: vet, every test with -race (unit, events, emulator, binaries under the RIE), short fuzzing
-test: deps $(RIE)
-	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
-	$(MAKE) --no-print-directory fuzz-short
+# chromium: the browser tests' Chromium, installed with apt-get when it is missing.
+chromium:
+	@scripts/install-chromium.sh
 
-# fuzz_each runs every Fuzz* target of every package for $(1), one at a time: `go test -fuzz`
-# takes one target of one package. `go test -list` prints a package's targets, then its "ok" line;
-# anything else (a build failure) is passed on.
-# Go 1.26 can end a time-limited run with a bare "context deadline exceeded" (go.dev/issue/75804);
-# without a failing input written, that is the fuzz time running out, not a finding.
-define fuzz_each
-$(GO) test -list '^Fuzz' ./... \
-| awk '/^Fuzz/ { t[n++] = $$1; next } /^ok / { for (i = 0; i < n; i++) print $$2, t[i]; n = 0; next } \
-	/no test files/ { next } { print > "/dev/stderr" }' \
-| while read -r pkg target; do \
-	echo "fuzz $$pkg $$target for $(1)"; \
-	log=$$(mktemp); rc=0; \
-	$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(1) "$$pkg" </dev/null >$$log 2>&1 || rc=$$?; \
-	if [ $$rc -ne 0 ] && grep -q 'context deadline exceeded' $$log && ! grep -q 'Failing input written' $$log; then \
-		echo "fuzz $$target: stopped at the time limit (go.dev/issue/75804), no failing input: passed"; \
-	else \
-		grep -v '^fuzz: elapsed' $$log || true; \
-		if [ $$rc -ne 0 ]; then rm -f $$log; exit 1; fi; \
-	fi; \
-	rm -f $$log; \
-done
-endef
+## test: vet, every test with -race (unit, events, emulator, binaries, browser), short fuzzing
+test: deps $(RIE) chromium
+	@echo "== go vet ./... (the first run compiles every package: a few minutes)"
+	@$(GO) vet ./...
+	@echo "== go test -race -count=1 ./... (about 2 minutes; the first run compiles everything with -race first)"
+	@$(GO) test -race -count=1 -json ./... | $(GO) run ./scripts/testreport
+	@scripts/fuzz.sh $(FUZZTIME_SHORT)
 
 ## fuzz-short: each fuzz target for FUZZTIME_SHORT (5s); part of `make test`
 fuzz-short: deps
-	$(call fuzz_each,$(FUZZTIME_SHORT))
+	@scripts/fuzz.sh $(FUZZTIME_SHORT)
 
 ## fuzz: each fuzz target for FUZZTIME (2m)
 fuzz: deps
-	$(call fuzz_each,$(FUZZTIME))
+	@scripts/fuzz.sh $(FUZZTIME)
 
-## run: a demo of every action against the embedded WeChat emulator
-run: deps
-	$(GO) run ./function/local run
+# local builds the local tools into ./bin. run, serve and invoke exec it, so that it is
+# make's own child: killing make ends it (it also ends itself when its parent dies).
+local: deps
+	@if [ ! -x $(LOCAL) ]; then echo "== Building bin/local (./function/local; the first build: about a minute)"; fi
+	@$(GO) build -o $(LOCAL) ./function/local
 
-## invoke EVENT=events/aws/<name>.json: run one sample event through its adapter
-invoke: deps
-	@if [ -z "$(EVENT)" ]; then echo "usage: make invoke EVENT=events/<aws|scf>/<name>.json; events:"; ls events/*/*.json 2>/dev/null | grep -v '\.golden\.' || true; exit 2; fi
-	$(GO) run ./function/local invoke $(EVENT)
+## run: the closed loop and every action, step by step, against the embedded WeChat emulator
+run: local
+	@exec $(LOCAL) run
 
-## serve: the HTTP routes on ADDR (127.0.0.1:8080), against the embedded emulator, for curl
-serve: deps
-	$(GO) run ./function/local serve -addr $(ADDR)
+## invoke EVENT=events/aws/<name>.json: one sample event through its platform's binary, vs its golden
+invoke: local
+	@if [ -z "$(EVENT)" ]; then echo "usage: make invoke EVENT=events/<aws|scf>/<name>.json; events:"; ls events/*/*.json 2>/dev/null | grep -v '\.golden\.\|\.env\.' || true; exit 2; fi
+	@exec $(LOCAL) invoke $(EVENT)
 
-## bench: benchmarks with allocations, then the deployment zips and their sizes
+## serve: a local deployment for curl and a browser, on ADDR (127.0.0.1:8080) and EMULATOR_ADDR (:8081)
+serve: local
+	@exec $(LOCAL) serve -addr $(ADDR) -emulator $(EMULATOR_ADDR)
+
+## bench: benchmarks with allocations (the budgets' included), then the deployment zips and their sizes
 bench: deps $(RIE)
-	$(GO) test -run '^$$' -bench . -benchmem ./...
-	$(MAKE) --no-print-directory build-aws build-scf
+	@echo "== go test -run '^$$' -bench . -benchmem ./... (several minutes: every benchmark, the budgets' among them)"
+	@$(GO) test -run '^$$' -bench . -benchmem ./...
+	@echo "== The deployment zips (release tags: AWS $(filter-out -tags,$(AWS_TAGS)), SCF $(filter-out -tags,$(SCF_TAGS)))"
+	@$(MAKE) --no-print-directory build-aws build-scf
 
 # package_zip DIR ZIP: ship manifest.json beside the binary when the root has one, then zip DIR's
 # files with fixed timestamps, so that the same sources give the same zip.
@@ -130,6 +136,7 @@ build-aws: $(AWS_ZIPS)
 	$(call print_sizes,$^)
 
 $(DIST)/envshare-aws-%.zip: deps
+	@echo "== Building dist/aws-$*/bootstrap (linux/$*; a first build: about a minute)"
 	rm -rf $(DIST)/aws-$* && mkdir -p $(DIST)/aws-$*
 	GOARCH=$* $(GOBUILD) $(AWS_TAGS) -o $(DIST)/aws-$*/bootstrap ./function/aws
 	$(call package_zip,$(DIST)/aws-$*,$@)
@@ -139,8 +146,9 @@ build-scf: $(SCF_ZIP)
 	$(call print_sizes,$^)
 
 $(SCF_ZIP): deps
+	@echo "== Building dist/scf/main (linux/amd64; a first build: about a minute)"
 	rm -rf $(SCF_DIR) && mkdir -p $(SCF_DIR)
-	GOARCH=amd64 $(GOBUILD) -o $(SCF_DIR)/main ./function/scf
+	GOARCH=amd64 $(GOBUILD) $(SCF_TAGS) -o $(SCF_DIR)/main ./function/scf
 	$(call package_zip,$(SCF_DIR),$@)
 
 ## build-EnvshareFunction: what `sam build` runs (BuildMethod: makefile); SAM zips ARTIFACTS_DIR
@@ -151,8 +159,10 @@ build-EnvshareFunction:
 
 ## lint: go vet, staticcheck, and cfn-lint on template.yaml when it is installed
 lint: deps $(STATICCHECK)
-	$(GO) vet ./...
-	$(STATICCHECK) ./...
+	@echo "== go vet ./..."
+	@$(GO) vet ./...
+	@echo "== staticcheck ./... (the first run analyses every dependency: a few minutes)"
+	@$(STATICCHECK) ./...
 	@if command -v cfn-lint >/dev/null; then echo "cfn-lint template.yaml"; cfn-lint template.yaml; \
 	else echo "cfn-lint not installed: template.yaml not linted (pip install cfn-lint)"; fi
 

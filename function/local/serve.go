@@ -2,77 +2,119 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
-	"strings"
+	"time"
 
-	"github.com/envshare/envshare/internal/trigger"
 	"github.com/envshare/envshare/pkg/wxemu"
 )
 
-// serve answers the function's HTTP routes on a loopback address, for curl.
+// refreshEvery is the refresh schedule of both templates.
+const refreshEvery = 20 * time.Minute
+
+// serve runs a local deployment for curl and a browser until ctx is done (Ctrl-C, SIGTERM,
+// or the parent process ending), then shuts it down.
 func serve(ctx context.Context, out io.Writer, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	addr := fs.String("addr", "127.0.0.1:8080", "loopback address to listen on")
+	addr := fs.String("addr", "127.0.0.1:8080", "the function's loopback address")
+	emuAddr := fs.String("emulator", "127.0.0.1:8081", "the WeChat emulator's loopback address")
 	state := fs.String("state", "", "emulator state JSON (default: the demo fleet)")
 	verbose := fs.Bool("v", true, "print the function's JSON logs on stderr")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if err := loopbackOnly(*addr); err != nil {
-		return err
-	}
-	_, baseURL, stop, err := startEmulator(*state)
+	d, err := deploy(out, deployOptions{Addr: *addr, EmulatorAddr: *emuAddr, State: *state, Verbose: *verbose})
 	if err != nil {
 		return err
 	}
-	defer stop()
-	if err := setEnv(localEnv(baseURL)); err != nil {
+	defer func() {
+		d.Close()
+		fmt.Fprintln(out, "envshare stopped")
+	}()
+	if err := d.prime(ctx); err != nil {
+		if ctx.Err() != nil { // stopped while starting: as clean as any stop
+			return nil
+		}
 		return err
 	}
-	app := trigger.New(trigger.Options{Platform: "local", Logger: logger(*verbose)})
-	srv := &http.Server{Addr: *addr, Handler: httpAdapter(app), BaseContext: func(net.Listener) context.Context { return ctx }}
-	go func() { <-ctx.Done(); srv.Close() }()
+	fmt.Fprintf(out, "\nenvshare (the real handler) on %s; WeChat emulator on %s, pushing to %s/wechat/events\n",
+		d.URL, d.EmulatorURL, d.URL)
+	printExamples(out, d)
+	fmt.Fprintln(out, "Stop with Ctrl-C. Notifications and the function's log follow.")
 
-	fmt.Fprintf(out, "envshare on http://%s (emulator %s). Try:\n", *addr, baseURL)
-	fmt.Fprintf(out, "  curl -s http://%s/healthz\n", *addr)
-	fmt.Fprintf(out, "  curl -s -H 'Authorization: Bearer %s' 'http://%s/bindings?appids=wx5fe6bb43205e9e07'\n", localSecret, *addr)
-	fmt.Fprintf(out, "  curl -s -H 'Authorization: Bearer %s' -d '{\"env\":\"prod-6gni9ity244a6ea3\",\"appids\":[\"wx075cf85bf347b6df\"]}' http://%s/share\n", localSecret, *addr)
-	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	go schedule(ctx, d)
+	for {
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(out, "\nshutting down...")
+			return nil
+		case n := <-d.Notices:
+			for _, line := range n.describe() {
+				fmt.Fprintln(out, line)
+			}
+		}
 	}
-	return nil
 }
 
-// httpAdapter turns a net/http request into the platform-neutral request of internal/trigger.
-func httpAdapter(app *trigger.App) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(io.LimitReader(r.Body, 16<<20))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
+// schedule does what WeChat and the templates' schedule do while the deployment runs: a
+// ticket push every 10 minutes, a refresh every 20.
+func schedule(ctx context.Context, d *deployment) {
+	if d.Settings.cfg.StateID == "" {
+		return
+	}
+	tickets := time.NewTicker(wxemu.DefaultPushInterval)
+	defer tickets.Stop()
+	refresh := time.NewTicker(refreshEvery)
+	defer refresh.Stop()
+	for {
+		select {
+		case <-ctx.Done():
 			return
+		case <-tickets.C:
+			d.Emu.PushTicket(ctx) // a failure is in the function's log and the push log
+		case <-refresh.C:
+			d.App.Message(ctx, []byte(`{"action":"refresh"}`)) // logged by the function
 		}
-		headers := map[string]string{}
-		for name, values := range r.Header {
-			headers[name] = strings.Join(values, ",")
-		}
-		resp := app.HTTP(r.Context(), trigger.HTTPRequest{
-			Method:  r.Method,
-			Path:    r.URL.Path,
-			Headers: headers,
-			Query:   r.URL.Query(),
-			Body:    string(body),
-		})
-		for k, v := range resp.Headers {
-			w.Header().Set(k, v)
-		}
-		w.WriteHeader(resp.Status)
-		io.WriteString(w, resp.Body)
-	})
+	}
+}
+
+// printExamples prints curl commands that work with the effective authentication.
+func printExamples(out io.Writer, d *deployment) {
+	cfg := d.Settings.cfg
+	secret := cfg.HTTPSecret // the local default guards nothing
+	if d.Settings.source("ENVSHARE_HTTP_SECRET") == fromExported {
+		secret = "$ENVSHARE_HTTP_SECRET" // the reader's own: never printed
+	}
+	const shareBody = `{"env":"prod-6gni9ity244a6ea3","appids":["wx1a2b3c4d5e6f7081"]}`
+	fmt.Fprintf(out, "Try (ENVSHARE_HTTP_AUTH=%s):\n", cfg.HTTPAuth)
+	fmt.Fprintf(out, "  curl -s %s/healthz\n", d.URL)
+	switch cfg.HTTPAuth {
+	case "bearer":
+		fmt.Fprintf(out, "  curl -s -H \"Authorization: Bearer %s\" '%s/bindings?appids=wx5fe6bb43205e9e07'\n", secret, d.URL)
+		fmt.Fprintf(out, "  curl -s -H \"Authorization: Bearer %s\" -d '%s' %s/share\n", secret, shareBody, d.URL)
+	case "none":
+		fmt.Fprintf(out, "  curl -s '%s/bindings?appids=wx5fe6bb43205e9e07'\n", d.URL)
+		fmt.Fprintf(out, "  curl -s -d '%s' %s/share\n", shareBody, d.URL)
+	case "hmac":
+		// S = timestamp \n METHOD \n route \n canonical query \n body (README, Authentication).
+		fmt.Fprintf(out, "  ts=$(date +%%s); body='%s'\n", shareBody)
+		fmt.Fprintf(out, "  sig=$(printf '%%s\\nPOST\\n/share\\n\\n%%s' \"$ts\" \"$body\" | openssl dgst -sha256 -hmac \"%s\" | sed 's/^.* //')\n", secret)
+		fmt.Fprintf(out, "  curl -s -H \"X-Envshare-Timestamp: $ts\" -H \"X-Envshare-Signature: sha256=$sig\" -d \"$body\" %s/share\n", d.URL)
+	default:
+		fmt.Fprintln(out, "  (ENVSHARE_HTTP_AUTH is unset: every route but /healthz, /wechat/events and /confirm/ answers 500 auth_not_configured)")
+	}
+	fmt.Fprintln(out, "  The share answers a confirm_page: open it in a browser.")
+	fmt.Fprintf(out, "  curl -s -d '{\"appid\":\"%s\"}' %s/__emu/authorize\n", newApp, d.EmulatorURL)
+	fmt.Fprintf(out, "  (a Mini Program authorizes the platform: WeChat pushes the event, the function shares %s with it)\n",
+		orDash(cfg.OnboardEnvs))
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "nothing (ENVSHARE_ONBOARD_ENVS is unset)"
+	}
+	return s
 }
 
 // emulator runs only the WeChat emulator, standalone.
@@ -98,16 +140,4 @@ func emulator(ctx context.Context, out io.Writer, args []string) error {
 	}
 	fmt.Fprintf(out, "WeChat emulator on http://%s, access token %q; state at /__emu/state\n", *addr, localToken)
 	return wxemu.ListenAndServe(ctx, *addr, emu)
-}
-
-// loopbackOnly refuses addresses other than loopback: the local tools have no real auth.
-func loopbackOnly(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("address %q: %w", addr, err)
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return fmt.Errorf("address %q: only loopback addresses (127.0.0.1, localhost) are served", addr)
-	}
-	return nil
 }

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/envshare/envshare/internal/eventtest"
+)
+
+// serveCommand is this test binary running `local serve` on two free ports (see TestMain).
+func serveCommand(t *testing.T) (args []string, addr string) {
+	t.Helper()
+	addr = fmt.Sprintf("127.0.0.1:%d", eventtest.FreePort(t))
+	emu := fmt.Sprintf("127.0.0.1:%d", eventtest.FreePort(t))
+	return []string{os.Args[0], "serve", "-addr", addr, "-emulator", emu, "-v=false"}, addr
+}
+
+// serveEnv is the environment of a serve process: no ENVSHARE_* setting of the caller's.
+func serveEnv() []string {
+	return eventtest.ProcessEnv(map[string]string{runMainEnv: "1"})
+}
+
+// waitClosed waits until nothing listens on addr any more.
+func waitClosed(t *testing.T, addr string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return
+		}
+		conn.Close()
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still accepts connections %s later", addr, within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Killing a backgrounded `make serve` kills make, the server's parent (the recipe execs
+// it): the server must end with it, not stay listening.
+func TestServeEndsWithItsParent(t *testing.T) {
+	args, addr := serveCommand(t)
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "pid")
+	// The shell stands in for make: the server is its child, and it waits for it. Output goes
+	// to a file: a pipe would end the server by SIGPIPE once the test stops reading, and
+	// prove nothing.
+	parent := exec.Command("sh", "-c", `pidfile=$1; shift; "$@" >"$pidfile.out" 2>&1 & echo $! >"$pidfile"; wait`, "sh", pidFile)
+	parent.Args = append(parent.Args, args...)
+	parent.Env = serveEnv()
+	if err := parent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	output := func() string { b, _ := os.ReadFile(pidFile + ".out"); return string(b) }
+	t.Cleanup(func() {
+		if b, err := os.ReadFile(pidFile); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+				syscall.Kill(pid, syscall.SIGKILL) // only if the test failed: it is gone otherwise
+			}
+		}
+		if t.Failed() {
+			t.Logf("output:\n%s", output())
+		}
+	})
+	waitFor(t, output, "Stop with Ctrl-C", time.Minute) // serving, past the start-up
+
+	parent.Process.Kill() // SIGKILL: the parent gets no chance to pass anything on
+	parent.Wait()
+	waitClosed(t, addr, 10*time.Second)
+	waitFor(t, output, "envshare stopped", 10*time.Second) // the clean shutdown, not a kill
+}
+
+// waitFor waits until output() holds want.
+func waitFor(t *testing.T, output func() string, want string, within time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(within); !strings.Contains(output(), want); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q after %s:\n%s", want, within, output())
+		}
+	}
+}
+
+// Ctrl-C and SIGTERM stop the server cleanly: it says so and exits 0.
+func TestServeShutsDownCleanlyOnSignals(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			args, addr := serveCommand(t)
+			cmd := exec.Command(args[0], args[1:]...)
+			cmd.Env = serveEnv()
+			var out eventtest.Output
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, out.String, "Stop with Ctrl-C", time.Minute) // serving, past the start-up
+			cmd.Process.Signal(sig)
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("exit: %v\n%s", err, out.String())
+				}
+			case <-time.After(15 * time.Second):
+				cmd.Process.Kill()
+				t.Fatalf("still running 15 s after %v\n%s", sig, out.String())
+			}
+			if !strings.Contains(out.String(), "envshare stopped") {
+				t.Errorf("no clean shutdown message:\n%s", out.String())
+			}
+			waitClosed(t, addr, time.Second)
+		})
+	}
+}

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/envshare/envshare/internal/config"
+	"github.com/envshare/envshare/internal/redact"
+)
+
+// Where a setting came from.
+const (
+	fromExported = "exported"      // the caller's environment: it always wins
+	fromLocal    = "local default" // the local tools' own configuration
+	fromSample   = "sample"        // a sample event's configuration (make invoke)
+)
+
+// toolVariables are ENVSHARE_* variables of the tests and the Makefile, not settings of the
+// function: they are neither applied nor reported as unknown.
+var toolVariables = []string{"ENVSHARE_RIE_BIN", "ENVSHARE_CHROMIUM"}
+
+// setting is one variable of the effective configuration.
+type setting struct {
+	name, value, source string
+}
+
+// settings is the configuration the local tools run the function with.
+type settings struct {
+	list    []setting     // every variable set, in config.Variables() order
+	cfg     config.Config // what the function reads from them
+	unknown []string      // exported ENVSHARE_* names the function does not read
+}
+
+// resolve merges the tools' defaults (labelled source) with the caller's environment,
+// exported settings winning, sets the result in the process environment (as the platforms do
+// before the first invocation), and checks it exactly as a deployed function does at cold
+// start, so that an invalid setting fails with the same message.
+func resolve(defaults map[string]string, source string) (settings, error) {
+	var s settings
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, config.Prefix+"_") && !slices.Contains(config.Variables(), name) &&
+			!slices.Contains(toolVariables, name) {
+			s.unknown = append(s.unknown, name)
+		}
+	}
+	slices.Sort(s.unknown)
+	for _, name := range config.Variables() {
+		value, exported := os.LookupEnv(name)
+		def, hasDefault := defaults[name]
+		switch {
+		case exported:
+			s.list = append(s.list, setting{name, value, fromExported})
+		case hasDefault:
+			if err := os.Setenv(name, def); err != nil {
+				return s, err
+			}
+			s.list = append(s.list, setting{name, def, source})
+		}
+	}
+	cfg, err := config.Load()
+	if err != nil {
+		return s, err
+	}
+	s.cfg = cfg
+	return s, nil
+}
+
+// env is the effective configuration as variables.
+func (s settings) env() map[string]string {
+	env := make(map[string]string, len(s.list))
+	for _, v := range s.list {
+		env[v.name] = v.value
+	}
+	return env
+}
+
+// source says where a variable's value came from; "" when it is unset.
+func (s settings) source(name string) string {
+	for _, v := range s.list {
+		if v.name == name {
+			return v.source
+		}
+	}
+	return ""
+}
+
+// print writes the effective configuration with every secret masked, and a note for each
+// exported ENVSHARE_* name that is no setting (the function would ignore a typo silently). It
+// works on a configuration that failed its check, too.
+func (s settings) print(out io.Writer) {
+	fmt.Fprintln(out, "Configuration (exported ENVSHARE_* settings win over the defaults; secrets masked):")
+	secretNames := secretVariables()
+	var secrets []string
+	for _, v := range s.list {
+		if slices.Contains(secretNames, v.name) {
+			secrets = append(secrets, v.value)
+		}
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	for _, v := range s.list {
+		value := shown(v.value, secrets)
+		if slices.Contains(secretNames, v.name) && v.value != "" {
+			value = redact.Mask // whatever its length: the redactor skips short values
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", v.name, value, v.source)
+	}
+	tw.Flush()
+	for _, name := range s.unknown {
+		fmt.Fprintf(out, "  note: %s is exported but is not a setting of envshare (a typo?): ignored\n", name)
+	}
+}
+
+// secretVariables names the variables whose values config.Config.Secrets lists: each string
+// field is set to its own variable name, so Secrets returns names, and stays the one list.
+func secretVariables() []string {
+	var c config.Config
+	v := reflect.ValueOf(&c).Elem()
+	for i := range v.NumField() {
+		if f := v.Field(i); f.Kind() == reflect.String {
+			f.SetString(v.Type().Field(i).Tag.Get("envconfig"))
+		}
+	}
+	return c.Secrets()
+}
+
+// shown is a value as the configuration listing prints it: secrets inside it masked, a long
+// value (an inline manifest) shortened.
+func shown(value string, secrets []string) string {
+	if value == "" {
+		return `""`
+	}
+	value = strings.Join(strings.Fields(redact.Text(value, secrets...)), " ") // one line
+	if r := []rune(value); len(r) > 64 {
+		return string(r[:61]) + "..."
+	}
+	return value
+}
