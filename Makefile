@@ -17,7 +17,7 @@ LOCAL       := $(BIN)/local
 export ENVSHARE_RIE_BIN := $(RIE)
 
 # Release builds: static, stripped, reproducible. AWS provided.al2023 runs `bootstrap`
-# (lambda.norpc: no net/rpc server); SCF Go1 runs `main` over scf-go-lib's net/rpc. Neither
+# (lambda.norpc: no net/rpc server); SCF Go1 runs `main` over the runtime's net/rpc protocol. Neither
 # needs HTTP/2 (WeChat and the notification receiver are called over HTTP/1.1):
 # nethttpomithttp2 saves 140 KB per zip.
 GOBUILD    := CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -buildvcs=false -ldflags "-s -w"

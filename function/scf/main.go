@@ -3,7 +3,7 @@
 // and encodes the answer the way the event's source expects.
 //
 // The SCF runtime delivers the function's environment variables inside each invocation
-// (scf-go-lib's Invoke calls os.Setenv), so the configuration is read on the first invocation
+// (runtime.go, like scf-go-lib, calls os.Setenv), so the configuration is read on the first invocation
 // that needs it, never here.
 package main
 
@@ -11,14 +11,12 @@ import (
 	"context"
 	"encoding/json"
 
-	"github.com/tencentyun/scf-go-lib/cloudfunction"
-
 	"github.com/envshare/envshare/internal/trigger"
 )
 
 func main() {
 	h := handler{app: trigger.New(trigger.Options{Platform: trigger.PlatformSCF, Cloud: cloud()})}
-	cloudfunction.Start(h.handle)
+	start(h.handle) // scf-go-lib's cloudfunction.Start, without net/rpc (runtime.go says why)
 }
 
 type handler struct{ app *trigger.App }
