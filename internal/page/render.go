@@ -3,6 +3,7 @@ package page
 import (
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // The page is page.html, escaped exactly as html/template escapes it (a test renders the same
@@ -22,8 +23,9 @@ type part struct {
 	escape  func(string) string
 }
 
-// templates are the compiled blocks of page.html, by name.
-var templates = compile(pageHTML)
+// templates are the compiled blocks of page.html, by name, compiled on first use (not at every
+// cold start: most invocations render no page).
+var templates = sync.OnceValue(func() map[string][]part { return compile(pageHTML) })
 
 // compile splits page.html into its blocks, inlining {{template "head" .}}.
 func compile(src string) map[string][]part {
@@ -81,7 +83,7 @@ func escaperFor(before string) func(string) string {
 // execute renders block name with the values of fields.
 func execute(name string, fields map[string]string) string {
 	var b strings.Builder
-	for _, p := range templates[name] {
+	for _, p := range templates()[name] {
 		if p.escape == nil {
 			b.WriteString(p.literal)
 			continue

@@ -73,11 +73,11 @@ func TestPagesAreWhatHTMLTemplateMakes(t *testing.T) {
 		if err := oracle.ExecuteTemplate(&b, "error", d); err != nil {
 			t.Fatal(err)
 		}
-		if errorPages[status] != b.String() {
+		if errorPages()[status] != b.String() {
 			t.Errorf("error page %d differs from html/template's", status)
 		}
 	}
-	if len(errorPages) != 3 || errorPages[http.StatusGone] == "" {
+	if len(errorPages()) != 3 || errorPages()[http.StatusGone] == "" {
 		t.Fatal("the error pages are missing")
 	}
 }

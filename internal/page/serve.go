@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -102,16 +103,16 @@ func errorFields() map[int]map[string]string {
 	return pages
 }
 
-// errorPages are rendered once: they depend on nothing but the status.
-var errorPages = func() map[int]string {
+// errorPages are rendered once, when first needed: they depend on nothing but the status.
+var errorPages = sync.OnceValue(func() map[int]string {
 	out := map[int]string{}
 	for status, f := range errorFields() {
 		out[status] = execute("error", f)
 	}
 	return out
-}()
+})
 
-func errorPage(status int) Response { return respond(status, errorPages[status]) }
+func errorPage(status int) Response { return respond(status, errorPages()[status]) }
 
 func respond(status int, body string) Response {
 	return Response{

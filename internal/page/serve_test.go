@@ -82,7 +82,7 @@ func TestPagesAreStatic(t *testing.T) {
 		t.Errorf("CSP = %q", csp)
 	}
 	bodies := map[string]string{"200": Serve(testKeys, tok, made).Body}
-	for status, body := range errorPages {
+	for status, body := range errorPages() {
 		bodies[http.StatusText(status)] = body
 	}
 	styleBlock := regexp.MustCompile(`(?s)<style>(.*?)</style>`)

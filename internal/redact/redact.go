@@ -13,7 +13,6 @@ import (
 	"errors"
 	"io"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -26,9 +25,6 @@ const Mask = "[redacted]"
 // (every secret the function knows is much longer: tokens, keys, the 16-byte minimum of its
 // HTTP secrets).
 const MinLen = 8
-
-// accessToken matches the value of an access_token query parameter, whatever its case.
-var accessToken = regexp.MustCompile(`(?i)(access_token=)[^&\s"'<>\\]+`)
 
 // Set is a set of secret values, safe for concurrent use. The zero value is empty and usable;
 // a nil *Set redacts only access_token values.
@@ -80,10 +76,7 @@ func (s *Set) String(text string) string {
 		}
 		s.mu.RUnlock()
 	}
-	if hasAccessToken(text) {
-		text = accessToken.ReplaceAllString(text, "${1}"+Mask)
-	}
-	return text
+	return maskAccessTokens(text)
 }
 
 // Error returns err with a masked message, or err itself when nothing needed masking. The
@@ -198,12 +191,32 @@ func forms(v string) []string {
 }
 
 // hasAccessToken reports whether text holds "access_token=" in any case, without allocating.
-func hasAccessToken(text string) bool {
+// maskAccessTokens masks the value of every access_token query parameter, whatever the case
+// of its name: what follows "access_token=" up to the next &, white space, quote, <, > or \.
+// (A scan, not a regular expression: compiling one cost every cold start 0.1 ms.)
+func maskAccessTokens(text string) string {
 	const key = "access_token="
+	var b strings.Builder
+	done := 0 // text[:done] is written to b
 	for i := 0; i+len(key) <= len(text); i++ {
-		if text[i]|0x20 == 'a' && strings.EqualFold(text[i:i+len(key)], key) {
-			return true
+		if text[i]|0x20 != 'a' || !strings.EqualFold(text[i:i+len(key)], key) {
+			continue
 		}
+		start := i + len(key)
+		end := start
+		for end < len(text) && !strings.ContainsRune("&\"'<>\\ \t\n\f\r", rune(text[end])) {
+			end++
+		}
+		if end > start {
+			b.WriteString(text[done:start])
+			b.WriteString(Mask)
+			done = end
+		}
+		i = end - 1
 	}
-	return false
+	if done == 0 {
+		return text
+	}
+	b.WriteString(text[done:])
+	return b.String()
 }

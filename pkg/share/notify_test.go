@@ -2,10 +2,12 @@ package share
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -156,5 +158,51 @@ func assertNoSecret(t *testing.T, logs string, res *Result) {
 		if strings.Contains(s, notifySecret) || strings.Contains(s, "webhook-key") {
 			t.Fatalf("a secret leaked: %s", s)
 		}
+	}
+}
+
+// batchRecorder is a Notifier that keeps every batch it is given.
+type batchRecorder struct{ batches [][]Outcome }
+
+func (b *batchRecorder) Notify(_ context.Context, _ string, pending []Outcome) error {
+	b.batches = append(b.batches, pending)
+	return nil
+}
+
+func TestNotifyDeliversBatchesInOrderEachWithItsPages(t *testing.T) {
+	// 1,201 pending links among shared entries; the first already has its page.
+	var out []Outcome
+	for i := range 1201 {
+		out = append(out, Outcome{Env: "e1", AppID: appid(2 * i), Status: StatusShared},
+			Outcome{Env: "e1", AppID: appid(2*i + 1), Status: StatusPendingConfirmation, ConfirmURL: "https://confirm.example/" + appid(2*i+1)})
+	}
+	out[1].ConfirmPage = "https://pages.example/kept"
+	rec := &batchRecorder{}
+	s := New(newFake(), Options{Notifier: rec, Logger: testLogger(nil),
+		ConfirmPage: func(o Outcome) string { return "https://pages.example/" + o.AppID }})
+	n := s.notify(t.Context(), "reconcile", out)
+	if n == nil || *n != (Notification{Sent: true, Links: 1201}) {
+		t.Fatalf("notification %+v", n)
+	}
+	var sizes []int
+	var got []Outcome
+	for _, b := range rec.batches {
+		sizes = append(sizes, len(b))
+		got = append(got, b...)
+	}
+	if !reflect.DeepEqual(sizes, []int{500, 500, 201}) {
+		t.Fatalf("batch sizes %v, want 500, 500, 201", sizes)
+	}
+	for i, o := range got {
+		want := out[2*i+1]
+		if want.ConfirmPage == "" {
+			want.ConfirmPage = "https://pages.example/" + want.AppID
+		}
+		if o != want {
+			t.Fatalf("link %d: %+v, want %+v", i, o, want)
+		}
+	}
+	if out[3].ConfirmPage != "" {
+		t.Fatal("the pages belong to the notification's copies, not to the results")
 	}
 }

@@ -70,7 +70,9 @@ func (s *Service) reconcile(ctx context.Context, body *Request) (*Result, error)
 	return r.result(), nil
 }
 
-// reconcileRun is the state of one reconcile.
+// reconcileRun is the state of one reconcile. A manifest may hold 200,000 pairs, so what it
+// keeps per pair is small: one Outcome, whose strings are the manifest's own, and an int32 or
+// two. The bindings a query reads are used when it ends, then dropped.
 type reconcileRun struct {
 	s          *Service
 	ctx        context.Context
@@ -78,113 +80,168 @@ type reconcileRun struct {
 	dryRun     bool
 	prune      bool
 
-	managed  map[string]bool   // envs the manifest names
-	wanted   map[pair]struct{} // the desired pairs of this shard
-	appids   []string          // their distinct appids, in manifest order
-	appIndex map[string]int    // appid → index in appids and states
-	states   []appBindings     // what the queries learnt, per appid
-	queries  [][2]int          // the chunks of appids, one query each
-	out      []Outcome         // one per desired pair, in manifest order
-	waiters  [][]*envPlan      // per query: the envs waiting for it
-	pruned   []Outcome         // pairs prune removes (set when the last query ends)
-	attempts []bool            // per query: sent
-	calls    []*callError      // per query: why it failed, nil = it succeeded
+	managed  map[string]int32 // the envs the manifest names → their index in plans
+	plans    []*envPlan       // per managed env
+	out      []Outcome        // one per desired pair, in manifest order
+	apps     int              // the distinct appids of the shard, numbered in manifest order
+	byApp    []int32          // indices in out: appid k's pairs are byApp[appStart[k]:appStart[k+1]]
+	appStart []int32
+	queries  [][2]int     // the chunks of appid numbers, one query each
+	waiters  [][]*envPlan // per query: the envs waiting for it
+	extras   [][]Outcome  // with prune, per query: the pairs prune removes among its appids
+	pruned   []Outcome    // pairs prune removes, in appid order (set when the last query ends)
+	attempts []bool       // per query: sent
+	calls    []*callError // per query: why it failed, nil = it succeeded
 
-	mu        sync.Mutex // guards the envPlans' counts, remaining and pruned
+	mu        sync.Mutex // guards the envPlans, extras, pruned and remaining
 	remaining int        // queries not ended yet
 }
 
 // envPlan is one env's desired pairs, waiting for the queries of their appids.
 type envPlan struct {
-	idx     []int // indices in out
+	toShare []int // indices in out of the missing pairs known so far
 	waiting int   // queries not ended yet
 }
 
-// plan lists the desired pairs of the shard and which queries each env waits for.
+// pairKey is a set key of a pair of numbers (env and appid, env and query).
+func pairKey(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
+
+// plan lists the distinct desired pairs of the shard, in manifest order, numbers their
+// appids, and notes which queries each env waits for. Its sets and maps are dropped when it
+// returns.
 func (r *reconcileRun) plan(m *Request) {
-	r.managed = make(map[string]bool, len(m.Envs))
-	for _, e := range m.Envs {
-		r.managed[e.Env] = true
-	}
-	desired := distinctPairs(m.Envs)
-	if m.Shard != nil && m.Shard.Count > 1 {
-		desired = slices.DeleteFunc(desired, func(p pair) bool { return ShardOf(p.appid, m.Shard.Count) != m.Shard.Index })
-	}
-	r.wanted = make(map[pair]struct{}, len(desired))
-	r.appIndex = make(map[string]int)
-	for _, p := range desired {
-		r.wanted[p] = struct{}{}
-		if _, seen := r.appIndex[p.appid]; !seen {
-			r.appIndex[p.appid] = len(r.appids)
-			r.appids = append(r.appids, p.appid)
-		}
+	n := 0
+	for _, l := range m.Envs {
+		n += len(l.AppIDs)
 	}
 	size := r.s.opts.ChunkSize
-	r.states = make([]appBindings, len(r.appids))
-	r.queries = chunks(len(r.appids), size)
+	sharded := m.Shard != nil && m.Shard.Count > 1
+	inShard := n // about how many pairs the shard has
+	if sharded {
+		inShard = n/m.Shard.Count + 1
+	}
+	r.managed = make(map[string]int32, len(m.Envs))
+	r.out = make([]Outcome, 0, inShard)
+	appNo := make(map[string]int32, n)       // appid → its number; -1: not in the shard
+	listed := make(map[uint64]bool, inShard) // pairKey(env, appid) of the pairs listed so far
+	waits := make(map[uint64]bool)           // pairKey(env, query): the env waits for the query
+	app := make([]int32, 0, inShard)         // per pair in out: its appid's number
+	for _, l := range m.Envs {
+		e, ok := r.managed[l.Env]
+		if !ok {
+			e = int32(len(r.plans))
+			r.managed[l.Env] = e
+			r.plans = append(r.plans, &envPlan{})
+		}
+		for _, id := range l.AppIDs {
+			a, ok := appNo[id]
+			if !ok {
+				a = -1
+				if !sharded || ShardOf(id, m.Shard.Count) == m.Shard.Index {
+					a = int32(r.apps)
+					r.apps++
+				}
+				appNo[id] = a
+			}
+			if a < 0 || listed[pairKey(e, a)] {
+				continue
+			}
+			listed[pairKey(e, a)] = true
+			r.out = append(r.out, Outcome{Env: l.Env, AppID: id})
+			app = append(app, a)
+			if q := int(a) / size; !waits[pairKey(e, int32(q))] {
+				waits[pairKey(e, int32(q))] = true
+				for len(r.waiters) <= q {
+					r.waiters = append(r.waiters, nil)
+				}
+				r.waiters[q] = append(r.waiters[q], r.plans[e])
+				r.plans[e].waiting++
+			}
+		}
+	}
+	r.indexByApp(app)
+	r.queries = chunks(r.apps, size)
 	r.attempts = make([]bool, len(r.queries))
 	r.calls = make([]*callError, len(r.queries))
-	r.waiters = make([][]*envPlan, len(r.queries))
-	r.remaining = len(r.queries)
-
-	r.out = make([]Outcome, len(desired))
-	plans := make(map[string]*envPlan)
-	type envQuery struct {
-		env   string
-		query int
+	if r.prune {
+		r.extras = make([][]Outcome, len(r.queries))
 	}
-	waits := make(map[envQuery]bool)
-	for i, p := range desired {
-		r.out[i] = Outcome{Env: p.env, AppID: p.appid}
-		plan := plans[p.env]
-		if plan == nil {
-			plan = &envPlan{}
-			plans[p.env] = plan
-		}
-		plan.idx = append(plan.idx, i)
-		if q := r.appIndex[p.appid] / size; !waits[envQuery{p.env, q}] {
-			waits[envQuery{p.env, q}] = true
-			r.waiters[q] = append(r.waiters[q], plan)
-			plan.waiting++
-		}
+	r.remaining = len(r.queries)
+}
+
+// indexByApp groups the pairs by appid (a counting sort of app, each pair's appid number), so
+// that the end of a query finds the pairs of its appids.
+func (r *reconcileRun) indexByApp(app []int32) {
+	r.appStart = make([]int32, r.apps+1)
+	for _, a := range app {
+		r.appStart[a+1]++
+	}
+	for k := range r.apps {
+		r.appStart[k+1] += r.appStart[k]
+	}
+	next := slices.Clone(r.appStart[:r.apps])
+	r.byApp = make([]int32, len(app))
+	for i, a := range app {
+		r.byApp[next[a]] = int32(i)
+		next[a]++
 	}
 }
+
+// pairsOf returns the indices in out of appid k's pairs, in manifest order.
+func (r *reconcileRun) pairsOf(k int) []int32 { return r.byApp[r.appStart[k]:r.appStart[k+1]] }
+
+// appID returns the appid numbered k: that of its first pair.
+func (r *reconcileRun) appID(k int) string { return r.out[r.pairsOf(k)[0]].AppID }
 
 // run makes every call and returns when all have ended.
 func (r *reconcileRun) run() error {
 	q := newWorkQueue(r.s.opts.Concurrency)
 	for i, c := range r.queries {
 		q.add(func() {
-			r.attempts[i], r.calls[i] = r.s.queryOne(r.ctx, r.appids[c[0]:c[1]], r.states[c[0]:c[1]], r.sourceType, true)
-			r.queryEnded(q, i)
+			ids := make([]string, 0, c[1]-c[0])
+			for k := c[0]; k < c[1]; k++ {
+				ids = append(ids, r.appID(k))
+			}
+			states := make([]appBindings, len(ids))
+			r.attempts[i], r.calls[i] = r.s.queryOne(r.ctx, ids, states, r.sourceType, true)
+			r.queryEnded(q, i, states)
 		})
 	}
 	return r.s.internal(q.wait())
 }
 
-// queryEnded decides the pairs of every env that no longer waits for a query, queues their
-// shares and, after the last query, the unshares of prune.
-func (r *reconcileRun) queryEnded(q *workQueue, query int) {
+// queryEnded decides the pairs of the query's appids from their bindings (states), queues the
+// shares of every env that no longer waits for a query and, after the last query, the
+// unshares of prune.
+func (r *reconcileRun) queryEnded(q *workQueue, query int, states []appBindings) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	first := r.queries[query][0]
+	for k := range states {
+		r.decide(first+k, &states[k])
+	}
+	if r.prune {
+		r.extras[query] = r.extrasOf(first, states)
+	}
 	for _, plan := range r.waiters[query] {
 		if plan.waiting--; plan.waiting == 0 {
-			r.queueWrites(q, ActionShare, r.out, r.decide(plan.idx))
+			slices.Sort(plan.toShare) // manifest order, whichever query ended first
+			r.queueWrites(q, ActionShare, r.out, plan.toShare)
+			plan.toShare = nil
 		}
 	}
 	if r.remaining--; r.remaining == 0 && r.prune {
-		r.pruned = r.extras()
+		r.pruned = slices.Concat(r.extras...)
+		r.extras = nil
 		r.queueWrites(q, ActionUnshare, r.pruned, allIndices(len(r.pruned)))
 	}
 }
 
-// decide sets the status of the desired pairs out[idx] whose bindings are known, and returns
-// those to share.
-func (r *reconcileRun) decide(idx []int) []int {
-	var toShare []int
-	for _, i := range idx {
+// decide sets the status of appid k's desired pairs from its bindings b; the missing ones join
+// their env's shares.
+func (r *reconcileRun) decide(k int, b *appBindings) {
+	for _, i := range r.pairsOf(k) {
 		o := &r.out[i]
-		b := &r.states[r.appIndex[o.AppID]]
 		switch {
 		case b.deferred:
 			o.Status = StatusDeferred
@@ -196,24 +253,25 @@ func (r *reconcileRun) decide(idx []int) []int {
 		case r.dryRun:
 			o.Status = StatusWouldShare
 		default:
-			toShare = append(toShare, i)
+			plan := r.plans[r.managed[o.Env]]
+			plan.toShare = append(plan.toShare, int(i))
 		}
 	}
-	return toShare
 }
 
-// extras lists the pairs prune removes: managed envs bound to a manifest appid that the
-// manifest does not pair with it. Appids whose bindings are unknown are left alone.
-func (r *reconcileRun) extras() []Outcome {
+// extrasOf lists the pairs prune removes among the appids numbered first, first+1, ...
+// (states are their bindings): managed envs bound to one that the manifest does not pair
+// with it. Appids whose bindings are unknown are left alone.
+func (r *reconcileRun) extrasOf(first int, states []appBindings) []Outcome {
 	var pruned []Outcome
-	for k, id := range r.appids {
-		b := &r.states[k]
+	for k := range states {
+		b := &states[k]
 		if b.deferred || b.err != nil {
 			continue
 		}
 		for _, env := range b.envs {
-			if _, ok := r.wanted[pair{env, id}]; r.managed[env] && !ok {
-				o := Outcome{Env: env, AppID: id}
+			if _, managed := r.managed[env]; managed && !r.wants(first+k, env) {
+				o := Outcome{Env: env, AppID: r.appID(first + k)}
 				if r.dryRun {
 					o.Status = StatusWouldUnshare
 				}
@@ -222,6 +280,16 @@ func (r *reconcileRun) extras() []Outcome {
 		}
 	}
 	return pruned
+}
+
+// wants reports whether the manifest pairs appid k with env.
+func (r *reconcileRun) wants(k int, env string) bool {
+	for _, i := range r.pairsOf(k) {
+		if r.out[i].Env == env {
+			return true
+		}
+	}
+	return false
 }
 
 // queueWrites queues the write calls for out[idx], unless this is a dry run.
@@ -266,14 +334,19 @@ func (r *reconcileRun) result() *Result {
 			UnshareFailed:       np[StatusFailed],
 			UnshareDeferred:     np[StatusDeferred],
 		},
-		Results: make([]Outcome, 0, len(r.out)-n[StatusAlreadyShared]+len(r.pruned)),
 	}
+	// The entries to list, filtered in place: a second list of 200,000 outcomes would double
+	// the largest thing a reconcile holds.
+	kept := r.out[:0]
 	for _, o := range r.out {
 		if o.Status != StatusAlreadyShared {
-			res.Results = append(res.Results, o)
+			kept = append(kept, o)
 		}
 	}
-	res.Results = append(res.Results, r.pruned...)
+	res.Results = append(kept, r.pruned...)
+	if res.Results == nil { // nothing desired in this shard: still "results": []
+		res.Results = []Outcome{}
+	}
 	return res
 }
 

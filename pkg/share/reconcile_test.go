@@ -420,3 +420,41 @@ func TestReconcileUsesTheConfiguredManifest(t *testing.T) {
 		}
 	})
 }
+
+func TestReconcileListsEachDistinctPairOnceInManifestOrder(t *testing.T) {
+	// e1 is named twice and a1 is asked for in both envs; with two appids per query, e1 waits
+	// for both queries, whichever ends first, and shares its appids in manifest order.
+	a3 := appid(3)
+	f := newFake()
+	f.bind("e2", a2)
+	f.bind("e2", a3) // a managed env the manifest does not pair with a3: pruned
+	req := manifestReq(
+		wechat.EnvAppIDs{Env: "e1", AppIDs: []string{a0, a1, a0}},
+		wechat.EnvAppIDs{Env: "e2", AppIDs: []string{a1, a2}},
+		wechat.EnvAppIDs{Env: "e1", AppIDs: []string{a2, a1, a3}},
+	)
+	req.Prune = ptr(true)
+	res, err := newService(t, f, Options{ChunkSize: 2}).Do(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range res.Results {
+		got = append(got, o.Status+" "+o.Env+"/"+o.AppID)
+	}
+	want := []string{"shared e1/" + a0, "shared e1/" + a1, "shared e2/" + a1, "shared e1/" + a2, "shared e1/" + a3, "unshared e2/" + a3}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("results\n got %v\nwant %v", got, want)
+	}
+	if c := counts(res.Summary); c["desired"] != 6 || c[StatusAlreadyShared] != 1 {
+		t.Fatalf("summary %v", res.Summary)
+	}
+	calls := map[string]bool{}
+	for _, c := range f.shares {
+		calls[c.Data[0].Env+" "+strings.Join(c.Data[0].AppIDs, ",")] = true
+	}
+	wantCalls := map[string]bool{"e1 " + a0 + "," + a1: true, "e1 " + a2 + "," + a3: true, "e2 " + a1: true}
+	if !reflect.DeepEqual(calls, wantCalls) {
+		t.Fatalf("share calls %v, want %v", calls, wantCalls)
+	}
+}

@@ -112,11 +112,11 @@ func (s *Service) Do(ctx context.Context, req Request) (*Result, error) {
 		res, err = s.reconcile(ctx, &req)
 	}
 	if err == nil {
-		s.addPages(res.Results)
 		if req.Action != ActionBindings && req.Action != ActionUnshare {
-			res.Notification = s.notify(ctx, req.Action, res.Results)
+			res.Notification = s.notify(ctx, req.Action, res.Results) // makes its pages batch by batch
 		}
 		s.bound(ctx, res)
+		s.addPages(res.Results) // only for the listed results: 200,000 pages at once would be 50 MB
 	}
 	if err != nil {
 		var e *Error
