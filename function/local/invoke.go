@@ -109,7 +109,7 @@ func invoke(ctx context.Context, out io.Writer, args []string) error {
 	}
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	proc, err := rpcinvoke.Start(startCtx, bin, procEnv)
+	proc, err := rpcinvoke.Start(startCtx, bin, procEnv, nil)
 	if err != nil {
 		return err
 	}

@@ -199,12 +199,7 @@ func startDrained(ctx context.Context, binary string, env []string) (proc *rpcin
 	if err != nil {
 		return nil, nil, err
 	}
-	// rpcinvoke hands the child os.Stderr as its stdout and stderr: point it at the pipe for
-	// the child to inherit, then restore it. Only this goroutine uses os.Stderr meanwhile.
-	saved := os.Stderr
-	os.Stderr = w
-	proc, err = rpcinvoke.Start(ctx, binary, env)
-	os.Stderr = saved
+	proc, err = rpcinvoke.Start(ctx, binary, env, w)
 	w.Close() // the child holds its own copy: r ends when the child exits
 	if err != nil {
 		r.Close()

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/rpc"
 	"os"
@@ -53,16 +54,19 @@ type Process struct {
 	client *rpc.Client
 }
 
-// Start runs binary with env (besides _LAMBDA_SERVER_PORT, which Start chooses) and waits until
-// it accepts RPC connections.
-func Start(ctx context.Context, binary string, env []string) (*Process, error) {
+// Start runs binary with env (besides _LAMBDA_SERVER_PORT, which Start chooses), its stdout and
+// stderr going to output (os.Stderr when nil), and waits until it accepts RPC connections.
+func Start(ctx context.Context, binary string, env []string, output io.Writer) (*Process, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(binary)
 	cmd.Env = append(env, "_LAMBDA_SERVER_PORT="+strconv.Itoa(port))
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if output == nil {
+		output = os.Stderr
+	}
+	cmd.Stdout, cmd.Stderr = output, output
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", binary, err)
 	}

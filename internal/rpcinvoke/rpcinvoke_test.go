@@ -23,7 +23,7 @@ func start(t *testing.T, bin string) *Process {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	p, err := Start(ctx, bin, nil)
+	p, err := Start(ctx, bin, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
