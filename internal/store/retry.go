@@ -58,14 +58,14 @@ func Retry(ctx context.Context, attempts int, backoff Backoff, transient func(er
 			}
 			return err
 		}
-		if werr := wait(ctx, backoff(n)); werr != nil {
+		if werr := Wait(ctx, backoff(n)); werr != nil {
 			return fmt.Errorf("%w while waiting to retry; last failure: %w", werr, err)
 		}
 	}
 }
 
-// wait pauses for d, or until ctx is done.
-func wait(ctx context.Context, d time.Duration) error {
+// Wait pauses for d, or until ctx is done, and returns ctx's error if it is.
+func Wait(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}

@@ -240,14 +240,7 @@ func (r *Refresher) wait(ctx context.Context, d time.Duration) error {
 	if r.Wait != nil {
 		return r.Wait(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return store.Wait(ctx, d)
 }
 
 func (r *Refresher) leaseSettle() time.Duration {
