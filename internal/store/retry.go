@@ -11,6 +11,10 @@ import (
 // DefaultAttempts is how many times a call that fails transiently is made in all.
 const DefaultAttempts = 3
 
+// DefaultAttemptTimeout bounds one attempt of a cloud store's call, so an endpoint that never
+// answers is attempted again while the caller's deadline allows.
+const DefaultAttemptTimeout = 10 * time.Second
+
 // Backoff gives the pause after the nth failed attempt (n starts at 1).
 type Backoff func(n int) time.Duration
 

@@ -32,7 +32,7 @@ var ErrTicketTooOld = errors.New("the stored component_verify_ticket is older th
 //
 // The stores have no conditional write, so two writers of the record can overlap. Three rules
 // keep the record right: a refresh about to mint takes a lease in the record and mints only if
-// the lease is still its own after LeaseSettle (a second refresh at the same time then stands
+// the lease is still its own after leaseSettle (a second refresh at the same time then stands
 // down); neither writer ever replaces a token with an older one (by minted_at), each re-reading
 // the record just before its write; and an instance that finds its last minted token replaced
 // by an older one writes it back at its next refresh. What remains is a write that lands within
@@ -48,11 +48,8 @@ type Refresher struct {
 	Now           func() time.Time
 	Logger        *slog.Logger
 	Secrets       *redact.Set
-	// LeaseSettle is how long a refresh waits after taking the lease before it reads the record
-	// again to see it still holds it (default 1 s: longer than a store write); Wait waits it
-	// (default: a timer honouring ctx; tests make it instant).
-	LeaseSettle time.Duration
-	Wait        func(ctx context.Context, d time.Duration) error
+	// Wait waits leaseSettle after taking the lease (default store.Wait; tests make it instant).
+	Wait func(ctx context.Context, d time.Duration) error
 
 	once sync.Once
 	id   string // this instance's name in the lease
@@ -70,8 +67,13 @@ type RefreshResult struct {
 	TicketAgeS int64     `json:"ticket_age_s"`
 }
 
-// leaseTTL bounds how long a lease holds off other minters: a mint takes one WeChat call.
-const leaseTTL = 30 * time.Second
+const (
+	// leaseTTL bounds how long a lease holds off other minters: a mint takes one WeChat call.
+	leaseTTL = 30 * time.Second
+	// leaseSettle is how long a refresh waits after taking the lease before it reads the record
+	// again to see it still holds it: longer than a store write.
+	leaseSettle = time.Second
+)
 
 // Refresh mints a token when the stored one is missing, expires within RefreshBefore, or force
 // is true, and writes it into the state record, keeping the ticket fields as read. A write is
@@ -101,12 +103,13 @@ func (r *Refresher) Refresh(ctx context.Context, force bool) (res *RefreshResult
 		r.Source.useIfSet(st.Token, st.ExpiresAt)
 		return &RefreshResult{OK: true, Action: "refresh", ExpiresAt: st.ExpiresAt, TicketAgeS: seconds(ticketAge(st, now))}, nil
 	}
-	if held, err := r.lease(ctx, st, now); err != nil || !held {
-		if err == nil { // another refresh is minting at this very moment: it writes the token
-			r.log().InfoContext(ctx, "another refresh holds the minting lease; not minting")
-			return &RefreshResult{OK: true, Action: "refresh", ExpiresAt: st.ExpiresAt, TicketAgeS: seconds(ticketAge(st, now))}, nil
-		}
+	held, err := r.lease(ctx, st, now)
+	if err != nil {
 		return nil, err
+	}
+	if !held { // another refresh is minting at this very moment: it writes the token
+		r.log().InfoContext(ctx, "another refresh holds the minting lease; not minting")
+		return &RefreshResult{OK: true, Action: "refresh", ExpiresAt: st.ExpiresAt, TicketAgeS: seconds(ticketAge(st, now))}, nil
 	}
 	defer func() {
 		if err != nil {
@@ -146,7 +149,7 @@ func (r *Refresher) Refresh(ctx context.Context, force bool) (res *RefreshResult
 }
 
 // lease takes the minting lease and reports whether it is still this instance's after
-// LeaseSettle. Two refreshes that both wrote a lease read back the one written last.
+// leaseSettle. Two refreshes that both wrote a lease read back the one written last.
 func (r *Refresher) lease(ctx context.Context, st State, now time.Time) (bool, error) {
 	if st.leased(r.id, now) {
 		return false, nil
@@ -155,7 +158,7 @@ func (r *Refresher) lease(ctx context.Context, st State, now time.Time) (bool, e
 	if err := r.State.Write(ctx, st); err != nil {
 		return false, fmt.Errorf("take the minting lease: %w", err)
 	}
-	if err := r.wait(ctx, r.leaseSettle()); err != nil {
+	if err := r.wait(ctx, leaseSettle); err != nil {
 		return false, err
 	}
 	back, err := r.State.Read(ctx)
@@ -241,13 +244,6 @@ func (r *Refresher) wait(ctx context.Context, d time.Duration) error {
 		return r.Wait(ctx, d)
 	}
 	return store.Wait(ctx, d)
-}
-
-func (r *Refresher) leaseSettle() time.Duration {
-	if r.LeaseSettle > 0 {
-		return r.LeaseSettle
-	}
-	return time.Second
 }
 
 func (r *Refresher) refreshBefore() time.Duration {

@@ -84,7 +84,7 @@ func parseSecret(raw string) (secretValue, error) {
 }
 
 // mintingProblem says what a secret without a token lacks for minting ("" when nothing).
-func (s secretValue) mintingProblem(needTicket bool) string {
+func (s secretValue) mintingProblem() string {
 	var missing []string
 	for _, f := range []struct{ name, value string }{
 		{"component_appid", s.creds.AppID}, {"component_appsecret", s.creds.AppSecret},
@@ -93,7 +93,7 @@ func (s secretValue) mintingProblem(needTicket bool) string {
 			missing = append(missing, f.name)
 		}
 	}
-	if needTicket && s.creds.VerifyTicket == "" {
+	if s.creds.VerifyTicket == "" {
 		missing = append(missing, "component_verify_ticket")
 	}
 	if len(missing) == 0 {

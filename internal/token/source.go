@@ -245,7 +245,7 @@ func (s *Source) fetch(ctx context.Context) (tok string, refreshAt, expiresAt ti
 	if sec.token != "" {
 		return sec.token, time.Time{}, time.Time{}, nil
 	}
-	if problem := sec.mintingProblem(true); problem != "" {
+	if problem := sec.mintingProblem(); problem != "" {
 		return "", time.Time{}, time.Time{}, malformed(problem)
 	}
 	s.warn.Do(func() {

@@ -61,7 +61,7 @@ func newClient(svc service, opts []Option) (*client, error) {
 		c.opts.httpClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
 	if c.opts.timeout <= 0 {
-		c.opts.timeout = DefaultAttemptTimeout
+		c.opts.timeout = store.DefaultAttemptTimeout
 	}
 	return c, nil
 }

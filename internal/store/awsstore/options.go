@@ -7,10 +7,6 @@ import (
 	"github.com/envshare/envshare/internal/store"
 )
 
-// DefaultAttemptTimeout bounds one attempt of a call, so an endpoint that never answers is
-// attempted again while the caller's deadline allows.
-const DefaultAttemptTimeout = 10 * time.Second
-
 // Option configures a store or queue.
 type Option func(*options)
 
@@ -37,7 +33,7 @@ func WithAttempts(n int) Option { return func(o *options) { o.attempts = n } }
 // WithBackoff sets the pause after the nth failed attempt (default store.JitterBackoff).
 func WithBackoff(b store.Backoff) Option { return func(o *options) { o.backoff = b } }
 
-// WithAttemptTimeout bounds each attempt (default DefaultAttemptTimeout).
+// WithAttemptTimeout bounds each attempt (default store.DefaultAttemptTimeout).
 func WithAttemptTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
 
 // WithKMSKeyID encrypts what Parameters.Put writes with this KMS key (id, ARN or alias)

@@ -3,7 +3,6 @@ package awsstore
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 
 	"github.com/envshare/envshare/internal/store"
@@ -39,7 +38,7 @@ func (s *SecretsManager) Get(ctx context.Context, id string) (string, error) {
 	case out.SecretBinary != nil:
 		return string(out.SecretBinary), nil
 	}
-	return "", fmt.Errorf("secretsmanager.GetSecretValue %q: %w", id, errors.New("the secret version has no value"))
+	return "", fmt.Errorf("secretsmanager.GetSecretValue %q: the secret version has no value", id)
 }
 
 // Put writes value as the SecretString of a new version, which becomes AWSCURRENT. The version's

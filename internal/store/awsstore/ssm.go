@@ -2,7 +2,6 @@ package awsstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/envshare/envshare/internal/store"
@@ -37,7 +36,7 @@ func (p *Parameters) Get(ctx context.Context, name string) (string, error) {
 		return "", err
 	}
 	if out.Parameter == nil || out.Parameter.Value == nil {
-		return "", fmt.Errorf("AmazonSSM.GetParameter %q: %w", name, errors.New("the answer holds no value"))
+		return "", fmt.Errorf("AmazonSSM.GetParameter %q: the answer holds no value", name)
 	}
 	return *out.Parameter.Value, nil
 }

@@ -55,7 +55,7 @@ func newClient(a api, opts []Option) (*client, error) {
 		c.opts.transport = http.DefaultTransport.(*http.Transport).Clone()
 	}
 	if c.opts.timeout <= 0 {
-		c.opts.timeout = DefaultAttemptTimeout
+		c.opts.timeout = store.DefaultAttemptTimeout
 	}
 	return c, nil
 }

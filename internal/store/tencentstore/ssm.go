@@ -14,10 +14,7 @@ import (
 const DefaultStateVersionID = "v1"
 
 // SSM is the Store of mode tencent-ssm: the id is a Tencent Cloud SSM secret's name.
-type SSM struct {
-	c       *client
-	version string
-}
+type SSM struct{ c *client }
 
 var _ store.Store = (*SSM)(nil)
 
@@ -27,14 +24,14 @@ func NewSSM(opts ...Option) (*SSM, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &SSM{c: c, version: c.opts.versionID}, nil
+	return &SSM{c}, nil
 }
 
 // Get reads the configured version's SecretString (or SecretBinary, decoded), or without one
 // the newest version's. Needs ssm:GetSecretValue (and ssm:ListSecretVersionIds without a
 // version; kms:Decrypt when the secret has a key of its own).
 func (s *SSM) Get(ctx context.Context, name string) (string, error) {
-	version := s.version
+	version := s.c.opts.versionID
 	if version == "" {
 		var err error
 		if version, err = s.newestVersion(ctx, name); err != nil {
@@ -97,10 +94,11 @@ var errNoVersion = errors.New("tencentstore: Put needs a fixed version (WithVers
 // version that does not exist wraps store.ErrNotFound: Put never creates either.
 // Needs ssm:UpdateSecret (and kms:Encrypt when the secret has a key of its own).
 func (s *SSM) Put(ctx context.Context, name, value string) error {
-	if s.version == "" {
+	version := s.c.opts.versionID
+	if version == "" {
 		return errNoVersion
 	}
 	_, err := call[struct{ VersionId string }](ctx, s.c, "UpdateSecret", name,
-		map[string]any{"SecretName": name, "VersionId": s.version, "SecretString": value}, value)
+		map[string]any{"SecretName": name, "VersionId": version, "SecretString": value}, value)
 	return err
 }
