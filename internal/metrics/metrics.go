@@ -63,21 +63,18 @@ const emfDirective = `"CloudWatchMetrics":[{"Namespace":"envshare","Dimensions":
 	`{"Name":"Failed","Unit":"Count"},{"Name":"UpstreamCalls","Unit":"Count"},` +
 	`{"Name":"Retries","Unit":"Count"},{"Name":"TokenReloads","Unit":"Count"}]}]`
 
-// AppendEMF appends one CloudWatch Embedded Metric Format line: CloudWatch turns it into
-// metrics without any API call from the function. It is formatted directly (it is on every
-// invocation's path); action is one of a fixed set of plain names, safe to quote with %q.
-func AppendEMF(b []byte, at time.Time, action string, o Outcomes, c *Counters) []byte {
+// WriteEMF writes one CloudWatch Embedded Metric Format line to w, in a single Write so that
+// concurrent lines never mix: CloudWatch turns it into metrics without any API call from the
+// function. It is formatted directly (it is on every invocation's path); action is one of a
+// fixed set of plain names, safe to quote with %q.
+func WriteEMF(w io.Writer, at time.Time, action string, o Outcomes, c *Counters) error {
 	if action == "" {
 		action = "none"
 	}
-	return fmt.Appendf(b,
+	line := fmt.Appendf(make([]byte, 0, 640),
 		`{"_aws":{"Timestamp":%d,%s},"Action":%q,"Shared":%d,"PendingConfirmation":%d,"Failed":%d,"UpstreamCalls":%d,"Retries":%d,"TokenReloads":%d}`+"\n",
 		at.UnixMilli(), emfDirective, action, o.Shared, o.PendingConfirmation, o.Failed,
 		c.UpstreamCalls.Load(), c.Retries.Load(), c.TokenReloads.Load())
-}
-
-// WriteEMF writes one EMF line to w in a single Write, so that concurrent lines never mix.
-func WriteEMF(w io.Writer, at time.Time, action string, o Outcomes, c *Counters) error {
-	_, err := w.Write(AppendEMF(make([]byte, 0, 640), at, action, o, c))
+	_, err := w.Write(line)
 	return err
 }

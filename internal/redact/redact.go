@@ -11,7 +11,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/url"
 	"slices"
 	"strings"
@@ -92,27 +91,6 @@ func (s *Set) Error(err error) error {
 	return err
 }
 
-// Writer returns a writer that masks each Write before passing it to w. Each Write is
-// redacted on its own, so w must receive whole records (one log line, one JSON answer): the
-// slog JSON handler writes each record with one Write.
-func (s *Set) Writer(w io.Writer) io.Writer { return writer{s, w} }
-
-type writer struct {
-	s *Set
-	w io.Writer
-}
-
-func (w writer) Write(p []byte) (int, error) {
-	clean := w.s.String(string(p))
-	if len(clean) == len(p) && clean == string(p) {
-		return w.w.Write(p)
-	}
-	if _, err := w.w.Write([]byte(clean)); err != nil {
-		return 0, err
-	}
-	return len(p), nil // the caller's bytes were all consumed
-}
-
 // Text masks the given values (as a Set would) and access_token values in text.
 func Text(text string, values ...string) string { return New(values...).String(text) }
 
@@ -190,7 +168,6 @@ func forms(v string) []string {
 	return out
 }
 
-// hasAccessToken reports whether text holds "access_token=" in any case, without allocating.
 // maskAccessTokens masks the value of every access_token query parameter, whatever the case
 // of its name: what follows "access_token=" up to the next &, white space, quote, <, > or \.
 // (A scan, not a regular expression: compiling one cost every cold start 0.1 ms.)

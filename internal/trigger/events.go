@@ -28,12 +28,11 @@ func (a *App) wechatEvents(ctx context.Context, inst *instance, req HTTPRequest,
 	if inst.Credentials == nil {
 		return a.fail(rec, eventsNotConfigured())
 	}
-	creds, err := inst.Credentials.Read(ctx)
+	creds, err := inst.Credentials.Read(ctx) // its values are among a.secrets (Read, or cfg.Secrets in mode env)
 	if err != nil {
 		a.log.ErrorContext(ctx, "wechat event: the platform's credentials cannot be read", "error", err)
 		return a.fail(rec, &share.Error{Code: share.CodeInternal, Message: "the platform's credentials cannot be read; see the function's log"})
 	}
-	a.secrets.Add(creds.Values()...)
 	if creds.AppID == "" || creds.MessageToken == "" || creds.AESKey == "" {
 		return a.fail(rec, eventsNotConfigured())
 	}

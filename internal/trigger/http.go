@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -205,7 +206,7 @@ func readBody(req HTTPRequest, limit int64) ([]byte, *share.Error) {
 func bindingsQuery(query map[string][]string) ([]byte, *share.Error) {
 	var details []string
 	body := map[string]any{}
-	for _, key := range sortedKeys(query) {
+	for _, key := range slices.Sorted(maps.Keys(query)) {
 		values := query[key]
 		switch {
 		case key != "appids" && key != "source_type":
@@ -238,15 +239,6 @@ func bindingsQuery(query map[string][]string) ([]byte, *share.Error) {
 		return nil, internalError()
 	}
 	return b, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // textResponse answers plain text (WeChat's pushes expect "success" and nothing else).

@@ -16,29 +16,31 @@ import (
 func (a *App) Message(ctx context.Context, body []byte) (any, error) {
 	ctx, rec := a.begin(ctx, TriggerDirect)
 	return a.run(ctx, rec, func(ctx context.Context) (any, error) {
-		if actionOf(body) == refreshAction {
-			rec.action = refreshAction
-			force, se := decodeRefresh(body, false)
-			if se != nil {
-				return nil, loud(se)
-			}
-			inst, initErr := a.instance(ctx)
-			if initErr != nil {
-				return nil, initErr
-			}
-			res, se := a.refresh(ctx, inst, force)
-			if se != nil {
-				return nil, loud(se)
-			}
-			return res, nil
-		}
-		// Decode first: an invalid message is invalid whatever the configuration.
+		// Decode first: an invalid message is invalid whatever the configuration. No share
+		// action is "refresh", so only a message that does not decode is peeked at for one
+		// (a reconcile message may hold a whole manifest: it is parsed once).
 		req, err := share.Decode(body, "")
-		if err != nil {
+		if err == nil {
+			rec.action = req.Action
+			return a.runWith(ctx, req)
+		}
+		if actionOf(body) != refreshAction {
 			return nil, errorOf(err)
 		}
-		rec.action = req.Action
-		return a.runWith(ctx, req)
+		rec.action = refreshAction
+		force, se := decodeRefresh(body, false)
+		if se != nil {
+			return nil, loud(se)
+		}
+		inst, initErr := a.instance(ctx)
+		if initErr != nil {
+			return nil, initErr
+		}
+		res, se := a.refresh(ctx, inst, force)
+		if se != nil {
+			return nil, loud(se)
+		}
+		return res, nil
 	})
 }
 

@@ -24,9 +24,15 @@ func (a *App) confirmPage(inst *instance, req HTTPRequest, rec *record) HTTPResp
 
 // pageLinker returns the share service's ConfirmPage hook: the absolute page URL of a pending
 // outcome, from ENVSHARE_PUBLIC_URL (never from a request's Host header, which the client
-// chooses on a Function URL or an ALB); nil when there is no public URL or no key.
+// chooses on a Function URL or an ALB); nil when there is no public URL, no key, or a public
+// URL that page.URL refuses. The URL is checked once here, not for every link.
 func (a *App) pageLinker(keys page.Keys, publicURL string, ttl time.Duration) func(share.Outcome) string {
 	if !keys.Enabled() || publicURL == "" {
+		return nil
+	}
+	prefix, err := page.URL(publicURL, "") // page.URL(publicURL, tok) is prefix + tok
+	if err != nil {
+		a.log.Warn("no confirmation pages: ENVSHARE_PUBLIC_URL is not usable as their base", "error", err)
 		return nil
 	}
 	return func(o share.Outcome) string {
@@ -35,10 +41,6 @@ func (a *App) pageLinker(keys page.Keys, publicURL string, ttl time.Duration) fu
 			a.log.Warn("no confirmation page for this link", "env", o.Env, "appid", o.AppID, "error", err)
 			return ""
 		}
-		u, err := page.URL(publicURL, tok)
-		if err != nil {
-			return ""
-		}
-		return u
+		return prefix + tok
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/envshare/envshare/internal/strictjson"
 	"github.com/envshare/envshare/internal/token"
@@ -30,7 +32,7 @@ func decodeRefresh(body []byte, route bool) (bool, *share.Error) {
 	}
 	var details []string
 	var force bool
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		switch k {
 		case "action":
 			var action string

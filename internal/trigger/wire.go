@@ -53,18 +53,18 @@ func (a *App) wire(_ context.Context, cfg config.Config) (*Core, error) {
 	issuer := wechat.New(cfg.WechatBaseURL, nil, base...) // api_component_token needs no token
 
 	core := &Core{}
-	name := cfg.TokenMode + " " + fmt.Sprintf("%q", sourceID(cfg))
-	src := token.Config{Name: name, Credentials: creds, CredentialsID: sourceID(cfg), Issuer: issuer,
+	id := sourceID(cfg)
+	src := token.Config{Name: fmt.Sprintf("%s %q", cfg.TokenMode, id), Credentials: creds, CredentialsID: id, Issuer: issuer,
 		Timeout: cfg.HTTPTimeout * time.Duration(cfg.Attempts), Logger: a.log, Secrets: a.secrets}
-	reader := &token.CredentialsReader{Store: creds, ID: sourceID(cfg), Secrets: a.secrets}
+	reader := &token.CredentialsReader{Store: creds, ID: id, Secrets: a.secrets}
 	if cfg.TokenMode == "env" {
 		reader.Fixed = &token.Credentials{AppID: cfg.ComponentAppID, MessageToken: cfg.ComponentToken,
 			AESKey: cfg.ComponentAESKey, PreviousAESKey: cfg.ComponentAESKeyPrevious}
 	}
 	core.Credentials = reader
 	if cfg.StateID != "" {
-		record := &token.StateRecord{Store: state, ID: cfg.StateID, Secrets: a.secrets}
-		src.State, src.Name = record, name+" (state record "+fmt.Sprintf("%q", cfg.StateID)+")"
+		src.State = &token.StateRecord{Store: state, ID: cfg.StateID, Secrets: a.secrets}
+		src.Name += fmt.Sprintf(" (state record %q)", cfg.StateID)
 	}
 	tokens := token.NewSource(src)
 	if src.State != nil {
