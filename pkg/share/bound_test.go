@@ -3,6 +3,7 @@ package share
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,12 +15,12 @@ func TestAnswersAreBoundedAttentionFirstAndNothingIsLost(t *testing.T) {
 	f := newFake()
 	ids := appids(0, 12)
 	f.reject = func(_, a string) string {
-		if i := indexOf(ids, a); i%3 == 0 {
+		if i := slices.Index(ids, a); i%3 == 0 {
 			return "rejected " + a
 		}
 		return ""
 	}
-	f.confirm = func(_, a string) bool { return indexOf(ids, a)%4 == 1 }
+	f.confirm = func(_, a string) bool { return slices.Index(ids, a)%4 == 1 }
 	var logs bytes.Buffer
 	s := newService(t, f, Options{MaxResults: 5, Logger: testLogger(&logs)})
 	res, err := s.Do(t.Context(), shareReq("share", wechat.EnvAppIDs{Env: "e1", AppIDs: ids}))
@@ -84,13 +85,4 @@ func TestConfirmPagesAreAddedToPendingOutcomes(t *testing.T) {
 	if o := outcomeOf(t, res, "e1", a0); o.ConfirmPage != "" {
 		t.Fatalf("shared outcome %+v", o)
 	}
-}
-
-func indexOf(list []string, s string) int {
-	for i, x := range list {
-		if x == s {
-			return i
-		}
-	}
-	return -1
 }

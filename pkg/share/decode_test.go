@@ -309,7 +309,7 @@ func decodeDetails(t *testing.T, body, action string) []string {
 	if !errors.As(err, &e) {
 		t.Fatalf("Decode(%s) = %v, want an *Error", body, err)
 	}
-	if e.Code != CodeInvalidRequest || false {
+	if e.Code != CodeInvalidRequest {
 		t.Fatalf("code %q", e.Code)
 	}
 	return e.Details

@@ -82,7 +82,7 @@ func New(up Upstream, opts Options) *Service {
 		opts.MaxResults = DefaultMaxResults
 	}
 	if opts.Redact == nil {
-		opts.Redact = func(s string) string { return redact.Text(s) }
+		opts.Redact = (*redact.Set)(nil).String // a nil Set masks access_token values only
 	}
 	log := opts.Logger
 	if log == nil {
@@ -111,13 +111,6 @@ func (s *Service) Do(ctx context.Context, req Request) (*Result, error) {
 	default: // Decode admits only the four actions
 		res, err = s.reconcile(ctx, &req)
 	}
-	if err == nil {
-		if req.Action != ActionBindings && req.Action != ActionUnshare {
-			res.Notification = s.notify(ctx, req.Action, res.Results) // makes its pages batch by batch
-		}
-		s.bound(ctx, res)
-		s.addPages(res.Results) // only for the listed results: 200,000 pages at once would be 50 MB
-	}
 	if err != nil {
 		var e *Error
 		if !errors.As(err, &e) || e == nil {
@@ -128,6 +121,11 @@ func (s *Service) Do(ctx context.Context, req Request) (*Result, error) {
 			"duration_ms", time.Since(start).Milliseconds())
 		return nil, e
 	}
+	if req.Action == ActionShare || req.Action == ActionReconcile {
+		res.Notification = s.notify(ctx, req.Action, res.Results) // makes its pages batch by batch
+	}
+	s.bound(ctx, res)
+	s.addPages(res.Results) // only for the listed results: 200,000 pages at once would be 50 MB
 	attrs := []any{"action", res.Action, "ok", res.OK, "source_type", res.SourceType,
 		"duration_ms", time.Since(start).Milliseconds()}
 	if res.Summary != nil {
