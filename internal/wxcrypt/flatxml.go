@@ -17,14 +17,15 @@ import (
 // readFlat returns the fields of a flat <xml> document.
 func readFlat(doc []byte) (map[string]string, error) {
 	bad := func(why string) error { return fmt.Errorf("%w: %s", ErrMalformed, why) }
-	if !utf8.Valid(doc) {
+	s := string(doc)
+	if !utf8.ValidString(s) {
 		return nil, bad("not UTF-8")
 	}
-	if strings.IndexFunc(string(doc), func(r rune) bool { return !isXMLChar(r) }) >= 0 {
+	if strings.IndexFunc(s, func(r rune) bool { return !isXMLChar(r) }) >= 0 {
 		return nil, bad("a character XML does not allow")
 	}
 	// XML reads every line ending as "\n", CDATA included.
-	s := strings.ReplaceAll(strings.ReplaceAll(string(doc), "\r\n", "\n"), "\r", "\n")
+	s = strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
 	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, "<?xml") { // an XML declaration
 		end := strings.Index(s, "?>")
@@ -106,7 +107,7 @@ func cutTag(s string) (name, rest string, ok bool) {
 
 // unescape resolves XML's five named entities and character references in text.
 func unescape(text string) (string, error) {
-	if !strings.ContainsAny(text, "&>") {
+	if !strings.Contains(text, "&") {
 		return text, nil
 	}
 	var b bytes.Buffer

@@ -35,7 +35,8 @@
 //
 // batchshareenv, per (env, appid) in body order: an unknown env, an unknown appid, an app that
 // has not authorised permission set 18 (or has revoked its authorization), an app with no
-// cloud development, or an app of another subject than the env lands in err_list {env, appid, errmsg} (messages: the Msg* constants).
+// cloud development, or an app of another subject than the env lands in err_list
+// {env, appid, errmsg} (messages: the Msg* constants).
 // Otherwise: already bound: success without a link; AutoConfirm app: bound at once; else a
 // pending confirmation and an msg_info_list entry {appid, url}, the url being
 // <base>/__emu/confirm/<id> (base: Options.PublicURL or the request's Host). Sharing a pending

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 	"sync"
@@ -84,7 +85,8 @@ type Emulator struct {
 	control *http.ServeMux
 
 	crypto    *wxcrypt.Crypto // nil when pushes are not configured
-	cryptoErr error           // why they are not
+	pushURL   *url.URL        // Options.PushURL, parsed; nil with crypto
+	cryptoErr error           // why pushes are not configured
 	pushes    *http.Client
 
 	mu         sync.Mutex
@@ -158,7 +160,7 @@ func New(opts Options) *Emulator {
 	if opts.ComponentVerifyTicket != "" {
 		e.tickets[opts.ComponentVerifyTicket] = e.now()
 	}
-	e.crypto, e.cryptoErr = newPushCrypto(opts)
+	e.crypto, e.pushURL, e.cryptoErr = pushConfig(opts)
 	e.control = e.controlMux()
 	return e
 }

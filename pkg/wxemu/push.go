@@ -3,8 +3,6 @@ package wxemu
 import (
 	"bytes"
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -15,7 +13,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/envshare/envshare/internal/wxcrypt"
@@ -62,18 +59,21 @@ type Push struct {
 	Error           string        `json:"error,omitempty"` // why there was no answer
 }
 
-func newPushCrypto(opts Options) (*wxcrypt.Crypto, error) {
+// pushConfig checks the push options once, for New: the crypto that seals pushes and the
+// parsed PushURL, or why nothing can be pushed (ErrPushConfig).
+func pushConfig(opts Options) (*wxcrypt.Crypto, *url.URL, error) {
 	if opts.PushURL == "" || opts.MessageToken == "" || opts.EncodingAESKey == "" || opts.ComponentAppID == "" {
-		return nil, fmt.Errorf("%w: PushURL, MessageToken, EncodingAESKey and ComponentAppID are needed", ErrPushConfig)
+		return nil, nil, fmt.Errorf("%w: PushURL, MessageToken, EncodingAESKey and ComponentAppID are needed", ErrPushConfig)
 	}
-	if _, err := url.Parse(opts.PushURL); err != nil {
-		return nil, fmt.Errorf("%w: PushURL: %w", ErrPushConfig, err)
+	target, err := url.Parse(opts.PushURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: PushURL: %w", ErrPushConfig, err)
 	}
 	c, err := wxcrypt.New(wxcrypt.Config{Token: opts.MessageToken, EncodingAESKey: opts.EncodingAESKey, ComponentAppID: opts.ComponentAppID})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrPushConfig, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrPushConfig, err)
 	}
-	return c, nil
+	return c, target, nil
 }
 
 // PushTicket issues a new component_verify_ticket, which mints from now on for TicketTTL,
@@ -206,10 +206,7 @@ func (e *Emulator) PushEvent(ctx context.Context, ev Event) error {
 	if err != nil {
 		return err
 	}
-	target, err := url.Parse(e.opts.PushURL)
-	if err != nil { // cannot happen: newPushCrypto parsed it
-		return fmt.Errorf("%w: %w", ErrPushConfig, err)
-	}
+	target := *e.pushURL // a copy: the query is this push's
 	q := target.Query()
 	q.Set("signature", plainSignature(e.opts.MessageToken, timestamp, nonce))
 	q.Set("timestamp", timestamp)
@@ -297,12 +294,10 @@ func (e *Emulator) Pushes() []Push {
 	return slices.Clone(e.pushLog)
 }
 
-// plainSignature is the URL's signature parameter: it covers no body.
+// plainSignature is the URL's signature parameter: msg_signature's algorithm without the
+// body (an empty part changes neither the sorted order nor the concatenation).
 func plainSignature(token, timestamp, nonce string) string {
-	parts := []string{token, timestamp, nonce}
-	slices.Sort(parts)
-	sum := sha1.Sum([]byte(strings.Join(parts, "")))
-	return hex.EncodeToString(sum[:])
+	return wxcrypt.Signature(token, timestamp, nonce, "")
 }
 
 func randomText() string { return strconv.FormatUint(rand.Uint64(), 36) }
