@@ -26,7 +26,7 @@ func TestBootstrapUnderTheRuntimeInterfaceEmulator(t *testing.T) {
 	// The samples of the default configuration share one runtime, and so one instance.
 	emu := eventtest.NewEmulator()
 	base := emu.ServeTest(t)
-	env := eventtest.Env(base, adapter.Dir, nil)
+	env := eventtest.Env(base, adapter.Dir)
 	invoke, proc := startRIE(t, rie, bootstrap, env)
 	samples := []string{"httpapi-v2-share", "sqs-batch", "eventbridge-scheduled", "direct-share",
 		"direct-invalid", "apigw-v1-share", "alb-bindings", "httpapi-v2-healthz", "httpapi-v2-unauthorized",

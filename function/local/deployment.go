@@ -120,12 +120,7 @@ func deploy(out io.Writer, opts deployOptions) (_ *deployment, err error) {
 	d.Emu = wxemu.New(wxemu.Options{Tokens: []string{localToken}, Strict: true,
 		ComponentAppID: creds.AppID, ComponentAppSecret: creds.AppSecret,
 		PushURL: d.URL + "/wechat/events", MessageToken: creds.Token, EncodingAESKey: creds.AESKey})
-	if opts.State != "" {
-		err = d.Emu.SeedFile(opts.State)
-	} else {
-		err = d.Emu.Seed(wxemu.DemoState())
-	}
-	if err != nil {
+	if err := seed(d.Emu, opts.State, wxemu.DemoState()); err != nil {
 		return nil, fmt.Errorf("seed the emulator: %w", err)
 	}
 
@@ -150,6 +145,14 @@ func deploy(out io.Writer, opts deployOptions) (_ *deployment, err error) {
 	}()
 	d.close = append(d.close, func() { cancel(); <-done })
 	return d, nil
+}
+
+// seed seeds emu with the state JSON file, or with def when file is "".
+func seed(emu *wxemu.Emulator, file string, def wxemu.State) error {
+	if file != "" {
+		return emu.SeedFile(file)
+	}
+	return emu.Seed(def)
 }
 
 // localDefaults is the local configuration. The token settings follow ENVSHARE_TOKEN_MODE

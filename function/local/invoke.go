@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"time"
 
 	"github.com/envshare/envshare/internal/eventtest"
@@ -44,17 +43,12 @@ func invoke(ctx context.Context, out io.Writer, args []string) error {
 
 	// The samples' own configuration: their credentials, events/manifest.json, and the
 	// sidecar's overrides and faults (events/README.md).
-	sidecar, err := readSidecar(strings.TrimSuffix(eventPath, ".json") + ".env.json")
+	sidecar, err := eventtest.ReadSidecar(eventPath)
 	if err != nil {
 		return err
 	}
 	emu := eventtest.NewEmulator()
-	if *state != "" {
-		err = emu.SeedFile(*state)
-	} else {
-		err = emu.Seed(sidecar.EmulatorState())
-	}
-	if err != nil {
+	if err := seed(emu, *state, sidecar.EmulatorState()); err != nil {
 		return err
 	}
 	for _, f := range sidecar.Faults {
@@ -80,11 +74,7 @@ func invoke(ctx context.Context, out io.Writer, args []string) error {
 	}
 
 	// The golden was checked at a fixed clock; the binary runs at the real time.
-	clock := sidecar.Now
-	if clock == 0 {
-		clock = eventtest.Now
-	}
-	event, note, err := resign(event, sampleEnv["ENVSHARE_HTTP_SECRET"], clock, time.Now())
+	event, note, err := resign(event, sampleEnv["ENVSHARE_HTTP_SECRET"], sidecar.Clock().Unix(), time.Now())
 	if err != nil {
 		return err
 	}
@@ -105,7 +95,7 @@ func invoke(ctx context.Context, out io.Writer, args []string) error {
 	if platform == "aws" {
 		invokeEnv = nil
 	} else {
-		procEnv = withoutEnvshare(procEnv)
+		procEnv = eventtest.ProcessEnv(nil)
 	}
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -205,32 +195,4 @@ func buildFunction(ctx context.Context, platform string) (string, error) {
 		return "", fmt.Errorf("go build ./function/%s (run inside the repository): %w", platform, err)
 	}
 	return bin, nil
-}
-
-// readSidecar reads an optional <event>.env.json.
-func readSidecar(path string) (eventtest.Sidecar, error) {
-	var sc eventtest.Sidecar
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return sc, nil
-	}
-	if err != nil {
-		return sc, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&sc); err != nil {
-		return sc, fmt.Errorf("%s: %w", path, err)
-	}
-	return sc, nil
-}
-
-func withoutEnvshare(environ []string) []string {
-	var kept []string
-	for _, kv := range environ {
-		if !strings.HasPrefix(kv, "ENVSHARE_") {
-			kept = append(kept, kv)
-		}
-	}
-	return kept
 }

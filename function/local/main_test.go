@@ -156,10 +156,10 @@ func TestInvalidSettingsFailWithTheDeployedMessage(t *testing.T) {
 func TestTheConfigurationMasksEverySecret(t *testing.T) {
 	env := map[string]string{"ENVSHARE_TOKEN_MODE": "env", "ENVSHARE_NOTIFY_URL": "https://hooks.example.com/x?k=notify-secret-value-0001",
 		"ENVSHARE_TYPO_SETTING": "1"}
-	secrets := secretVariables()
+	secrets := config.SecretVariables()
 	for i, name := range secrets {
 		if !strings.HasPrefix(name, "ENVSHARE_") {
-			t.Fatalf("secretVariables lists %q, not a variable", name)
+			t.Fatalf("config.SecretVariables lists %q, not a variable", name)
 		}
 		env[name] = "secret-value-of-" + name
 		if strings.Contains(name, "AES_KEY") {

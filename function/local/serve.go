@@ -129,13 +129,7 @@ func emulator(ctx context.Context, out io.Writer, args []string) error {
 		return err
 	}
 	emu := wxemu.New(wxemu.Options{Tokens: []string{localToken}, Strict: true})
-	var err error
-	if *state != "" {
-		err = emu.SeedFile(*state)
-	} else {
-		err = emu.Seed(wxemu.DemoState())
-	}
-	if err != nil {
+	if err := seed(emu, *state, wxemu.DemoState()); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "WeChat emulator on http://%s, access token %q; state at /__emu/state\n", *addr, localToken)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"reflect"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -95,7 +94,7 @@ func (s settings) source(name string) string {
 // works on a configuration that failed its check, too.
 func (s settings) print(out io.Writer) {
 	fmt.Fprintln(out, "Configuration (exported ENVSHARE_* settings win over the defaults; secrets masked):")
-	secretNames := secretVariables()
+	secretNames := config.SecretVariables()
 	var secrets []string
 	for _, v := range s.list {
 		if slices.Contains(secretNames, v.name) {
@@ -114,19 +113,6 @@ func (s settings) print(out io.Writer) {
 	for _, name := range s.unknown {
 		fmt.Fprintf(out, "  note: %s is exported but is not a setting of envshare (a typo?): ignored\n", name)
 	}
-}
-
-// secretVariables names the variables whose values config.Config.Secrets lists: each string
-// field is set to its own variable name, so Secrets returns names, and stays the one list.
-func secretVariables() []string {
-	var c config.Config
-	v := reflect.ValueOf(&c).Elem()
-	for i := range v.NumField() {
-		if f := v.Field(i); f.Kind() == reflect.String {
-			f.SetString(v.Type().Field(i).Tag.Get("envconfig"))
-		}
-	}
-	return c.Secrets()
 }
 
 // shown is a value as the configuration listing prints it: secrets inside it masked, a long

@@ -30,7 +30,7 @@ func TestBinaryOverTheSCFProtocol(t *testing.T) {
 	if err := emu.Seed(wxemu.DemoState()); err != nil {
 		t.Fatal(err)
 	}
-	env := eventtest.Env(base, adapter.Dir, nil)
+	env := eventtest.Env(base, adapter.Dir)
 	fn := startSCF(t, bin)
 	envJSON := environment(env)
 	matches := func(t *testing.T, name string, resp messages.InvokeResponse) {

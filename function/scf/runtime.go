@@ -65,7 +65,7 @@ func serve(lis net.Listener, handle handlerFunc) error {
 }
 
 // serveConn reads calls until the runtime closes the connection. Like net/rpc, it runs each
-// call in its own goroutine and writes one answer at a time.
+// invocation in its own goroutine (a ping is answered at once) and writes one answer at a time.
 func serveConn(conn io.ReadWriteCloser, handle handlerFunc) {
 	defer conn.Close()
 	dec := gob.NewDecoder(bufio.NewReader(conn))

@@ -296,6 +296,20 @@ func (c Config) Secrets() []string {
 		c.ComponentToken, c.ComponentAESKey, c.ComponentAESKeyPrevious}
 }
 
+// SecretVariables names the variables whose values Secrets lists, for tools that print or check
+// a configuration: each string field is set to its own variable name, so Secrets returns names
+// and stays the one list.
+func SecretVariables() []string {
+	var c Config
+	v := reflect.ValueOf(&c).Elem()
+	for i := range v.NumField() {
+		if f := v.Field(i); f.Kind() == reflect.String {
+			f.SetString(v.Type().Field(i).Tag.Get("envconfig"))
+		}
+	}
+	return c.Secrets()
+}
+
 // NotifyKey is the secret that signs notifications: NOTIFY_SECRET, else HTTP_SECRET.
 func (c Config) NotifyKey() string {
 	if c.NotifySecret != "" {

@@ -3,7 +3,6 @@ package deploycheck
 import (
 	"fmt"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -50,18 +49,8 @@ var derivedVariables = []string{"ENVSHARE_RETRY_QUEUE_URL", "ENVSHARE_PUBLIC_URL
 // among its Secrets, so that a secret the code adds is held to the same rules.
 func secretNames() []string {
 	names := slices.Clone(secretVariables)
-	var c config.Config
-	v := reflect.ValueOf(&c).Elem()
-	marker := map[string]string{}
-	for i := range v.NumField() {
-		f := v.Type().Field(i)
-		if name := f.Tag.Get("envconfig"); name != "" && f.Type.Kind() == reflect.String {
-			v.Field(i).SetString("marker-of-" + name)
-			marker["marker-of-"+name] = name
-		}
-	}
-	for _, s := range c.Secrets() {
-		if name, ok := marker[s]; ok && !slices.Contains(names, name) {
+	for _, name := range config.SecretVariables() {
+		if !slices.Contains(names, name) {
 			names = append(names, name)
 		}
 	}
@@ -125,6 +114,7 @@ func wantAll(t *testing.T, line string, parts ...string) {
 func TestTemplatesMatchTheCode(t *testing.T) {
 	sam, fn, scf := templates(t)
 	props := asMap(fn["Properties"])
+	secrets := secretNames()
 
 	t.Run("the AWS function runs the arm64 bootstrap that sam build makes with the Makefile", func(t *testing.T) {
 		for key, want := range map[string]any{"Handler": awsBinary, "Runtime": "provided.al2023", "CodeUri": "."} {
@@ -266,7 +256,7 @@ func TestTemplatesMatchTheCode(t *testing.T) {
 			if got := scalar(p["Default"]); got != want {
 				t.Errorf("template.yaml: parameter %s (%s) defaults to %q, want %q", ref, v, got, want)
 			}
-			if slices.Contains(secretNames(), v) && p["NoEcho"] != true {
+			if slices.Contains(secrets, v) && p["NoEcho"] != true {
 				t.Errorf("template.yaml: parameter %s holds a secret (%s) and must be NoEcho", ref, v)
 			}
 		}
@@ -324,7 +314,7 @@ func TestTemplatesMatchTheCode(t *testing.T) {
 				continue
 			}
 			all[v], firstDeploy[v] = value, value
-			if slices.Contains(secretNames(), v) {
+			if slices.Contains(secrets, v) {
 				t.Errorf("serverless.yml writes the secret %s into the file: use ${env:%s}", v, v)
 			}
 			if v == "ENVSHARE_PUBLIC_URL" {

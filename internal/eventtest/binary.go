@@ -174,7 +174,7 @@ func RIE(t testing.TB) string {
 	return ""
 }
 
-// Missing skips a test for want something the machine lacks, naming `make test`, which
+// Missing skips a test for want of something the machine lacks, naming `make test`, which
 // installs it; under CI=true it fails instead.
 func Missing(t testing.TB, what string) {
 	t.Helper()

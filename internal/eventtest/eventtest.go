@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -142,7 +143,7 @@ func Run(t *testing.T, a Adapter) {
 func Invoke(t *testing.T, a Adapter, f *Fixture, name string, payload []byte) []byte {
 	t.Helper()
 	SetEnv(t, f.Env)
-	clock := f.Clock()
+	clock := f.Sidecar.Clock()
 	// Every log line down to debug and every EMF line is kept for the secret scan; warnings
 	// and errors also go to the test log.
 	var logs, emf Output
@@ -177,7 +178,10 @@ type Fixture struct {
 // directory.
 func NewFixture(t *testing.T, dir, name string) *Fixture {
 	t.Helper()
-	sc := readSidecar(t, filepath.Join(dir, name+".json"))
+	sc, err := ReadSidecar(filepath.Join(dir, name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	emu := NewEmulator()
 	if err := emu.Seed(sc.EmulatorState()); err != nil {
 		t.Fatal(err)
@@ -214,7 +218,7 @@ func (sc Sidecar) EmulatorState() wxemu.State {
 // Configure returns the configuration of a sample: Env's defaults, the sidecar's credentials
 // secret and state record written under tmp (mode file), and the sidecar's variables on top.
 func (sc Sidecar) Configure(base, dir, tmp string) (map[string]string, error) {
-	env := Env(base, dir, nil)
+	env := Env(base, dir)
 	if sc.Credentials != nil {
 		for _, k := range []string{"ENVSHARE_COMPONENT_ACCESS_TOKEN", "ENVSHARE_COMPONENT_APPID",
 			"ENVSHARE_COMPONENT_TOKEN", "ENVSHARE_COMPONENT_AES_KEY"} {
@@ -249,9 +253,9 @@ func writeJSON(path string, v any) (string, error) {
 }
 
 // Clock is the sample's fixed clock of the HMAC check and the pages: the sidecar's now, or Now.
-func (f *Fixture) Clock() time.Time {
-	if f.Sidecar.Now != 0 {
-		return time.Unix(f.Sidecar.Now, 0)
+func (sc Sidecar) Clock() time.Time {
+	if sc.Now != 0 {
+		return time.Unix(sc.Now, 0)
 	}
 	return time.Unix(Now, 0)
 }
@@ -385,11 +389,10 @@ func shorten(s string) string {
 // Env is the default configuration of the samples: bearer auth with TestSecret, the token
 // TestToken, the platform's message token, key and appid (mode env), the emulator at base,
 // events/manifest.json as the manifest and the public URL of dir's platform (PublicURLs), so
-// that pending confirmations carry confirm_page; extra on top (the function reads "" as unset:
-// none of the variables that sidecars empty has a default).
-func Env(base, dir string, extra map[string]string) map[string]string {
+// that pending confirmations carry confirm_page.
+func Env(base, dir string) map[string]string {
 	manifest, _ := filepath.Abs(filepath.Join(dir, "..", "manifest.json"))
-	env := map[string]string{
+	return map[string]string{
 		"ENVSHARE_WECHAT_BASE_URL":        base,
 		"ENVSHARE_TOKEN_MODE":             "env",
 		"ENVSHARE_COMPONENT_ACCESS_TOKEN": TestToken,
@@ -401,8 +404,6 @@ func Env(base, dir string, extra map[string]string) map[string]string {
 		"ENVSHARE_MANIFEST":               manifest,
 		"ENVSHARE_PUBLIC_URL":             PublicURLs[filepath.Base(dir)],
 	}
-	maps.Copy(env, extra)
-	return env
 }
 
 // SetEnv sets exactly env's ENVSHARE_* variables for the test: any other ENVSHARE_* variable
@@ -461,24 +462,24 @@ func Normalise(answer []byte, base string) []byte {
 	return []byte(expiresAt.ReplaceAllString(s, "${1}EXPIRES_AT"))
 }
 
-// readSidecar reads the sidecar of a sample (path of its .json), if it has one. Unknown fields
-// are refused, so that a typo is never ignored silently.
-func readSidecar(t *testing.T, path string) Sidecar {
-	t.Helper()
+// ReadSidecar reads the sidecar of a sample (the path of its .json), if it has one. Unknown
+// fields are refused, so that a typo is never ignored silently.
+func ReadSidecar(sample string) (Sidecar, error) {
 	var sc Sidecar
-	b, err := os.ReadFile(strings.TrimSuffix(path, ".json") + ".env.json")
-	if os.IsNotExist(err) {
-		return sc
+	path := strings.TrimSuffix(sample, ".json") + ".env.json"
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return sc, nil
 	}
 	if err != nil {
-		t.Fatal(err)
+		return sc, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&sc); err != nil {
-		t.Fatalf("sidecar of %s: %v", path, err)
+		return sc, fmt.Errorf("%s: %w", path, err)
 	}
-	return sc
+	return sc, nil
 }
 
 // GoldenOf names the golden file of a sample event.
