@@ -165,27 +165,13 @@ func (h handler) functionURL(ctx context.Context, payload []byte) (functionURLRe
 		StatusCode: resp.Status, Headers: resp.Headers, Body: resp.Body}}, nil
 }
 
-// formatV2 answers payload format 2.0, which HTTP API and Function URL events share: the
-// fields read here (events.APIGatewayV2HTTPRequest's and events.LambdaFunctionURLRequest's)
-// have the same names and types in both. The raw query string is read first: it keeps
-// repeated parameters apart (queryStringParameters joins them with commas), as the client
-// signed them; the parameters are the fallback.
+// formatV2 answers payload format 2.0, which HTTP API and Function URL events share (a Function
+// URL's event has the same schema, and the fields read here the same names and types). The raw
+// query string is read first: it keeps repeated parameters apart (queryStringParameters joins
+// them with commas), as the client signed them; the parameters are the fallback.
 func (h handler) formatV2(ctx context.Context, payload []byte) trigger.HTTPResponse {
 	ctx = invocation(ctx, trigger.TriggerHTTP)
-	var ev struct {
-		RawPath               string            `json:"rawPath"`
-		RawQueryString        string            `json:"rawQueryString"`
-		Headers               map[string]string `json:"headers"`
-		QueryStringParameters map[string]string `json:"queryStringParameters"`
-		Body                  string            `json:"body"`
-		IsBase64Encoded       bool              `json:"isBase64Encoded"`
-		RequestContext        struct {
-			HTTP struct {
-				Method string `json:"method"`
-				Path   string `json:"path"`
-			} `json:"http"`
-		} `json:"requestContext"`
-	}
+	var ev events.APIGatewayV2HTTPRequest
 	if err := json.Unmarshal(payload, &ev); err != nil {
 		return h.app.BadHTTPEvent(ctx, err)
 	}

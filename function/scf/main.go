@@ -3,20 +3,23 @@
 // and encodes the answer the way the event's source expects.
 //
 // The SCF runtime delivers the function's environment variables inside each invocation
-// (runtime.go, like scf-go-lib, calls os.Setenv), so the configuration is read on the first invocation
-// that needs it, never here.
+// (InvokeRequest.Environment, which scf-go-lib's Function.Invoke sets with os.Setenv before it
+// calls the handler), so the configuration is read on the first invocation that needs it, never
+// here.
 package main
 
 import (
 	"context"
 	"encoding/json"
 
+	"github.com/tencentyun/scf-go-lib/cloudfunction"
+
 	"github.com/envshare/envshare/internal/trigger"
 )
 
 func main() {
 	h := handler{app: trigger.New(trigger.Options{Platform: trigger.PlatformSCF, Cloud: cloud()})}
-	start(h.handle) // scf-go-lib's cloudfunction.Start, without net/rpc (runtime.go says why)
+	cloudfunction.Start(h.handle) // the SCF Go1 runtime's net/rpc protocol on $_LAMBDA_SERVER_PORT
 }
 
 type handler struct{ app *trigger.App }

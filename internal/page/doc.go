@@ -13,7 +13,10 @@
 //
 // Every page is static HTML: no script, no outside resource, and a
 // Content-Security-Policy whose style hash is computed from the embedded style
-// sheet, so the policy and the page cannot drift apart.
+// sheet, so the policy and the page cannot drift apart. The pages are
+// page.html rendered with html/template (parsed once per instance, when a page
+// is first needed), which escapes each value for where it stands; the QR code
+// is go-qrcode's image, encoded with image/png.
 //
 // The package reads no environment and logs nothing: the caller passes keys,
 // TTL, base URL and clock, and redacts secrets from the confirm_url before it

@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -65,52 +63,6 @@ func Serve(keys Keys, token string, now time.Time) Response {
 	}
 	return respond(http.StatusOK, body)
 }
-
-// confirmFields are the values of the confirmation page.
-func confirmFields(l Link, expires time.Time, qr string, size int) map[string]string {
-	return map[string]string{
-		"Title": "确认共享云开发环境 · Confirm environment sharing",
-		"Env":   l.Env, "AppID": l.AppID, "ConfirmURL": l.ConfirmURL,
-		"Made": showTime(l.Made), "MadeISO": l.Made.UTC().Format(time.RFC3339),
-		"Expires": showTime(expires), "ExpiresISO": expires.UTC().Format(time.RFC3339),
-		"QR": qr, "QRSize": strconv.Itoa(size),
-		"Style": style,
-	}
-}
-
-func render(l Link, expires time.Time) (string, error) {
-	qr, size, err := qrImage(l.ConfirmURL)
-	if err != nil {
-		return "", err
-	}
-	return execute("confirm", confirmFields(l, expires, qr, size)), nil
-}
-
-func showTime(t time.Time) string { return t.In(beijing).Format("2006-01-02 15:04 MST") }
-
-// errorFields are the values of the error pages, by status.
-func errorFields() map[int]map[string]string {
-	const ask, askEN = "请向发送此链接的服务商索取新链接。", "Ask the service provider who sent it for a new link."
-	pages := map[int]map[string]string{
-		http.StatusNotFound:            {"Heading": "链接无效", "HeadingEN": "This link is not valid", "Text": "此链接不存在或已被改动。" + ask, "TextEN": "The link is wrong or incomplete. " + askEN},
-		http.StatusGone:                {"Heading": "页面已过期", "HeadingEN": "This page has expired", "Text": ask, "TextEN": askEN},
-		http.StatusInternalServerError: {"Heading": "出错了", "HeadingEN": "Something went wrong", "Text": "请稍后再试。", "TextEN": "Try again later."},
-	}
-	for _, f := range pages {
-		f["Title"] = f["Heading"] + " · " + f["HeadingEN"]
-		f["Style"] = style
-	}
-	return pages
-}
-
-// errorPages are rendered once, when first needed: they depend on nothing but the status.
-var errorPages = sync.OnceValue(func() map[int]string {
-	out := map[int]string{}
-	for status, f := range errorFields() {
-		out[status] = execute("error", f)
-	}
-	return out
-})
 
 func errorPage(status int) Response { return respond(status, errorPages()[status]) }
 

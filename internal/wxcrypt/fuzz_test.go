@@ -7,18 +7,6 @@ import (
 	"testing"
 )
 
-// envelope is the push body as encoding/xml reads it: the tests' reference for readFlat.
-type envelope struct {
-	XMLName xml.Name `xml:"xml"`
-	AppID   cdata    `xml:"AppId"`
-	Encrypt cdata    `xml:"Encrypt"`
-}
-
-// cdata marshals as <![CDATA[…]]> and reads either form.
-type cdata struct {
-	Text string `xml:",cdata"`
-}
-
 // FuzzOpen: whatever the Encrypt value, a correctly signed push either opens or is refused
 // with an error of the 400 class, never ErrSignature; whatever the raw body and signature,
 // Open answers one of the sentinel errors. It never panics, and no error carries a secret.

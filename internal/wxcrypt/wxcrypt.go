@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"slices"
@@ -168,12 +169,11 @@ func (c *Crypto) Seal(message []byte, timestamp, nonce string) (body []byte, msg
 	random := make([]byte, randomLen)
 	rand.Read(random) // never fails; see crypto/rand.Read
 	encrypt := c.encrypt(random, message)
-	var b strings.Builder
-	b.WriteString("<xml>")
-	cdataField(&b, "AppId", string(c.appID))
-	cdataField(&b, "Encrypt", encrypt)
-	b.WriteString("</xml>")
-	return []byte(b.String()), Signature(c.token, timestamp, nonce, encrypt), nil
+	body, err = xml.Marshal(envelope{AppID: cdata{string(c.appID)}, Encrypt: cdata{encrypt}})
+	if err != nil {
+		return nil, "", err
+	}
+	return body, Signature(c.token, timestamp, nonce, encrypt), nil
 }
 
 // encrypt returns base64(AES-CBC(random | len | message | appid | PKCS#7 pad to 32)).

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 )
@@ -354,6 +355,49 @@ func TestParseEvent(t *testing.T) {
 			}
 			if err != nil || got != tt.want {
 				t.Fatalf("got %+v, %v\nwant %+v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestReadFlatKeepsToTheFlatForm(t *testing.T) {
+	for _, tt := range []struct {
+		name, doc string
+		want      map[string]string // nil: ErrMalformed
+	}{
+		{"text and CDATA fields, around white space", "<?xml version=\"1.0\"?>\n<xml>\r\n <A>x&amp;y&#x41;</A> <B><![CDATA[<b>]]></B>\n</xml>\n",
+			map[string]string{"A": "x&yA", "B": "<b>"}},
+		{"an empty field", "<xml><A></A><B/></xml>", map[string]string{"A": "", "B": ""}},
+		{"a nested element", "<xml><Video><MediaId>1</MediaId></Video></xml>", nil},
+		{"an attribute", "<xml><A x=\"1\">v</A></xml>", nil},
+		{"an attribute of the root", "<xml a=\"1\"><A>v</A></xml>", nil},
+		{"a field given twice", "<xml><A>1</A><A>2</A></xml>", nil},
+		{"a field given twice, empty first", "<xml><A></A><A>2</A></xml>", nil},
+		{"a prefixed field", "<xml><p:A>1</p:A></xml>", nil},
+		{"a comment", "<xml><!-- c --><A>1</A></xml>", nil},
+		{"a DOCTYPE", "<!DOCTYPE xml [<!ENTITY e \"x\">]><xml><A>&e;</A></xml>", nil},
+		{"an unknown entity", "<xml><A>&nbsp;</A></xml>", nil},
+		{"text between fields", "<xml>t<A>1</A></xml>", nil},
+		{"a second document", "<xml><A>1</A></xml><xml></xml>", nil},
+		{"text after the document", "<xml><A>1</A></xml>x", nil},
+		{"another root", "<root><A>1</A></root>", nil},
+		{"no document", " ", nil},
+		{"a processing instruction in the document", "<xml><?php x?><A>1</A></xml>", nil},
+		{"another encoding", "<?xml version=\"1.0\" encoding=\"GBK\"?><xml><A>1</A></xml>", nil},
+		{"a NUL", "<xml><A>\x00</A></xml>", nil},
+		{"invalid UTF-8", "<xml><A>\xff</A></xml>", nil},
+		{"a document over 64 KiB", "<xml><A>" + strings.Repeat("a", 64<<10) + "</A></xml>", nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := readFlat([]byte(tt.doc))
+			if tt.want == nil {
+				if !errors.Is(err, ErrMalformed) {
+					t.Fatalf("readFlat = %q, %v; want ErrMalformed", got, err)
+				}
+				return
+			}
+			if err != nil || !maps.Equal(got, tt.want) {
+				t.Fatalf("readFlat = %q, %v; want %q", got, err, tt.want)
 			}
 		})
 	}
