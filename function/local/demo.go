@@ -14,7 +14,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/envshare/envshare/internal/redact"
+	"github.com/envshare/envshare/pkg/redact"
 	"github.com/envshare/envshare/pkg/share"
 	"github.com/envshare/envshare/pkg/wxemu"
 )

@@ -17,9 +17,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/envshare/envshare/internal/signature"
 	"github.com/envshare/envshare/internal/trigger"
 	"github.com/envshare/envshare/pkg/share"
+	"github.com/envshare/envshare/pkg/signature"
 	"github.com/envshare/envshare/pkg/wxemu"
 )
 

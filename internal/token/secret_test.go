@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/envshare/envshare/internal/redact"
+	"github.com/envshare/envshare/pkg/redact"
 	"github.com/envshare/envshare/pkg/wechat"
 )
 

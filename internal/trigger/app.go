@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/envshare/envshare/internal/config"
-	"github.com/envshare/envshare/internal/redact"
+	"github.com/envshare/envshare/pkg/redact"
 	"github.com/envshare/envshare/pkg/share"
 )
 

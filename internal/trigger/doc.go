@@ -18,7 +18,7 @@
 // source and the one minter over the stores the binary links (Cloud, passed by each main), the
 // notifier and the page keys. Every invocation writes one JSON summary log line and, on AWS, one
 // CloudWatch Embedded Metric Format line; every answer and log record is masked of every secret
-// the instance knows (internal/redact).
+// the instance knows (pkg/redact).
 //
 // # From main.go to WeChat in eight hops
 //

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/envshare/envshare/internal/config"
-	"github.com/envshare/envshare/internal/signature"
 	"github.com/envshare/envshare/pkg/share"
+	"github.com/envshare/envshare/pkg/signature"
 )
 
 const shareBody = `{"env":"test-env","appids":["wx0123456789abcdef"]}`

@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/envshare/envshare/internal/config"
-	"github.com/envshare/envshare/internal/signature"
 	"github.com/envshare/envshare/internal/wxcrypt"
 	"github.com/envshare/envshare/pkg/share"
+	"github.com/envshare/envshare/pkg/signature"
 	"github.com/envshare/envshare/pkg/wxemu"
 )
 

@@ -52,7 +52,8 @@ type record struct {
 	summary  share.Summary
 }
 
-// begin starts the record of an invocation and puts fresh upstream counters into ctx.
+// begin starts the record of an invocation and puts fresh upstream counters into ctx (through
+// the WeChat client's trace hook).
 func (a *App) begin(ctx context.Context, defaultTrigger string) (context.Context, *record) {
 	rec := &record{
 		inv:      invocationFrom(ctx),
@@ -63,7 +64,7 @@ func (a *App) begin(ctx context.Context, defaultTrigger string) (context.Context
 	if rec.inv.Trigger == "" {
 		rec.inv.Trigger = defaultTrigger
 	}
-	return metrics.NewContext(ctx, rec.counters), rec
+	return rec.counters.Context(ctx), rec
 }
 
 // outcome notes the result or error of the invocation's action.

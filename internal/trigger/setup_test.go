@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/envshare/envshare/internal/config"
-	"github.com/envshare/envshare/internal/metrics"
 	"github.com/envshare/envshare/pkg/share"
+	"github.com/envshare/envshare/pkg/wechat"
 )
 
 const testSecret = "s3cret-http-key-of-24b"
@@ -29,7 +29,9 @@ func (f *fakeDoer) Do(ctx context.Context, req share.Request) (*share.Result, er
 	f.mu.Lock()
 	f.reqs = append(f.reqs, req)
 	f.mu.Unlock()
-	metrics.From(ctx).Call()
+	if trace := wechat.ContextClientTrace(ctx); trace != nil { // one upstream call, as counted
+		trace.AttemptStart(wechat.AttemptStartInfo{Endpoint: "batchshareenv", Attempt: 1})
+	}
 	if f.answer != nil {
 		return f.answer(ctx, req)
 	}

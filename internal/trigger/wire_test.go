@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/envshare/envshare/internal/config"
-	"github.com/envshare/envshare/internal/signature"
 	"github.com/envshare/envshare/pkg/share"
+	"github.com/envshare/envshare/pkg/signature"
 	"github.com/envshare/envshare/pkg/wxemu"
 )
 

@@ -11,7 +11,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/envshare/envshare/internal/signature"
+	"github.com/envshare/envshare/pkg/signature"
 )
 
 // maxLinksPerNotification bounds one notification's body: a reconcile of 200,000 pending pairs
@@ -77,7 +77,7 @@ type NotificationBody struct {
 }
 
 // HTTPNotifier POSTs JSON to a URL, signed with the notification scheme of
-// internal/signature (X-Envshare-Timestamp, X-Envshare-Signature over timestamp "." body).
+// pkg/signature (X-Envshare-Timestamp, X-Envshare-Signature over timestamp "." body).
 type HTTPNotifier struct {
 	url    string
 	secret string

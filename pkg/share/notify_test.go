@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/envshare/envshare/internal/signature"
+	"github.com/envshare/envshare/pkg/signature"
 	"github.com/envshare/envshare/pkg/wechat"
 )
 
