@@ -285,7 +285,7 @@ func TestTheClosedLoop(t *testing.T) {
 // push seals an event for the loop's platform and POSTs it to the function.
 func (l *loop) push(t *testing.T, ev wxcrypt.Event, mutate func(q map[string][]string, body *string)) HTTPResponse {
 	t.Helper()
-	c, err := wxcrypt.New(wxcrypt.Config{Token: loopMsgToken, EncodingAESKey: loopAESKey, ComponentAppID: loopAppID})
+	sealer, err := wxemu.NewSealer(loopMsgToken, loopAESKey, loopAppID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,10 +295,7 @@ func (l *loop) push(t *testing.T, ev wxcrypt.Event, mutate func(q map[string][]s
 	msg := "<xml><AppId><![CDATA[" + loopAppID + "]]></AppId><CreateTime>" + strconv.FormatInt(ev.CreateTime, 10) + "</CreateTime><InfoType><![CDATA[" +
 		ev.InfoType + "]]></InfoType><ComponentVerifyTicket><![CDATA[" + ev.ComponentVerifyTicket +
 		"]]></ComponentVerifyTicket><AuthorizerAppid><![CDATA[" + ev.AuthorizerAppID + "]]></AuthorizerAppid></xml>"
-	body, sig, err := c.Seal([]byte(msg), "1700000000", "nonce1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	body, sig := sealer.Seal([]byte(msg), "1700000000", "nonce1")
 	q := map[string][]string{"timestamp": {"1700000000"}, "nonce": {"nonce1"}, "msg_signature": {sig}, "encrypt_type": {"aes"}}
 	b := string(body)
 	if mutate != nil {
