@@ -25,7 +25,7 @@ func TestRoutes(t *testing.T) {
 		name       string
 		req        HTTPRequest
 		wantStatus int
-		wantCode   string // error code, "" for success
+		wantCode   share.Code // error code, "" for success
 		wantAllow  string
 		wantAction string // action the Doer saw, "" for none
 	}{
@@ -189,7 +189,7 @@ func TestBodies(t *testing.T) {
 		body     string
 		base64   bool
 		want     int
-		wantCode string
+		wantCode share.Code
 	}{
 		{"a base64 body is decoded", base64.StdEncoding.EncodeToString([]byte(shareBody)), true, 200, ""},
 		{"a body over the limit is too large", big, false, 413, CodePayloadTooLarge},
@@ -276,7 +276,7 @@ func TestServiceErrorsMapToStatuses(t *testing.T) {
 		name       string
 		err        error
 		wantStatus int
-		wantCode   string
+		wantCode   share.Code
 	}{
 		{"an upstream error is a bad gateway", &share.Error{Code: share.CodeUpstreamError, Message: "refused", WechatErrcode: &code, WechatErrmsg: "api unauthorized"}, 502, share.CodeUpstreamError},
 		{"an unavailable upstream is 503", &share.Error{Code: share.CodeUpstreamUnavailable, Message: "busy"}, 503, share.CodeUpstreamUnavailable},

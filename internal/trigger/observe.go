@@ -3,6 +3,7 @@ package trigger
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -48,7 +49,7 @@ type record struct {
 	action   string
 	route    string
 	status   int // HTTP status, or its equivalent for other triggers
-	errCode  string
+	errCode  share.Code
 	summary  share.Summary
 }
 
@@ -67,8 +68,27 @@ func (a *App) begin(ctx context.Context, defaultTrigger string) (context.Context
 	return rec.counters.Context(ctx), rec
 }
 
+// invoke is the one boundary of every invocation (HTTP, message, schedule): it starts the
+// record, runs fn, turns a panic into an internal error and writes the summary.
+func (a *App) invoke(ctx context.Context, defaultTrigger string, fn func(ctx context.Context, rec *record) (any, error)) (res any, err error) {
+	ctx, rec := a.begin(ctx, defaultTrigger)
+	defer func() {
+		if p := recover(); p != nil {
+			a.log.ErrorContext(ctx, "panic", "panic", fmt.Sprint(p))
+			res, err = nil, internalError()
+		}
+		rec.outcome(res, err)
+		a.finish(ctx, rec)
+	}()
+	return fn(ctx, rec)
+}
+
 // outcome notes the result or error of the invocation's action.
 func (rec *record) outcome(v any, err error) {
+	if resp, ok := v.(HTTPResponse); ok { // the answer says it all; fail noted its code
+		rec.status = resp.Status
+		return
+	}
 	if err != nil {
 		rec.status = 500
 		var se *share.Error
@@ -106,7 +126,7 @@ func (a *App) finish(ctx context.Context, rec *record) {
 		attrs = append(attrs, slog.String("message_id", rec.inv.MessageID))
 	}
 	if rec.errCode != "" {
-		attrs = append(attrs, slog.String("error_code", rec.errCode))
+		attrs = append(attrs, slog.String("error_code", string(rec.errCode)))
 	}
 	if rec.summary != nil {
 		attrs = append(attrs, slog.Any("summary", rec.summary))

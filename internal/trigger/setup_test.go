@@ -18,14 +18,19 @@ import (
 
 const testSecret = "s3cret-http-key-of-24b"
 
-// fakeDoer records every request and answers with answer (a successful share by default).
+// fakeDoer decodes every body as the service does, records the request and answers with
+// answer (a successful share by default).
 type fakeDoer struct {
 	mu     sync.Mutex
 	reqs   []share.Request
 	answer func(ctx context.Context, req share.Request) (*share.Result, error)
 }
 
-func (f *fakeDoer) Do(ctx context.Context, req share.Request) (*share.Result, error) {
+func (f *fakeDoer) DoJSON(ctx context.Context, body []byte, action string) (*share.Result, error) {
+	req, err := share.Decode(body, action)
+	if err != nil {
+		return nil, err
+	}
 	f.mu.Lock()
 	f.reqs = append(f.reqs, req)
 	f.mu.Unlock()
@@ -146,12 +151,12 @@ func decodeBody(t *testing.T, resp HTTPResponse) map[string]any {
 	return m
 }
 
-func errorCode(t *testing.T, resp HTTPResponse) string {
+func errorCode(t *testing.T, resp HTTPResponse) share.Code {
 	t.Helper()
 	m := decodeBody(t, resp)
 	e, _ := m["error"].(map[string]any)
 	code, _ := e["code"].(string)
-	return code
+	return share.Code(code)
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -104,7 +104,7 @@ func TestReconcilePruneOnlyTouchesManagedEnvs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := statuses(res.Results); !reflect.DeepEqual(got, map[string]string{"kept/" + a1: StatusShared, "managed/" + a1: StatusUnshared}) {
+	if got := statuses(res.Results); !reflect.DeepEqual(got, map[string]Status{"kept/" + a1: StatusShared, "managed/" + a1: StatusUnshared}) {
 		t.Fatalf("results %v", got)
 	}
 	if !f.isBound("other", a0) || !f.isBound("other", a1) || !f.isBound("managed", a2) || !f.isBound("managed", a0) {
@@ -136,7 +136,7 @@ func TestReconcileDryRunSendsNoWrite(t *testing.T) {
 	if m["dry_run"] != true {
 		t.Fatalf("JSON %s", b)
 	}
-	if got := statuses(res.Results); !reflect.DeepEqual(got, map[string]string{
+	if got := statuses(res.Results); !reflect.DeepEqual(got, map[string]Status{
 		"e1/" + a1: StatusWouldShare, "e2/" + a2: StatusWouldShare, "e2/" + a0: StatusWouldUnshare}) {
 		t.Fatalf("results %v", got)
 	}
@@ -440,7 +440,7 @@ func TestReconcileListsEachDistinctPairOnceInManifestOrder(t *testing.T) {
 	}
 	var got []string
 	for _, o := range res.Results {
-		got = append(got, o.Status+" "+o.Env+"/"+o.AppID)
+		got = append(got, string(o.Status)+" "+o.Env+"/"+o.AppID)
 	}
 	want := []string{"shared e1/" + a0, "shared e1/" + a1, "shared e2/" + a1, "shared e1/" + a2, "shared e1/" + a3, "unshared e2/" + a3}
 	if !reflect.DeepEqual(got, want) {

@@ -96,7 +96,7 @@ func (s *Service) send(ctx context.Context, job writeJob, sourceType int) *callE
 	return ce
 }
 
-func (job writeJob) setAll(status string, ce *callError) {
+func (job writeJob) setAll(status Status, ce *callError) {
 	for _, i := range job.idx {
 		o := &job.out[i]
 		o.Status = status
