@@ -78,7 +78,6 @@ func TestLoadManifest(t *testing.T) {
 	})
 }
 
-
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {

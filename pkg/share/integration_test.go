@@ -30,7 +30,6 @@ const (
 	subject  = "Acme Cloud Co., Ltd."
 )
 
-
 // instant makes the client's backoff waits return at once (no real sleeping in tests).
 func instant(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 
