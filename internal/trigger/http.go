@@ -90,16 +90,18 @@ func notFound() *share.Error {
 		"GET or POST /bindings, POST /reconcile, POST /refresh, POST /wechat/events, GET /confirm/<token>"}
 }
 
-// HTTP serves one HTTP request. A panic becomes an internal error answer (invoke is the
-// function's boundary).
-func (a *App) HTTP(ctx context.Context, req HTTPRequest) HTTPResponse {
-	v, err := a.invoke(ctx, TriggerHTTP, func(ctx context.Context, rec *record) (any, error) {
-		return a.serveHTTP(ctx, req, rec), nil
-	})
-	if err != nil { // a panic
-		return a.jsonResponse(statusOf(internalError().Code), ErrorBody{Error: internalError()})
-	}
-	return v.(HTTPResponse)
+// HTTP serves one HTTP request. A panic becomes an internal error answer: this is the
+// function's boundary.
+func (a *App) HTTP(ctx context.Context, req HTTPRequest) (resp HTTPResponse) {
+	ctx, rec := a.begin(ctx, TriggerHTTP)
+	defer func() {
+		if a.settle(ctx, recover()) {
+			resp = a.fail(rec, internalError())
+		}
+		rec.status = resp.Status
+		a.finish(ctx, rec)
+	}()
+	return a.serveHTTP(ctx, req, rec)
 }
 
 // serveHTTP checks, in order: route (404), method (405), /healthz, configuration (500),

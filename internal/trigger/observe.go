@@ -68,13 +68,12 @@ func (a *App) begin(ctx context.Context, defaultTrigger string) (context.Context
 	return rec.counters.Context(ctx), rec
 }
 
-// invoke is the one boundary of every invocation (HTTP, message, schedule): it starts the
-// record, runs fn, turns a panic into an internal error and writes the summary.
+// invoke is the boundary of the message and schedule invocations: it starts the record, runs
+// fn, and settles the invocation.
 func (a *App) invoke(ctx context.Context, defaultTrigger string, fn func(ctx context.Context, rec *record) (any, error)) (res any, err error) {
 	ctx, rec := a.begin(ctx, defaultTrigger)
 	defer func() {
-		if p := recover(); p != nil {
-			a.log.ErrorContext(ctx, "panic", "panic", fmt.Sprint(p))
+		if a.settle(ctx, recover()) {
 			res, err = nil, internalError()
 		}
 		rec.outcome(res, err)
@@ -83,12 +82,19 @@ func (a *App) invoke(ctx context.Context, defaultTrigger string, fn func(ctx con
 	return fn(ctx, rec)
 }
 
+// settle is the one handling of a panic at an invocation's boundary (HTTP, invoke): it logs
+// the value recovered, if any, and reports whether there was one, so that the invocation
+// answers an internal error instead of killing the instance.
+func (a *App) settle(ctx context.Context, recovered any) bool {
+	if recovered == nil {
+		return false
+	}
+	a.log.ErrorContext(ctx, "panic", "panic", fmt.Sprint(recovered))
+	return true
+}
+
 // outcome notes the result or error of the invocation's action.
 func (rec *record) outcome(v any, err error) {
-	if resp, ok := v.(HTTPResponse); ok { // the answer says it all; fail noted its code
-		rec.status = resp.Status
-		return
-	}
 	if err != nil {
 		rec.status = 500
 		var se *share.Error

@@ -242,9 +242,9 @@ type stopError struct{ err error }
 func (e stopError) Error() string { return e.err.Error() }
 func (e stopError) Unwrap() error { return e.err }
 
-// attempt is one attempt of the retry policy: a request and, when WeChat rejected the token,
-// one reload and a second request, which does not use up an attempt meant for transient
-// failures.
+// attempt is one attempt of the retry policy: a request (its answer decoded into out) and,
+// when WeChat rejected the token, one reload and a second request, which does not use up an
+// attempt meant for transient failures.
 func (r *run) attempt(ctx context.Context, body []byte, out answer) error {
 	for {
 		if err := ctx.Err(); err != nil {
@@ -253,7 +253,18 @@ func (r *run) attempt(ctx context.Context, body []byte, out answer) error {
 		if err := r.c.throttle(ctx); err != nil {
 			return stopError{err}
 		}
-		err := r.request(ctx, body, out)
+		r.sent++
+		r.trace.attemptStart(AttemptStartInfo{Endpoint: r.ep.name, Attempt: r.sent})
+		start := time.Now()
+		resp, err := r.c.send(ctx, r.ep, r.token, body, out)
+		if err != nil {
+			err = r.scrub(err)
+			r.last = err
+		}
+		took := time.Since(start)
+		r.trace.attemptDone(AttemptDoneInfo{Endpoint: r.ep.name, Attempt: r.sent, Duration: took, Err: err})
+		r.log(ctx, resp, err, took)
+
 		var apiErr *APIError
 		if !r.ep.token || !errors.As(err, &apiErr) || apiErr.Class() != ClassToken {
 			return err
@@ -274,22 +285,6 @@ func (r *run) attempt(ctx context.Context, body []byte, out answer) error {
 		}
 		r.use(tok)
 	}
-}
-
-// request sends one HTTP request and decodes its answer into out.
-func (r *run) request(ctx context.Context, body []byte, out answer) error {
-	r.sent++
-	r.trace.attemptStart(AttemptStartInfo{Endpoint: r.ep.name, Attempt: r.sent})
-	start := time.Now()
-	resp, err := r.c.send(ctx, r.ep, r.token, body, out)
-	if err != nil {
-		err = r.scrub(err)
-		r.last = err
-	}
-	took := time.Since(start)
-	r.trace.attemptDone(AttemptDoneInfo{Endpoint: r.ep.name, Attempt: r.sent, Duration: took, Err: err})
-	r.log(ctx, resp, err, took)
-	return err
 }
 
 // failure is the error of a call whose attempts ended in err: the context's end, transient
