@@ -30,7 +30,7 @@ const (
 // fake clock, the state record and the credentials in the Secrets Manager fake, one instance
 // that mints (a Refresher and its Source) and one that only serves.
 type lifecycle struct {
-	clock   *clock
+	clock   *wxemu.Clock
 	emu     *wxemu.Emulator
 	aws     *storetest.AWS
 	secrets *redact.Set

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/envshare/envshare/internal/config"
+	"github.com/envshare/envshare/internal/testkit"
 	"github.com/envshare/envshare/pkg/share"
 	"github.com/envshare/envshare/pkg/signature"
 )
@@ -417,7 +418,7 @@ func setupFuzz(f *testing.F) *fixture {
 	doer := &fakeDoer{}
 	return &fixture{doer: doer, app: New(Options{
 		Logger:     discardLogger(),
-		MetricsOut: &syncBuffer{},
+		MetricsOut: &testkit.Buffer{},
 		Build:      func(context.Context, config.Config) (*Core, error) { return &Core{Share: doer}, nil },
 	})}
 }

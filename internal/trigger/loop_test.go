@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/envshare/envshare/internal/config"
+	"github.com/envshare/envshare/internal/testkit"
 	"github.com/envshare/envshare/internal/wxcrypt"
 	"github.com/envshare/envshare/pkg/share"
 	"github.com/envshare/envshare/pkg/signature"
@@ -38,7 +39,7 @@ type loop struct {
 	app      *App
 	emu      *wxemu.Emulator
 	url      string // the function's base URL
-	logs     *syncBuffer
+	logs     *testkit.Buffer
 	state    string // path of the state record
 	notices  *receiver
 	retried  *[]string
@@ -74,7 +75,7 @@ func (r *receiver) actions() []string {
 func newLoop(t *testing.T, env map[string]string, withRetry bool) *loop {
 	t.Helper()
 	dir := t.TempDir()
-	l := &loop{logs: &syncBuffer{}, notices: &receiver{}, retried: new([]string), state: filepath.Join(dir, "state.json")}
+	l := &loop{logs: &testkit.Buffer{}, notices: &receiver{}, retried: new([]string), state: filepath.Join(dir, "state.json")}
 	var handler http.Handler = http.NotFoundHandler()
 	fn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(fn.Close)

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/envshare/envshare/internal/testkit"
 	"github.com/envshare/envshare/pkg/share"
 	"github.com/envshare/envshare/pkg/wechat"
 	"github.com/envshare/envshare/pkg/wxemu"
@@ -224,8 +225,8 @@ type scanRig struct {
 	servers []*httptest.Server
 	issued  *issuedTokens
 	hook    *hookReceiver
-	logs    *syncBuffer
-	emf     *syncBuffer
+	logs    *testkit.Buffer
+	emf     *testkit.Buffer
 	warmUp  string // the answer of the warm-up invocation
 	rotated string // the token the emulator rotated in, if it did
 }
@@ -244,7 +245,7 @@ func newScanRig(t *testing.T, mode string, sc scanScenario) *scanRig {
 		opts.Tokens = []string{scanToken}
 	}
 	r := &scanRig{mode: mode, emu: wxemu.New(opts), issued: &issuedTokens{}, hook: &hookReceiver{status: sc.notify},
-		logs: &syncBuffer{}, emf: &syncBuffer{}}
+		logs: &testkit.Buffer{}, emf: &testkit.Buffer{}}
 	if err := r.emu.Seed(wxemu.DemoState()); err != nil {
 		t.Fatal(err)
 	}

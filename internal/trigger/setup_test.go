@@ -1,7 +1,6 @@
 package trigger
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/envshare/envshare/internal/config"
+	"github.com/envshare/envshare/internal/testkit"
 	"github.com/envshare/envshare/pkg/share"
 	"github.com/envshare/envshare/pkg/wechat"
 )
@@ -55,46 +55,11 @@ func okResult(action string) *share.Result {
 		Results: []share.Outcome{{Env: "test-env", AppID: "wx0123456789abcdef", Status: share.StatusShared}}}
 }
 
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of parallel invocations.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// lines decodes every JSON line written so far.
-func (s *syncBuffer) lines(t *testing.T) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(s.String()), "\n") {
-		if l == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("not a JSON line: %q: %v", l, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
 type fixture struct {
 	app    *App
 	doer   *fakeDoer
-	logs   *syncBuffer
-	emf    *syncBuffer
+	logs   *testkit.Buffer
+	emf    *testkit.Buffer
 	builds *int
 	now    time.Time
 }
@@ -117,7 +82,7 @@ func setup(t *testing.T, env map[string]string) *fixture {
 	for k, v := range base {
 		t.Setenv(k, v)
 	}
-	f := &fixture{doer: &fakeDoer{}, logs: &syncBuffer{}, emf: &syncBuffer{}, builds: new(int),
+	f := &fixture{doer: &fakeDoer{}, logs: &testkit.Buffer{}, emf: &testkit.Buffer{}, builds: new(int),
 		now: time.Unix(1_700_000_000, 0)}
 	var mu sync.Mutex
 	f.app = New(Options{

@@ -8,11 +8,11 @@ import (
 	"hash/fnv"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/envshare/envshare/pkg/wechat"
+	"github.com/envshare/envshare/pkg/wxemu"
 )
 
 func manifestReq(envs ...wechat.EnvAppIDs) Request {
@@ -243,29 +243,11 @@ func TestReconcileQueryFailures(t *testing.T) {
 	})
 }
 
-// fakeClock is a clock that tests move.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 func TestReconcileDefersWhatTheDeadlineLeavesNoTimeFor(t *testing.T) {
 	deadline := time.Now().Add(time.Hour)
 	ctx, cancel := context.WithDeadline(t.Context(), deadline)
 	defer cancel()
-	clock := &fakeClock{now: deadline.Add(-10 * time.Second)}
+	clock := wxemu.NewClock(deadline.Add(-10 * time.Second))
 	f := newFake()
 	f.bind("e2", a0)
 	f.onCall = func(string) { clock.Advance(time.Second) } // each call takes a second
@@ -294,7 +276,7 @@ func TestReconcileDefersWhatTheDeadlineLeavesNoTimeFor(t *testing.T) {
 
 	t.Run("with the margin already reached nothing is sent", func(t *testing.T) {
 		f := newFake()
-		clock := &fakeClock{now: deadline.Add(-2 * time.Second)}
+		clock := wxemu.NewClock(deadline.Add(-2 * time.Second))
 		res, err := newService(t, f, Options{Now: clock.Now}).Do(ctx, manifestReq(wechat.EnvAppIDs{Env: "e1", AppIDs: appids(0, 3)}))
 		if err != nil {
 			t.Fatal(err)
@@ -304,7 +286,7 @@ func TestReconcileDefersWhatTheDeadlineLeavesNoTimeFor(t *testing.T) {
 		}
 	})
 	t.Run("the default margin is three seconds", func(t *testing.T) {
-		clock := &fakeClock{now: deadline.Add(-3*time.Second + time.Millisecond)}
+		clock := wxemu.NewClock(deadline.Add(-3*time.Second + time.Millisecond))
 		res, _ := newService(t, newFake(), Options{Now: clock.Now}).Do(ctx, manifestReq(wechat.EnvAppIDs{Env: "e1", AppIDs: []string{a0}}))
 		if counts(res.Summary)[StatusDeferred] != 1 {
 			t.Fatalf("summary %v", res.Summary)
