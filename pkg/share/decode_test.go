@@ -3,8 +3,6 @@ package share
 import (
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -250,16 +248,6 @@ func decodeDetails(t *testing.T, body, action string) []string {
 		t.Fatalf("code %q", e.Code)
 	}
 	return e.Details
-}
-
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // FuzzDecode: Decode never panics, answers either a valid Request or an invalid_request *Error,
