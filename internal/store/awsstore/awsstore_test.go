@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/envshare/envshare/internal/store"
@@ -219,17 +220,30 @@ func TestStores(t *testing.T) {
 			})
 
 			t.Run("an attempt that gets no answer in time is attempted again", func(t *testing.T) {
-				s, f := setup(t, k, store.WithAttemptTimeout(50*time.Millisecond))
+				// In a synctest bubble, over the fake served in process: the attempt's 50ms run
+				// out on the bubble's clock, and the next attempt has all the time it needs.
+				_, f := setup(t, k)
 				k.set(f, k.id, "v")
-				release := make(chan struct{})
-				defer close(release)
-				var first atomic.Bool
-				f.OnCall(func(op, id string) {
-					if first.CompareAndSwap(false, true) {
-						<-release // the first attempt never gets its answer in time
+				s, err := k.open(store.WithEndpoint(f.URL), store.WithHTTPClient(f.InProcess()),
+					store.WithBackoff(0, 0), store.WithAttemptTimeout(50*time.Millisecond))
+				if err != nil {
+					t.Fatal(err)
+				}
+				synctest.Test(t, func(t *testing.T) {
+					release := make(chan struct{})
+					defer close(release)
+					var first atomic.Bool
+					f.OnCall(func(op, id string) {
+						if first.CompareAndSwap(false, true) {
+							<-release // the first attempt never gets its answer
+						}
+					})
+					start := time.Now()
+					mustGet(t, s, k.id, "v")
+					if took := time.Since(start); took != 50*time.Millisecond {
+						t.Errorf("the call took %v, want the first attempt's 50ms", took)
 					}
 				})
-				mustGet(t, s, k.id, "v")
 			})
 
 			t.Run("missing credentials or region name the variables, not their values", func(t *testing.T) {
