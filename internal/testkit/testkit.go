@@ -7,6 +7,7 @@ package testkit
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"strings"
 	"sync"
@@ -60,4 +61,34 @@ func (b *Buffer) Lines(t testing.TB) []map[string]any {
 		out = append(out, m)
 	}
 	return out
+}
+
+// DeadlineOnCue is a context whose deadline passes when the test says so (Pass), not by a
+// clock: what happens at a deadline, such as a call cut short while WeChat holds it, is then
+// tested the same way however busy the machine is. It reports no deadline time.
+type DeadlineOnCue struct {
+	context.Context
+	passed chan struct{}
+	once   sync.Once
+}
+
+// NewDeadlineOnCue returns a DeadlineOnCue that has not passed.
+func NewDeadlineOnCue() *DeadlineOnCue {
+	return &DeadlineOnCue{Context: context.Background(), passed: make(chan struct{})}
+}
+
+// Pass makes the deadline pass; later calls do nothing.
+func (c *DeadlineOnCue) Pass() { c.once.Do(func() { close(c.passed) }) }
+
+// Done is closed when the deadline has passed.
+func (c *DeadlineOnCue) Done() <-chan struct{} { return c.passed }
+
+// Err is context.DeadlineExceeded once the deadline has passed, nil before.
+func (c *DeadlineOnCue) Err() error {
+	select {
+	case <-c.passed:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
 }

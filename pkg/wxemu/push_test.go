@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/envshare/envshare/pkg/wechat"
@@ -280,13 +281,18 @@ func TestPushRetries(t *testing.T) {
 		})
 	}
 	t.Run("an answer later than the push timeout is no answer", func(t *testing.T) {
+		// In a synctest bubble, with the receiver served in process: the first attempt's 20ms
+		// pass on the bubble's clock, and the second has all the time it needs.
 		rcv := newReceiver(t, answer{block: true}, answerSuccess)
 		o := rcv.options(mintOpts)
 		o.PushTimeout = 20 * time.Millisecond
 		h := setup(t, o)
-		if _, err := h.emu.PushTicket(t.Context()); err != nil {
-			t.Fatal(err)
-		}
+		h.emu.pushes = &http.Client{Transport: inProcess{http.HandlerFunc(rcv.serve)}}
+		synctest.Test(t, func(t *testing.T) {
+			if _, err := h.emu.PushTicket(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+		})
 		log := h.emu.Pushes()
 		if len(log) != 2 || log[0].Status != 0 || log[0].Error != "timeout" || log[0].Success || !log[1].Success {
 			t.Fatalf("%+v", log)
@@ -655,5 +661,25 @@ func TestPushesWhileServing(t *testing.T) {
 	<-done
 	if n := h.emu.Mints(); n != 20 {
 		t.Fatalf("Mints = %d, want 20", n)
+	}
+}
+
+// inProcess serves requests with h in the calling process, without a socket: in a synctest
+// bubble a push waiting for its answer then waits durably, so the bubble's clock can run the
+// push timeout out at once. A request whose context ends first fails with its error.
+type inProcess struct{ h http.Handler }
+
+func (p inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.h.ServeHTTP(rec, req)
+	}()
+	select {
+	case <-done:
+		return rec.Result(), nil
+	case <-req.Context().Done():
+		return nil, req.Context().Err()
 	}
 }
