@@ -59,7 +59,8 @@
 // mints are in the call log with their errcode.
 //
 // Every time (token expiry and grace, ticket age, the CreateTime and timestamp of pushes)
-// is read from Options.Now, so a test can simulate hours with a fake clock.
+// is read from Options.Now, so a test can simulate hours with a fake clock: Clock is one, and
+// the code under test can share it.
 //
 // # Pushes
 //
