@@ -122,3 +122,22 @@ func TestAProgramOutsideTheModuleNeedsOnlyPkg(t *testing.T) {
 		t.Errorf("reconcile: %+v", answers["reconcile"])
 	}
 }
+
+// TestPkgImportsNothingOfInternal: no package of pkg/, nor its tests, imports internal/.
+func TestPkgImportsNothingOfInternal(t *testing.T) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(goTool, "list", "-test", "-deps", "./pkg/...")
+	cmd.Dir = filepath.Join("..", "..")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if strings.HasPrefix(pkg, "github.com/envshare/envshare/internal/") {
+			t.Errorf("pkg/ depends on %s", pkg)
+		}
+	}
+}
