@@ -1,8 +1,13 @@
 package storetest
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
 )
 
 // InProcess returns an HTTP client that serves every request with the fake's handler in the
@@ -36,4 +41,29 @@ func (p inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 	case <-req.Context().Done():
 		return nil, req.Context().Err()
 	}
+}
+
+// CheckTimeoutThenAnswer checks that a call whose first attempt gets no answer is attempted
+// again once the attempt's timeout has passed, and then succeeds: get must make the call
+// through a store opened on InProcess with that attempt timeout and no backoff. It runs in a
+// testing/synctest bubble, so the timeout passes on the bubble's clock, exactly.
+func (r *recorder) CheckTimeoutThenAnswer(t *testing.T, attemptTimeout time.Duration, get func(ctx context.Context) (string, error), want string) {
+	t.Helper()
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		defer close(release)
+		var first atomic.Bool
+		r.OnCall(func(op, id string) {
+			if first.CompareAndSwap(false, true) {
+				<-release // the first attempt never gets its answer
+			}
+		})
+		start := time.Now()
+		if got, err := get(t.Context()); err != nil || got != want {
+			t.Fatalf("Get = %q, %v; want %q", got, err, want)
+		}
+		if took := time.Since(start); took != attemptTimeout {
+			t.Errorf("the call took %v, want the first attempt's %v", took, attemptTimeout)
+		}
+	})
 }
