@@ -114,7 +114,8 @@ type ReconcileOptions struct {
 }
 
 // Reconcile makes the bindings of the appids in envs match envs (the manifest's pairs). With
-// envs nil it reconciles Options.Manifest, opts replacing its prune, dry_run and shard.
+// envs nil it reconciles Options.Manifest, opts' Prune and DryRun replacing the manifest's, and
+// its Shard too when set.
 func (s *Service) Reconcile(ctx context.Context, envs []wechat.EnvAppIDs, opts ReconcileOptions) (*Result, error) {
 	return s.Do(ctx, Request{Action: ActionReconcile, Envs: envs, Prune: &opts.Prune, DryRun: &opts.DryRun, Shard: opts.Shard})
 }
