@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/envshare/envshare/internal/eventtest"
 )
 
 // TestAWSOwnSampleEventsGetAContractAnswer runs every sample event that aws-lambda-go ships
@@ -26,13 +28,13 @@ func TestAWSOwnSampleEventsGetAContractAnswer(t *testing.T) {
 	h, doer := newFake(t)
 	for _, f := range files {
 		name := filepath.Base(f)
-		payload := must(os.ReadFile(f))
+		payload := eventtest.Must(os.ReadFile(f))
 		v, err := h.handle(context.Background(), json.RawMessage(payload))
 		if err != nil {
 			t.Errorf("%s: invocation error %v", name, err)
 			continue
 		}
-		answer := string(must(json.Marshal(v)))
+		answer := string(eventtest.Must(json.Marshal(v)))
 		switch kindOf(payload) {
 		case kindREST, kindHTTPAPI, kindFunctionURL, kindALB:
 			if !strings.Contains(answer, `"statusCode":`) || !strings.Contains(answer, `"isBase64Encoded":false`) {

@@ -15,15 +15,15 @@ func cloud() trigger.Cloud {
 		Name: "AWS Lambda",
 		Stores: map[string]func(config.Config) (store.Store, store.Store, error){
 			"aws-secretsmanager": func(cfg config.Config) (store.Store, store.Store, error) {
-				s, err := awsstore.NewSecretsManager(awsstore.WithAttempts(cfg.Attempts))
+				s, err := awsstore.NewSecretsManager(store.WithAttempts(cfg.Attempts))
 				return s, s, err
 			},
 			"aws-ssm": func(cfg config.Config) (store.Store, store.Store, error) {
-				creds, err := awsstore.NewParameters(awsstore.WithAttempts(cfg.Attempts))
+				creds, err := awsstore.NewParameters(store.WithAttempts(cfg.Attempts))
 				if err != nil {
 					return nil, nil, err
 				}
-				state, err := awsstore.NewParameters(awsstore.WithAttempts(cfg.Attempts), awsstore.WithKMSKeyID(cfg.StateKMSKeyID))
+				state, err := awsstore.NewParameters(store.WithAttempts(cfg.Attempts), awsstore.WithKMSKeyID(cfg.StateKMSKeyID))
 				return creds, state, err
 			},
 		},
@@ -31,7 +31,7 @@ func cloud() trigger.Cloud {
 			if cfg.RetryQueueURL == "" {
 				return nil, nil
 			}
-			q, err := awsstore.NewQueue(cfg.RetryQueueURL, awsstore.WithAttempts(cfg.Attempts))
+			q, err := awsstore.NewQueue(cfg.RetryQueueURL, store.WithAttempts(cfg.Attempts))
 			if err != nil {
 				return nil, err
 			}

@@ -3,16 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
-	"os"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/envshare/envshare/internal/config"
 	"github.com/envshare/envshare/internal/eventtest"
 	"github.com/envshare/envshare/internal/trigger"
 	"github.com/envshare/envshare/pkg/share"
@@ -25,14 +21,7 @@ func newFake(t *testing.T) (handler, *eventtest.FakeDoer) {
 	return handler{app: app}, doer
 }
 
-func sample(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile("../../events/aws/" + name + ".json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func sample(t *testing.T, name string) []byte { return adapter.Sample(t, name) }
 
 func TestEventsAreRecognisedByShape(t *testing.T) {
 	tests := []struct {
@@ -66,9 +55,7 @@ func TestEventsAreRecognisedByShape(t *testing.T) {
 func TestEverySampleIsRecognised(t *testing.T) {
 	want := map[string]kind{"apigw-v1": kindREST, "httpapi-v2": kindHTTPAPI, "functionurl": kindFunctionURL,
 		"alb": kindALB, "sqs": kindSQS, "eventbridge": kindScheduled, "direct": kindDirect, "scheduler": kindDirect}
-	for _, path := range eventtest.Samples(t, "../../events/aws") {
-		b, _ := os.ReadFile(path)
-		name := strings.TrimSuffix(path[strings.LastIndex(path, "/")+1:], ".json")
+	adapter.EachSample(t, func(name string, b []byte) {
 		found := false
 		for prefix, k := range want {
 			if strings.HasPrefix(name, prefix) {
@@ -81,41 +68,20 @@ func TestEverySampleIsRecognised(t *testing.T) {
 		if !found {
 			t.Errorf("%s: name says no trigger", name)
 		}
-	}
+	})
 }
 
 // TestEventsRoundTrip decodes a sample of each event type into its aws-lambda-go struct,
 // encodes it and decodes it again: nothing may be lost or changed.
 func TestEventsRoundTrip(t *testing.T) {
-	tests := []struct {
-		sample string
-		newEv  func() any
-	}{
-		{"apigw-v1-share", func() any { return new(events.APIGatewayProxyRequest) }},
-		{"httpapi-v2-share", func() any { return new(events.APIGatewayV2HTTPRequest) }},
-		{"functionurl-reconcile-dryrun", func() any { return new(events.LambdaFunctionURLRequest) }},
-		{"alb-bindings", func() any { return new(events.ALBTargetGroupRequest) }},
-		{"sqs-batch", func() any { return new(events.SQSEvent) }},
-		{"eventbridge-scheduled", func() any { return new(events.CloudWatchEvent) }},
-	}
-	for _, tt := range tests {
-		t.Run(tt.sample, func(t *testing.T) {
-			first, second := tt.newEv(), tt.newEv()
-			if err := json.Unmarshal(sample(t, tt.sample), first); err != nil {
-				t.Fatal(err)
-			}
-			b, err := json.Marshal(first)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := json.Unmarshal(b, second); err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(first, second) || reflect.ValueOf(first).Elem().IsZero() {
-				t.Errorf("round trip changed the event:\n%+v\n%+v", first, second)
-			}
-		})
-	}
+	adapter.RoundTrip(t, map[string]func() any{
+		"apigw-v1-share":               func() any { return new(events.APIGatewayProxyRequest) },
+		"httpapi-v2-share":             func() any { return new(events.APIGatewayV2HTTPRequest) },
+		"functionurl-reconcile-dryrun": func() any { return new(events.LambdaFunctionURLRequest) },
+		"alb-bindings":                 func() any { return new(events.ALBTargetGroupRequest) },
+		"sqs-batch":                    func() any { return new(events.SQSEvent) },
+		"eventbridge-scheduled":        func() any { return new(events.CloudWatchEvent) },
+	})
 }
 
 // TestMalformedEvents: a recognised event whose fields do not decode fails the invocation
@@ -324,7 +290,7 @@ func TestSQSBatches(t *testing.T) {
 			if !slices.Equal(got, tt.wantFail) || len(doer.Reqs) != tt.wantCalls {
 				t.Errorf("failures %v (want %v), calls %d (want %d)", got, tt.wantFail, len(doer.Reqs), tt.wantCalls)
 			}
-			if !strings.Contains(string(must(json.Marshal(resp))), `"batchItemFailures":[`) {
+			if !strings.Contains(string(eventtest.Must(json.Marshal(resp))), `"batchItemFailures":[`) {
 				t.Errorf("batchItemFailures must be a list, even empty")
 			}
 		})
@@ -353,35 +319,7 @@ func TestDirectAndScheduledInvocations(t *testing.T) {
 	}
 }
 
-func must(b []byte, err error) []byte {
-	if err != nil {
-		panic(err)
-	}
-	return b
-}
-
-func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
-
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
-
 // FuzzHandle: whatever the payload, the handler neither panics nor answers a non-JSON value.
 func FuzzHandle(f *testing.F) {
-	for _, p := range eventtest.Samples(f, "../../events/aws") {
-		b, _ := os.ReadFile(p)
-		f.Add(b)
-	}
-	f.Add([]byte(`{"version":"2.0","requestContext":{"http":{}}}`))
-	f.Setenv("ENVSHARE_COMPONENT_ACCESS_TOKEN", "tok")
-	f.Setenv("ENVSHARE_HTTP_AUTH", "none")
-	app := trigger.New(trigger.Options{Platform: trigger.PlatformAWS, Logger: discardLogger(), MetricsOut: discard{},
-		Build: func(context.Context, config.Config) (*trigger.Core, error) {
-			return &trigger.Core{Share: &eventtest.FakeDoer{}}, nil
-		}})
-	h := handler{app: app}
-	f.Fuzz(func(t *testing.T, payload []byte) {
-		v, err := h.handle(context.Background(), payload)
-		eventtest.CheckClass(t, payload, v, err)
-	})
+	adapter.Fuzz(f, []byte(`{"version":"2.0","requestContext":{"http":{}}}`))
 }

@@ -14,7 +14,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/envshare/envshare/internal/redact"
+	"github.com/envshare/envshare/internal/config"
+	"github.com/envshare/envshare/internal/notify"
+	"github.com/envshare/envshare/pkg/redact"
 	"github.com/envshare/envshare/pkg/share"
 	"github.com/envshare/envshare/pkg/wxemu"
 )
@@ -188,8 +190,8 @@ func (r *runner) showState() {
 
 // showNotices prints the notifications that arrived so far and returns the first pending
 // link among them.
-func (r *runner) showNotices() share.Link {
-	var first share.Link
+func (r *runner) showNotices() notify.Link {
+	var first notify.Link
 	for {
 		select {
 		case n := <-r.d.Notices:
@@ -208,7 +210,7 @@ func (r *runner) showNotices() share.Link {
 // showManifest prints the manifest the reconcile steps work from.
 func (r *runner) showManifest() {
 	r.step("The manifest the function reconciles (ENVSHARE_MANIFEST)")
-	m, err := share.LoadManifest(r.d.Settings.cfg.Manifest)
+	m, err := config.LoadManifest(r.d.Settings.cfg.Manifest)
 	switch {
 	case err != nil:
 		fmt.Fprintf(r.out, "   %v\n", err)
@@ -353,14 +355,14 @@ func objectFields(raw []byte) (fields [][2]string, ok bool) {
 	return fields, true
 }
 
-func firstPending(answer map[string]any) share.Link {
+func firstPending(answer map[string]any) notify.Link {
 	for _, r := range maps(answer["results"]) {
-		if r["status"] == share.StatusPendingConfirmation {
-			return share.Link{Env: str(r["env"]), AppID: str(r["appid"]), ConfirmURL: str(r["confirm_url"]),
+		if r["status"] == string(share.StatusPendingConfirmation) {
+			return notify.Link{Env: str(r["env"]), AppID: str(r["appid"]), ConfirmURL: str(r["confirm_url"]),
 				ConfirmPage: str(r["confirm_page"])}
 		}
 	}
-	return share.Link{}
+	return notify.Link{}
 }
 
 // open opens a confirmation link as the administrator's WeChat would.

@@ -17,9 +17,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/envshare/envshare/internal/signature"
+	"github.com/envshare/envshare/internal/notify"
 	"github.com/envshare/envshare/internal/trigger"
-	"github.com/envshare/envshare/pkg/share"
+	"github.com/envshare/envshare/pkg/signature"
 	"github.com/envshare/envshare/pkg/wxemu"
 )
 
@@ -255,10 +255,10 @@ func (d *deployment) call(ctx context.Context, method, target, body string) (sta
 // notice is one notification the function sent to ENVSHARE_NOTIFY_URL: confirmation links
 // (action share, unshare, reconcile) or an authorization event.
 type notice struct {
-	Signed  bool         `json:"-"` // the signature checked out with the notification key
-	Action  string       `json:"action"`
-	Links   []share.Link `json:"links"`
-	Event   *noticeEvent `json:"event"`
+	Signed  bool          `json:"-"` // the signature checked out with the notification key
+	Action  string        `json:"action"`
+	Links   []notify.Link `json:"links"`
+	Event   *noticeEvent  `json:"event"`
 	Onboard *struct {
 		Envs   []string `json:"envs"`
 		Status string   `json:"status"`

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/envshare/envshare/internal/eventtest"
+	"github.com/envshare/envshare/internal/testkit"
 )
 
 // serveCommand is this test binary running `local serve` on two free ports (see TestMain).
@@ -96,7 +97,7 @@ func TestServeShutsDownCleanlyOnSignals(t *testing.T) {
 			args, addr := serveCommand(t)
 			cmd := exec.Command(args[0], args[1:]...)
 			cmd.Env = serveEnv()
-			var out eventtest.Output
+			var out testkit.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/envshare/envshare/internal/signature"
+	"github.com/envshare/envshare/pkg/signature"
 )
 
 // resign makes an HMAC-signed sample event valid at the real time. Its golden was checked at

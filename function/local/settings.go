@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/envshare/envshare/internal/config"
-	"github.com/envshare/envshare/internal/redact"
+	"github.com/envshare/envshare/pkg/redact"
 )
 
 // Where a setting came from.

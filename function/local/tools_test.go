@@ -15,7 +15,7 @@ import (
 
 	"github.com/envshare/envshare/internal/browsertest"
 	"github.com/envshare/envshare/internal/eventtest"
-	"github.com/envshare/envshare/internal/signature"
+	"github.com/envshare/envshare/pkg/signature"
 )
 
 // The terminal's QR code is read back by the same decoder as the page's screenshots: each

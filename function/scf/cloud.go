@@ -17,9 +17,9 @@ func cloud() trigger.Cloud {
 		Name: "Tencent SCF",
 		Stores: map[string]func(config.Config) (store.Store, store.Store, error){
 			"tencent-ssm": func(cfg config.Config) (store.Store, store.Store, error) {
-				opts := []tencentstore.Option{tencentstore.WithAttempts(cfg.Attempts)}
+				opts := []tencentstore.Option{store.WithAttempts(cfg.Attempts)}
 				if cfg.TencentSSMEndpoint != "" {
-					opts = append(opts, tencentstore.WithEndpoint(cfg.TencentSSMEndpoint))
+					opts = append(opts, store.WithEndpoint(cfg.TencentSSMEndpoint))
 				}
 				creds, err := tencentstore.NewSSM(append(opts, tencentstore.WithVersionID(cfg.TencentSSMVersionID))...)
 				if err != nil {
@@ -35,7 +35,7 @@ func cloud() trigger.Cloud {
 			if name == "" {
 				return nil, nil
 			}
-			inv, err := tencentstore.NewInvoker(name, namespace, tencentstore.WithAttempts(cfg.Attempts))
+			inv, err := tencentstore.NewInvoker(name, namespace, store.WithAttempts(cfg.Attempts))
 			if err != nil {
 				return nil, err
 			}

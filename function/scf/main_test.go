@@ -4,16 +4,12 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"log/slog"
-	"os"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/tencentyun/scf-go-lib/events"
 
-	"github.com/envshare/envshare/internal/config"
 	"github.com/envshare/envshare/internal/eventtest"
 	"github.com/envshare/envshare/internal/trigger"
 	"github.com/envshare/envshare/pkg/share"
@@ -23,15 +19,6 @@ func newFake(t *testing.T) (handler, *eventtest.FakeDoer) {
 	t.Helper()
 	app, doer := eventtest.NewFakeApp(t, trigger.PlatformSCF)
 	return handler{app: app}, doer
-}
-
-func sample(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile("../../events/scf/" + name + ".json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 func TestEventsAreRecognisedByShape(t *testing.T) {
@@ -54,43 +41,20 @@ func TestEventsAreRecognisedByShape(t *testing.T) {
 			}
 		})
 	}
-	for _, path := range eventtest.Samples(t, "../../events/scf") {
-		b, _ := os.ReadFile(path)
-		name := path[strings.LastIndex(path, "/")+1:]
+	adapter.EachSample(t, func(name string, b []byte) {
 		want := map[string]kind{"apigw": kindAPIGateway, "timer": kindTimer, "direct": kindDirect}[strings.Split(name, "-")[0]]
 		if got := kindOf(b); got != want {
 			t.Errorf("%s: kind %v, want %v", name, got, want)
 		}
-	}
+	})
 }
 
 func TestEventsRoundTrip(t *testing.T) {
-	tests := []struct {
-		sample string
-		newEv  func() any
-	}{
-		{"apigw-share", func() any { return new(apiGatewayRequest) }},
-		{"apigw-bindings-get", func() any { return new(apiGatewayRequest) }},
-		{"timer-json-message", func() any { return new(events.TimerEvent) }},
-	}
-	for _, tt := range tests {
-		t.Run(tt.sample, func(t *testing.T) {
-			first, second := tt.newEv(), tt.newEv()
-			if err := json.Unmarshal(sample(t, tt.sample), first); err != nil {
-				t.Fatal(err)
-			}
-			b, err := json.Marshal(first)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := json.Unmarshal(b, second); err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(first, second) || reflect.ValueOf(first).Elem().IsZero() {
-				t.Errorf("round trip changed the event:\n%+v\n%+v", first, second)
-			}
-		})
-	}
+	adapter.RoundTrip(t, map[string]func() any{
+		"apigw-share":        func() any { return new(apiGatewayRequest) },
+		"apigw-bindings-get": func() any { return new(apiGatewayRequest) },
+		"timer-json-message": func() any { return new(events.TimerEvent) },
+	})
 }
 
 func TestMalformedEvents(t *testing.T) {
@@ -174,7 +138,7 @@ func TestTimers(t *testing.T) {
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v", err)
 			}
-			if tt.wantValue != "" && !strings.Contains(string(must(json.Marshal(v))), tt.wantValue) {
+			if tt.wantValue != "" && !strings.Contains(string(eventtest.Must(json.Marshal(v))), tt.wantValue) {
 				t.Errorf("value %v", eventtest.AsMap(t, v))
 			}
 			if tt.wantAction == "" && len(doer.Reqs) != 0 || tt.wantAction != "" && (len(doer.Reqs) != 1 || doer.Reqs[0].Action != tt.wantAction) {
@@ -187,28 +151,5 @@ func TestTimers(t *testing.T) {
 	}
 }
 
-func must(b []byte, err error) []byte {
-	if err != nil {
-		panic(err)
-	}
-	return b
-}
-
 // FuzzHandle: whatever the payload, the handler neither panics nor answers a non-JSON value.
-func FuzzHandle(f *testing.F) {
-	for _, p := range eventtest.Samples(f, "../../events/scf") {
-		b, _ := os.ReadFile(p)
-		f.Add(b)
-	}
-	f.Setenv("ENVSHARE_COMPONENT_ACCESS_TOKEN", "tok")
-	f.Setenv("ENVSHARE_HTTP_AUTH", "none")
-	app := trigger.New(trigger.Options{Platform: trigger.PlatformSCF, Logger: slog.New(slog.DiscardHandler),
-		Build: func(context.Context, config.Config) (*trigger.Core, error) {
-			return &trigger.Core{Share: &eventtest.FakeDoer{}}, nil
-		}})
-	h := handler{app: app}
-	f.Fuzz(func(t *testing.T, payload []byte) {
-		v, err := h.handle(context.Background(), payload)
-		eventtest.CheckClass(t, payload, v, err)
-	})
-}
+func FuzzHandle(f *testing.F) { adapter.Fuzz(f) }

@@ -1,7 +1,6 @@
 package browsertest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +16,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/envshare/envshare/internal/testkit"
 )
 
 // PathEnv names a browser executable to use instead of searching $PATH.
@@ -66,7 +67,7 @@ func Require(t testing.TB) string {
 // Browser is one headless Chromium process; each Open runs in a new tab.
 type Browser struct {
 	ctx context.Context // the browser's chromedp context
-	out *lockedBuffer   // the browser's stdout and stderr, for error messages
+	out *testkit.Buffer // the browser's stdout and stderr, for error messages
 }
 
 // New starts a headless browser for the test and stops it at the test's end.
@@ -75,7 +76,7 @@ type Browser struct {
 func New(t testing.TB) *Browser {
 	t.Helper()
 	path := Require(t)
-	out := &lockedBuffer{}
+	out := &testkit.Buffer{}
 	opts := slices.Concat(chromedp.DefaultExecAllocatorOptions[:], []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.UserDataDir(t.TempDir()),
@@ -187,22 +188,4 @@ func (b *Browser) Open(url string, vp Viewport) (Capture, error) {
 	got.Requests = append([]string(nil), got.Requests...)
 	got.Messages = append([]string(nil), got.Messages...)
 	return got, nil
-}
-
-// lockedBuffer collects the browser's output, written from other goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

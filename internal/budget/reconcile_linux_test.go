@@ -242,8 +242,8 @@ func checkReconcile(answer []byte, c fleetCase) (int, error) {
 		return 0, fmt.Errorf("reconcile answered %.200s: %w", answer, err)
 	}
 	missing := (c.appids + c.missingEvery - 1) / c.missingEvery
-	want := map[string]int{"desired": c.appids, share.StatusAlreadyShared: c.appids - missing,
-		share.StatusPendingConfirmation: missing, share.StatusFailed: 0, share.StatusDeferred: 0}
+	want := map[string]int{"desired": c.appids, string(share.StatusAlreadyShared): c.appids - missing,
+		string(share.StatusPendingConfirmation): missing, string(share.StatusFailed): 0, string(share.StatusDeferred): 0}
 	for name, n := range want {
 		if got := res.Summary[name]; got != n {
 			return 0, fmt.Errorf("reconcile summary %s = %d, want %d: %.300s", name, got, n, answer)

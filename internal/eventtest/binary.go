@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/envshare/envshare/internal/testkit"
 )
 
 // BuildBinary builds the main package in the current directory (an adapter's) as a static
@@ -74,7 +76,7 @@ func WaitForPort(t *testing.T, addr string) {
 // Process is a started function process with its output captured.
 type Process struct {
 	cmd  *exec.Cmd
-	out  Output
+	out  testkit.Buffer
 	once sync.Once
 }
 
@@ -103,24 +105,6 @@ func (p *Process) Stop() string {
 		_ = p.cmd.Wait()
 	})
 	return p.out.String()
-}
-
-// Output collects a process's output; it is safe for concurrent use.
-type Output struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (o *Output) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.Write(p)
-}
-
-func (o *Output) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.String()
 }
 
 // CheckLogs checks a function process's output: one summary line per invocation (the first

@@ -29,7 +29,7 @@ func CheckClass(t *testing.T, payload []byte, answer any, err error) {
 	var got struct {
 		StatusCode *int `json:"statusCode"`
 		Error      *struct {
-			Code string `json:"code"`
+			Code share.Code `json:"code"`
 		} `json:"error"`
 	}
 	_ = json.Unmarshal(b, &got)

@@ -27,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/envshare/envshare/internal/testkit"
 	"github.com/envshare/envshare/internal/trigger"
 	"github.com/envshare/envshare/pkg/wxemu"
 )
@@ -146,7 +147,7 @@ func Invoke(t *testing.T, a Adapter, f *Fixture, name string, payload []byte) []
 	clock := f.Sidecar.Clock()
 	// Every log line down to debug and every EMF line is kept for the secret scan; warnings
 	// and errors also go to the test log.
-	var logs, emf Output
+	var logs, emf testkit.Buffer
 	app := trigger.New(trigger.Options{
 		Platform: a.Platform,
 		Logger: slog.New(slog.NewMultiHandler(

@@ -13,16 +13,21 @@ import (
 	"github.com/envshare/envshare/pkg/share"
 )
 
-// FakeDoer stands in for the share service in the adapters' unit tests: it records requests
-// and answers with Answer, or with an ok result of the request's action.
+// FakeDoer stands in for the share service in the adapters' unit tests: it decodes each body
+// as the service does, records the request and answers with Answer, or with an ok result of
+// the request's action.
 type FakeDoer struct {
 	mu     sync.Mutex
 	Reqs   []share.Request
 	Answer func(req share.Request) (*share.Result, error)
 }
 
-// Do records req and answers it.
-func (f *FakeDoer) Do(_ context.Context, req share.Request) (*share.Result, error) {
+// DoJSON decodes body, records the request and answers it.
+func (f *FakeDoer) DoJSON(_ context.Context, body []byte, action string) (*share.Result, error) {
+	req, err := share.Decode(body, action)
+	if err != nil {
+		return nil, err
+	}
 	f.mu.Lock()
 	f.Reqs = append(f.Reqs, req)
 	answer := f.Answer

@@ -1,6 +1,7 @@
 // Package metrics counts what one invocation did (upstream calls, retries, token reloads) and
-// writes the CloudWatch Embedded Metric Format line the AWS adapter emits. The counters travel
-// in the context: no global state.
+// writes the CloudWatch Embedded Metric Format line the AWS adapter emits. The counts reach it
+// through the WeChat client's exported hook (wechat.ClientTrace), which the invocation's context
+// carries: no global state.
 package metrics
 
 import (
@@ -9,47 +10,28 @@ import (
 	"io"
 	"sync/atomic"
 	"time"
+
+	"github.com/envshare/envshare/pkg/wechat"
 )
 
-// Counters are safe for concurrent use. A nil *Counters ignores every count.
+// Counters are safe for concurrent use.
 type Counters struct {
 	UpstreamCalls atomic.Int64 // HTTP requests sent to WeChat, retries included
 	Retries       atomic.Int64 // attempts after the first
 	TokenReloads  atomic.Int64 // reloads after a token error
 }
 
-type ctxKey struct{}
-
-// NewContext returns ctx carrying c.
-func NewContext(ctx context.Context, c *Counters) context.Context {
-	return context.WithValue(ctx, ctxKey{}, c)
-}
-
-// From returns the counters in ctx, or nil.
-func From(ctx context.Context) *Counters {
-	c, _ := ctx.Value(ctxKey{}).(*Counters)
-	return c
-}
-
-// Call counts one HTTP request to WeChat.
-func (c *Counters) Call() {
-	if c != nil {
-		c.UpstreamCalls.Add(1)
-	}
-}
-
-// Retry counts one attempt after the first.
-func (c *Counters) Retry() {
-	if c != nil {
-		c.Retries.Add(1)
-	}
-}
-
-// TokenReload counts one token reload.
-func (c *Counters) TokenReload() {
-	if c != nil {
-		c.TokenReloads.Add(1)
-	}
+// Context returns ctx with a wechat.ClientTrace that counts into c every call made with it.
+func (c *Counters) Context(ctx context.Context) context.Context {
+	return wechat.WithClientTrace(ctx, &wechat.ClientTrace{
+		AttemptStart: func(info wechat.AttemptStartInfo) {
+			c.UpstreamCalls.Add(1)
+			if info.Attempt > 1 {
+				c.Retries.Add(1)
+			}
+		},
+		TokenReload: func(string) { c.TokenReloads.Add(1) },
+	})
 }
 
 // Outcomes are the entry counts of one invocation that the EMF line reports.

@@ -9,6 +9,6 @@
 // Every store wraps ErrNotFound when the record does not exist, and ErrMissingCredentials when
 // the cloud credentials or region are not in the environment. No error ever holds a value.
 //
-// Retry is the loop both cloud stores use for transient failures: capped, jittered backoff, a
-// bounded number of attempts, and every pause cut short by the context.
+// Options and Option are the settings both cloud stores take, and Options.Call their one retry
+// wrapper: pkg/retry's policy (the WeChat client's too) with a bound on every attempt.
 package store

@@ -42,14 +42,14 @@ func BenchmarkColdStart(b *testing.B) {
 		f := aws(b)
 		f.SetSecret("envshare/token", benchToken)
 		benchColdStart(b, "envshare/token", func() (store.Store, error) {
-			return awsstore.NewSecretsManager(awsstore.WithEndpoint(f.URL), awsstore.WithHTTPClient(newConnection()))
+			return awsstore.NewSecretsManager(store.WithEndpoint(f.URL), store.WithHTTPClient(newConnection()))
 		})
 	})
 	b.Run("aws-ssm", func(b *testing.B) {
 		f := aws(b)
 		f.SetParameter("/envshare/token", benchToken)
 		benchColdStart(b, "/envshare/token", func() (store.Store, error) {
-			return awsstore.NewParameters(awsstore.WithEndpoint(f.URL), awsstore.WithHTTPClient(newConnection()))
+			return awsstore.NewParameters(store.WithEndpoint(f.URL), store.WithHTTPClient(newConnection()))
 		})
 	})
 
@@ -65,7 +65,7 @@ func BenchmarkColdStart(b *testing.B) {
 			f.SetEnv(b)
 			f.SetSecret("envshare-token", "v1", benchToken)
 			benchColdStart(b, "envshare-token", func() (store.Store, error) {
-				return tencentstore.NewSSM(append(tc.opts, tencentstore.WithEndpoint(f.URL), tencentstore.WithHTTPClient(newConnection()))...)
+				return tencentstore.NewSSM(append(tc.opts, store.WithEndpoint(f.URL), store.WithHTTPClient(newConnection()))...)
 			})
 		})
 	}

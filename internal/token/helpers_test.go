@@ -1,7 +1,6 @@
 package token
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,7 +12,9 @@ import (
 	"time"
 
 	"github.com/envshare/envshare/internal/store"
+	"github.com/envshare/envshare/internal/testkit"
 	"github.com/envshare/envshare/pkg/wechat"
+	"github.com/envshare/envshare/pkg/wxemu"
 )
 
 // The platform's values in these tests. Each secret is long enough for the redactor (8 bytes)
@@ -38,25 +39,8 @@ var secretTexts = []string{testAppSecret, seedTicket, storedTicket, testMsgToken
 // t0 is when every test clock starts.
 var t0 = time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
 
-// clock is a fake clock that moves only when the test says so.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: t0} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// newClock returns a clock at t0 that moves only when the test says so.
+func newClock() *wxemu.Clock { return wxemu.NewClock(t0) }
 
 // memStore is a Store in memory that counts calls and can fail or hold them. Like the real
 // stores, Put never creates a record.
@@ -223,39 +207,10 @@ func (f *fakeIssuer) fail(err error) {
 	f.err = err
 }
 
-// logBuffer collects log lines; safe for concurrent use.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// count counts the lines that hold text.
-func (l *logBuffer) count(text string) int {
-	n := 0
-	for line := range strings.Lines(l.String()) {
-		if strings.Contains(line, text) {
-			n++
-		}
-	}
-	return n
-}
-
 // newLogger logs everything, debug included, as JSON lines into the returned buffer. It does
 // not redact: what the package logs must be clean by itself.
-func newLogger() (*slog.Logger, *logBuffer) {
-	l := &logBuffer{}
+func newLogger() (*slog.Logger, *testkit.Buffer) {
+	l := &testkit.Buffer{}
 	return slog.New(slog.NewJSONHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug})), l
 }
 

@@ -11,9 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/envshare/envshare/internal/redact"
+	"github.com/envshare/envshare/internal/store"
 	"github.com/envshare/envshare/internal/store/awsstore"
 	"github.com/envshare/envshare/internal/store/storetest"
+	"github.com/envshare/envshare/pkg/redact"
 	"github.com/envshare/envshare/pkg/wechat"
 	"github.com/envshare/envshare/pkg/wxemu"
 )
@@ -29,7 +30,7 @@ const (
 // fake clock, the state record and the credentials in the Secrets Manager fake, one instance
 // that mints (a Refresher and its Source) and one that only serves.
 type lifecycle struct {
-	clock   *clock
+	clock   *wxemu.Clock
 	emu     *wxemu.Emulator
 	aws     *storetest.AWS
 	secrets *redact.Set
@@ -54,7 +55,7 @@ func newLifecycle(t *testing.T, log *slog.Logger) *lifecycle {
 	f.SetEnv(t)
 	f.SetSecret(credsID, credsJSON(""))
 	f.SetSecret(stateID, recordJSON(map[string]any{"component_verify_ticket": emuTicket, "ticket_create_time": c.Now()}))
-	sm, err := awsstore.NewSecretsManager(awsstore.WithEndpoint(f.URL), awsstore.WithBackoff(noBackoff))
+	sm, err := awsstore.NewSecretsManager(store.WithEndpoint(f.URL), store.WithBackoff(0, 0))
 	if err != nil {
 		t.Fatal(err)
 	}

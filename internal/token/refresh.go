@@ -9,8 +9,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/envshare/envshare/internal/redact"
 	"github.com/envshare/envshare/internal/store"
+	"github.com/envshare/envshare/pkg/redact"
+	"github.com/envshare/envshare/pkg/retry"
 )
 
 // Defaults of the lifecycle settings.
@@ -48,7 +49,7 @@ type Refresher struct {
 	Now           func() time.Time
 	Logger        *slog.Logger
 	Secrets       *redact.Set
-	// Wait waits leaseSettle after taking the lease (default store.Wait; tests make it instant).
+	// Wait waits leaseSettle after taking the lease (default retry.Sleep; tests make it instant).
 	Wait func(ctx context.Context, d time.Duration) error
 
 	once sync.Once
@@ -243,7 +244,7 @@ func (r *Refresher) wait(ctx context.Context, d time.Duration) error {
 	if r.Wait != nil {
 		return r.Wait(ctx, d)
 	}
-	return store.Wait(ctx, d)
+	return retry.Sleep(ctx, d)
 }
 
 func (r *Refresher) refreshBefore() time.Duration {

@@ -8,18 +8,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/envshare/envshare/internal/redact"
+	"github.com/envshare/envshare/internal/testkit"
+	"github.com/envshare/envshare/pkg/redact"
 	"github.com/envshare/envshare/pkg/wechat"
+	"github.com/envshare/envshare/pkg/wxemu"
 )
 
 // minter is one instance's Refresher and Source, as the wiring builds them, on a memory store
 // holding the state record ("state") and the credentials secret ("creds").
 type minter struct {
-	clock   *clock
+	clock   *wxemu.Clock
 	store   *memStore
 	issuer  *fakeIssuer
 	source  *Source
-	logs    *logBuffer
+	logs    *testkit.Buffer
 	secrets *redact.Set
 	r       *Refresher
 }
@@ -70,7 +72,7 @@ func TestRefresh(t *testing.T) {
 		if !equalJSON(rec, wantRec) {
 			t.Errorf("record = %v, want %v", rec, wantRec)
 		}
-		if m.logs.count("component access token minted and stored") != 1 {
+		if m.logs.Count("component access token minted and stored") != 1 {
 			t.Errorf("no log line for the mint:\n%s", m.logs)
 		}
 		assertClean(t, m.logs.String())

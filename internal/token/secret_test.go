@@ -6,12 +6,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/envshare/envshare/internal/redact"
+	"github.com/envshare/envshare/pkg/redact"
 	"github.com/envshare/envshare/pkg/wechat"
+	"github.com/envshare/envshare/pkg/wxemu"
 )
 
 // credsSource is a Source without a state record on a credentials secret holding value.
-func credsSource(value string, iss Issuer, c *clock) (*Source, *memStore) {
+func credsSource(value string, iss Issuer, c *wxemu.Clock) (*Source, *memStore) {
 	m := newMemStore("creds", value)
 	return NewSource(Config{Name: `file "/run/creds"`, Credentials: m, CredentialsID: "creds", Issuer: iss,
 		Now: c.Now, Logger: discard}), m

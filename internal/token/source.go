@@ -10,8 +10,8 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
-	"github.com/envshare/envshare/internal/redact"
 	"github.com/envshare/envshare/internal/store"
+	"github.com/envshare/envshare/pkg/redact"
 	"github.com/envshare/envshare/pkg/wechat"
 )
 

@@ -74,7 +74,7 @@ func TestSourceWithoutStateRecord(t *testing.T) {
 		if iss.calls() != 3 {
 			t.Errorf("%d mints, want 3: tried again after 30 s", iss.calls())
 		}
-		if logs.count("serving the cached token") != 2 {
+		if logs.Count("serving the cached token") != 2 {
 			t.Errorf("want one warning per failed refresh:\n%s", logs)
 		}
 
@@ -92,11 +92,11 @@ func TestSourceWithoutStateRecord(t *testing.T) {
 		m := newMemStore("creds", credsJSON(seedTicket))
 		s := NewSource(Config{Name: "file", Credentials: m, CredentialsID: "creds", Issuer: &fakeIssuer{}, Now: c.Now, Logger: log})
 		const warning = "only safe with one instance"
-		if logs.count(warning) != 0 {
+		if logs.Count(warning) != 0 {
 			t.Fatal("warned before minting")
 		}
 		mustToken(t, s, mintedPrefix+"001")
-		if n := logs.count(warning); n != 1 || !strings.Contains(logs.String(), `"level":"WARN"`) {
+		if n := logs.Count(warning); n != 1 || !strings.Contains(logs.String(), `"level":"WARN"`) {
 			t.Fatalf("%d warnings after the first mint, want 1 at level WARN:\n%s", n, logs)
 		}
 		if _, err := s.Reload(t.Context(), mintedPrefix+"001"); err != nil {
@@ -104,7 +104,7 @@ func TestSourceWithoutStateRecord(t *testing.T) {
 		}
 		c.Advance(3 * time.Hour)
 		mustToken(t, s, mintedPrefix+"003")
-		if n := logs.count(warning); n != 1 {
+		if n := logs.Count(warning); n != 1 {
 			t.Errorf("%d warnings after three mints, want 1", n)
 		}
 	})
@@ -262,7 +262,7 @@ func TestSourceWithoutStateRecord(t *testing.T) {
 
 // stateSource is a Source on a state record holding record (and a credentials secret that
 // could mint: it must never be used).
-func stateSource(record string, c *clock) (*Source, *memStore, *fakeIssuer) {
+func stateSource(record string, c *wxemu.Clock) (*Source, *memStore, *fakeIssuer) {
 	m := newMemStore("state", record, "creds", credsJSON(seedTicket))
 	iss := &fakeIssuer{}
 	s := NewSource(Config{Name: `file "/run/creds" (state record "/run/state")`, State: &StateRecord{Store: m, ID: "state"},
@@ -271,7 +271,7 @@ func stateSource(record string, c *clock) (*Source, *memStore, *fakeIssuer) {
 }
 
 func TestSourceWithStateRecord(t *testing.T) {
-	valid := func(tok string, c *clock) string {
+	valid := func(tok string, c *wxemu.Clock) string {
 		return recordJSON(map[string]any{"component_access_token": tok, "expires_at": c.Now().Add(2 * time.Hour),
 			"minted_at": c.Now(), "component_verify_ticket": storedTicket, "ticket_create_time": c.Now()})
 	}

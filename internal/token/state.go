@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/envshare/envshare/internal/redact"
 	"github.com/envshare/envshare/internal/store"
+	"github.com/envshare/envshare/pkg/redact"
 )
 
 // State is the state record (ENVSHARE_STATE_ID) that the ticket writer and the one minter

@@ -8,14 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/envshare/envshare/internal/redact"
 	"github.com/envshare/envshare/internal/store"
 	"github.com/envshare/envshare/internal/store/awsstore"
 	"github.com/envshare/envshare/internal/store/storetest"
 	"github.com/envshare/envshare/internal/store/tencentstore"
+	"github.com/envshare/envshare/pkg/redact"
 )
-
-func noBackoff(int) time.Duration { return 0 }
 
 // stateStore is one of the four stores a state record can live in.
 type stateStore struct {
@@ -41,7 +39,7 @@ func stateStores() []stateStore {
 		return func(t testing.TB) opened {
 			f := storetest.NewAWS(t)
 			f.SetEnv(t)
-			s, err := open(awsstore.WithEndpoint(f.URL), awsstore.WithBackoff(noBackoff))
+			s, err := open(store.WithEndpoint(f.URL), store.WithBackoff(0, 0))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -72,7 +70,7 @@ func stateStores() []stateStore {
 			f := storetest.NewTencent(t)
 			f.SetEnv(t)
 			const id, version = "envshare-state", tencentstore.DefaultStateVersionID
-			s, err := tencentstore.NewSSM(tencentstore.WithEndpoint(f.URL), tencentstore.WithBackoff(noBackoff),
+			s, err := tencentstore.NewSSM(store.WithEndpoint(f.URL), store.WithBackoff(0, 0),
 				tencentstore.WithVersionID(version))
 			if err != nil {
 				t.Fatal(err)

@@ -12,13 +12,14 @@ import (
 	"time"
 
 	"github.com/envshare/envshare/internal/config"
-	"github.com/envshare/envshare/internal/redact"
+	"github.com/envshare/envshare/pkg/redact"
 	"github.com/envshare/envshare/pkg/share"
 )
 
-// Doer carries out one request; *share.Service implements it.
+// Doer carries out one request body (share.Decode's rules; action "" means the body names it)
+// in one call; *share.Service implements it.
 type Doer interface {
-	Do(ctx context.Context, req share.Request) (*share.Result, error)
+	DoJSON(ctx context.Context, body []byte, action string) (*share.Result, error)
 }
 
 // Platforms.
@@ -132,30 +133,29 @@ func (a *App) instance(ctx context.Context) (*instance, *share.Error) {
 // quarter of the time left, for short deadlines.
 const answerReserve = 500 * time.Millisecond
 
-// do runs a decoded request and classifies its failure. The service works against a deadline
-// answerReserve earlier than the invocation's.
-func (a *App) do(ctx context.Context, inst *instance, req share.Request) (*share.Result, *share.Error) {
+// do carries out a request body: the one call into the core, against a deadline answerReserve
+// earlier than the invocation's. Its failure is classified here, once.
+func (a *App) do(ctx context.Context, inst *instance, body []byte, action string) (*share.Result, *share.Error) {
 	if deadline, ok := ctx.Deadline(); ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-min(answerReserve, time.Until(deadline)/4)))
 		defer cancel()
 	}
-	res, err := inst.Share.Do(ctx, req)
-	switch {
-	case err != nil:
-		return nil, a.classify(ctx, err)
-	case res == nil:
-		return nil, a.classify(ctx, errNoResult)
+	res, err := inst.Share.DoJSON(ctx, body, action)
+	if err == nil && res == nil {
+		err = errors.New("service returned no result")
+	}
+	if err != nil {
+		return nil, a.errorOf(ctx, err)
 	}
 	return res, nil
 }
 
-var errNoResult = errors.New("service returned no result")
-
-// classify turns any failure into a *share.Error. A *share.Error passes unchanged; a context
-// deadline is deadline_exceeded; anything else is logged and answered as a generic internal
-// error, because its text was not written for callers.
-func (a *App) classify(ctx context.Context, err error) *share.Error {
+// errorOf is the one classification of a failure as the contract's error object: a
+// *share.Error passes unchanged; a context deadline is deadline_exceeded; anything else is
+// logged and answered as a generic internal error, because its text was not written for
+// callers.
+func (a *App) errorOf(ctx context.Context, err error) *share.Error {
 	var se *share.Error
 	switch {
 	case errors.As(err, &se) && se != nil:

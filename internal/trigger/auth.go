@@ -5,7 +5,7 @@ import (
 	"crypto/subtle"
 	"strings"
 
-	"github.com/envshare/envshare/internal/signature"
+	"github.com/envshare/envshare/pkg/signature"
 )
 
 // authorized checks the request's credentials; it never tells which part failed.

@@ -1,7 +1,6 @@
 package trigger
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/envshare/envshare/pkg/share"
@@ -9,15 +8,21 @@ import (
 
 // The transport's own error codes (the core's are in package share).
 const (
-	CodeUnauthorized      = "unauthorized"
-	CodeNotFound          = "not_found"
-	CodeMethodNotAllowed  = "method_not_allowed"
-	CodePayloadTooLarge   = "payload_too_large"
-	CodeAuthNotConfigured = "auth_not_configured"
+	CodeUnauthorized      share.Code = "unauthorized"
+	CodeNotFound          share.Code = "not_found"
+	CodeMethodNotAllowed  share.Code = "method_not_allowed"
+	CodePayloadTooLarge   share.Code = "payload_too_large"
+	CodeAuthNotConfigured share.Code = "auth_not_configured"
 )
 
+// ErrorBody is the contract's error object: {"ok": false, "error": {...}}.
+type ErrorBody struct {
+	OK    bool         `json:"ok"`
+	Error *share.Error `json:"error"`
+}
+
 // statusOf maps an error code to its HTTP status (the README's "Results and errors").
-func statusOf(code string) int {
+func statusOf(code share.Code) int {
 	switch code {
 	case share.CodeInvalidRequest:
 		return http.StatusBadRequest
@@ -38,16 +43,6 @@ func statusOf(code string) int {
 	default: // internal, auth_not_configured
 		return http.StatusInternalServerError
 	}
-}
-
-// errorOf makes any error an error object: a *share.Error passes unchanged, anything else is
-// an internal error (its text was not written for callers).
-func errorOf(err error) *share.Error {
-	var se *share.Error
-	if errors.As(err, &se) && se != nil {
-		return se
-	}
-	return internalError()
 }
 
 func internalError() *share.Error {

@@ -16,20 +16,39 @@
 // runtime sets the function's environment variables inside each invocation. The wiring (wire.go)
 // builds the instance's Core from it: the share service over the WeChat client, the token
 // source and the one minter over the stores the binary links (Cloud, passed by each main), the
-// notifier and the page keys. Every invocation writes one JSON summary log line and, on AWS, one
-// CloudWatch Embedded Metric Format line; every answer and log record is masked of every secret
-// the instance knows (internal/redact).
+// notifier (internal/notify), the configured manifest (config.LoadManifest) and the page keys.
 //
-// # From main.go to WeChat in eight hops
+// Every request body enters the core once (App.do: share.Service.DoJSON decodes and carries it
+// out); a failure is classified once (App.errorOf) into the contract's error object; each
+// boundary has one recover (App.HTTP and App.invoke here, the share service's goroutines
+// there). Every invocation writes one JSON summary log line and, on AWS, one CloudWatch
+// Embedded Metric Format line, its upstream counts taken through the WeChat client's
+// ClientTrace hook (internal/metrics); every answer and log record is masked of every secret
+// the instance knows (pkg/redact).
 //
-// A share request over HTTP API on AWS:
+// # The path of a share
 //
-//  1. function/aws/main.go      handler.handle: the event's shape is kindHTTPAPI
-//  2. function/aws/events.go    handler.httpAPI: the v2 event becomes an HTTPRequest for App.HTTP
-//  3. internal/trigger/http.go  App.serveHTTP: route, auth, share.Decode of the body
-//  4. internal/trigger/app.go   App.do: the answer's deadline, then Core.Share.Do
-//  5. pkg/share/service.go      Service.Do: dispatch to write
-//  6. pkg/share/write.go        Service.runWrites, send: one env per call, Upstream.ShareEnv
-//  7. pkg/wechat/client.go      Client.ShareEnv, call: token, rate limit, attempts, backoff
-//  8. pkg/wechat/client.go      Client.send: the POST of componenttcb/batchshareenv
+// A share request over HTTP API on AWS, from the handler to the WeChat call: 19 frames in 5
+// packages, as measured at the call (function/aws's TestThePathOfAShareIsTheOneTheTriggerDocLists
+// compares this list with the stack, so it stays true):
+//
+//	function/aws      handler.handle              the event's shape is kindHTTPAPI
+//	function/aws      handler.httpAPI             the v2 answer's envelope
+//	function/aws      handler.formatV2            the v2 event becomes an HTTPRequest
+//	internal/trigger  (*App).HTTP                 the boundary: the record, the one recover, the summary line
+//	internal/trigger  (*App).serveHTTP            route, method, configuration, body size, auth
+//	internal/trigger  (*App).do                   the answer's deadline; the one call into the core
+//	pkg/share         (*Service).DoJSON           the body decoded and validated
+//	pkg/share         (*Service).Do               the action dispatched; notification, bounds, pages after
+//	pkg/share         (*Service).write            distinct pairs, planned as calls of one env each
+//	pkg/share         (*Service).parallel         at most Options.Concurrency calls at once
+//	pkg/share         (*Service).write.func1      one call's job
+//	pkg/share         (*Service).writeOne         not sent when the context has ended
+//	pkg/share         (*Service).send             batchshareenv, its answer applied to the entries
+//	pkg/wechat        (*Client).ShareEnv          the typed call
+//	pkg/wechat        call[...]                   the request encoded, the token read
+//	pkg/retry         Policy.Do                   attempts and backoff while the failure is transient
+//	pkg/wechat        call[...].func1             a fresh answer for each attempt
+//	pkg/wechat        (*run).attempt              rate limit, trace hooks, one token reload
+//	pkg/wechat        (*Client).send              the POST of componenttcb/batchshareenv
 package trigger

@@ -15,6 +15,7 @@ import (
 
 	"github.com/envshare/envshare/internal/config"
 	"github.com/envshare/envshare/internal/store"
+	"github.com/envshare/envshare/internal/testkit"
 	"github.com/envshare/envshare/pkg/wechat"
 )
 
@@ -113,7 +114,7 @@ func TestNoOutputCarriesASecretEvenWhenTheUpstreamEchoesIt(t *testing.T) {
 				t.Setenv(k, v)
 			}
 			stateStore := &echoingStore{}
-			var logs, emf syncBuffer
+			var logs, emf testkit.Buffer
 			app := New(Options{Platform: PlatformAWS, MetricsOut: &emf,
 				Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 				Cloud: Cloud{Stores: map[string]func(config.Config) (store.Store, store.Store, error){

@@ -159,13 +159,7 @@ func (a *App) shareWith(ctx context.Context, inst *instance, action, appid strin
 	out := &onboarding{Envs: envs, Status: statusDone}
 	log := a.log.With("action", action, "authorizer_appid", appid)
 
-	req, err := share.Decode(message, "")
-	if err != nil { // the appid WeChat sent is no appid
-		out.Status, out.Error = statusFailed, errorOf(err)
-		log.ErrorContext(ctx, "onboard_failed", "error", out.Error.Error())
-		return out
-	}
-	res, se := a.do(ctx, inst, req)
+	res, se := a.do(ctx, inst, message, "") // invalid_request: the appid WeChat sent is no appid
 	transient := se != nil && se.Transient()
 	if se == nil {
 		out.Summary = res.Summary

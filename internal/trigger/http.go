@@ -95,8 +95,7 @@ func notFound() *share.Error {
 func (a *App) HTTP(ctx context.Context, req HTTPRequest) (resp HTTPResponse) {
 	ctx, rec := a.begin(ctx, TriggerHTTP)
 	defer func() {
-		if p := recover(); p != nil {
-			a.log.ErrorContext(ctx, "panic", "panic", fmt.Sprint(p))
+		if a.settle(ctx, recover()) {
 			resp = a.fail(rec, internalError())
 		}
 		rec.status = resp.Status
@@ -107,7 +106,7 @@ func (a *App) HTTP(ctx context.Context, req HTTPRequest) (resp HTTPResponse) {
 
 // serveHTTP checks, in order: route (404), method (405), /healthz, configuration (500),
 // ENVSHARE_HTTP_AUTH unset (500), body size and base64 (413 / 400), credentials (401), query
-// and body (400); then carries out the action.
+// (400); then hands the body to the core, which decodes (400) and carries it out in one call.
 func (a *App) serveHTTP(ctx context.Context, req HTTPRequest, rec *record) HTTPResponse {
 	rt, ok := matchRoute(req.Path)
 	if !ok {
@@ -164,11 +163,7 @@ func (a *App) serveHTTP(ctx context.Context, req HTTPRequest, rec *record) HTTPR
 			return a.fail(rec, qErr)
 		}
 	}
-	sreq, err := share.Decode(body, rt.action) // an empty body counts as {}
-	if err != nil {
-		return a.fail(rec, errorOf(err))
-	}
-	res, se := a.do(ctx, inst, sreq)
+	res, se := a.do(ctx, inst, body, rt.action) // an empty body counts as {}
 	if se != nil {
 		return a.fail(rec, se)
 	}
@@ -249,7 +244,7 @@ func textResponse(status int, body string) HTTPResponse {
 // fail notes the error code and answers the error.
 func (a *App) fail(rec *record, e *share.Error) HTTPResponse {
 	rec.errCode = e.Code
-	return a.jsonResponse(statusOf(e.Code), share.ErrorBody{OK: false, Error: e})
+	return a.jsonResponse(statusOf(e.Code), ErrorBody{OK: false, Error: e})
 }
 
 // jsonResponse encodes v as the body of an answer, masking every secret the instance knows.

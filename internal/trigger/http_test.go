@@ -14,8 +14,9 @@ import (
 	"time"
 
 	"github.com/envshare/envshare/internal/config"
-	"github.com/envshare/envshare/internal/signature"
+	"github.com/envshare/envshare/internal/testkit"
 	"github.com/envshare/envshare/pkg/share"
+	"github.com/envshare/envshare/pkg/signature"
 )
 
 const shareBody = `{"env":"test-env","appids":["wx0123456789abcdef"]}`
@@ -25,7 +26,7 @@ func TestRoutes(t *testing.T) {
 		name       string
 		req        HTTPRequest
 		wantStatus int
-		wantCode   string // error code, "" for success
+		wantCode   share.Code // error code, "" for success
 		wantAllow  string
 		wantAction string // action the Doer saw, "" for none
 	}{
@@ -189,7 +190,7 @@ func TestBodies(t *testing.T) {
 		body     string
 		base64   bool
 		want     int
-		wantCode string
+		wantCode share.Code
 	}{
 		{"a base64 body is decoded", base64.StdEncoding.EncodeToString([]byte(shareBody)), true, 200, ""},
 		{"a body over the limit is too large", big, false, 413, CodePayloadTooLarge},
@@ -276,7 +277,7 @@ func TestServiceErrorsMapToStatuses(t *testing.T) {
 		name       string
 		err        error
 		wantStatus int
-		wantCode   string
+		wantCode   share.Code
 	}{
 		{"an upstream error is a bad gateway", &share.Error{Code: share.CodeUpstreamError, Message: "refused", WechatErrcode: &code, WechatErrmsg: "api unauthorized"}, 502, share.CodeUpstreamError},
 		{"an unavailable upstream is 503", &share.Error{Code: share.CodeUpstreamUnavailable, Message: "busy"}, 503, share.CodeUpstreamUnavailable},
@@ -417,7 +418,7 @@ func setupFuzz(f *testing.F) *fixture {
 	doer := &fakeDoer{}
 	return &fixture{doer: doer, app: New(Options{
 		Logger:     discardLogger(),
-		MetricsOut: &syncBuffer{},
+		MetricsOut: &testkit.Buffer{},
 		Build:      func(context.Context, config.Config) (*Core, error) { return &Core{Share: doer}, nil },
 	})}
 }

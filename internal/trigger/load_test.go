@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/envshare/envshare/internal/config"
+	"github.com/envshare/envshare/internal/testkit"
 	"github.com/envshare/envshare/pkg/wxemu"
 )
 
@@ -27,7 +28,7 @@ type loadRig struct {
 	emu       *wxemu.Emulator
 	gate      *rotationGate
 	tokenFile string
-	logs      *syncBuffer
+	logs      *testkit.Buffer
 	builds    atomic.Int32
 }
 
@@ -37,7 +38,7 @@ func newLoadRig(t *testing.T, emuOpts wxemu.Options, file string) *loadRig {
 	t.Helper()
 	emuOpts.Strict = true
 	emuOpts.Latency = 5 * time.Millisecond
-	r := &loadRig{emu: wxemu.New(emuOpts), gate: &rotationGate{}, logs: &syncBuffer{},
+	r := &loadRig{emu: wxemu.New(emuOpts), gate: &rotationGate{}, logs: &testkit.Buffer{},
 		tokenFile: filepath.Join(t.TempDir(), "token")}
 	if err := r.emu.Seed(wxemu.DemoState()); err != nil {
 		t.Fatal(err)
@@ -181,7 +182,7 @@ func TestAWarmInstanceSharesItsTokenAcrossConcurrentInvocationsThroughARotation(
 		t.Errorf("an invocation failed: %s", f)
 	}
 
-	lines := r.logs.lines(t)
+	lines := r.logs.Lines(t)
 	loads, reloads, summaries, cold, tokenReloads := 0, 0, 0, 0, 0
 	for _, l := range lines {
 		switch l["msg"] {
@@ -246,7 +247,7 @@ func TestConcurrentFirstInvocationsOfTheDefaultWiringBuildAndMintOnce(t *testing
 		t.Errorf("the token was minted %d times, want once", got)
 	}
 	cold := 0
-	for _, l := range r.logs.lines(t) {
+	for _, l := range r.logs.Lines(t) {
 		if l["msg"] == "invocation" && l["cold_start"] == true {
 			cold++
 		}

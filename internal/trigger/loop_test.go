@@ -16,9 +16,10 @@ import (
 	"time"
 
 	"github.com/envshare/envshare/internal/config"
-	"github.com/envshare/envshare/internal/signature"
+	"github.com/envshare/envshare/internal/testkit"
 	"github.com/envshare/envshare/internal/wxcrypt"
 	"github.com/envshare/envshare/pkg/share"
+	"github.com/envshare/envshare/pkg/signature"
 	"github.com/envshare/envshare/pkg/wxemu"
 )
 
@@ -38,7 +39,7 @@ type loop struct {
 	app      *App
 	emu      *wxemu.Emulator
 	url      string // the function's base URL
-	logs     *syncBuffer
+	logs     *testkit.Buffer
 	state    string // path of the state record
 	notices  *receiver
 	retried  *[]string
@@ -74,7 +75,7 @@ func (r *receiver) actions() []string {
 func newLoop(t *testing.T, env map[string]string, withRetry bool) *loop {
 	t.Helper()
 	dir := t.TempDir()
-	l := &loop{logs: &syncBuffer{}, notices: &receiver{}, retried: new([]string), state: filepath.Join(dir, "state.json")}
+	l := &loop{logs: &testkit.Buffer{}, notices: &receiver{}, retried: new([]string), state: filepath.Join(dir, "state.json")}
 	var handler http.Handler = http.NotFoundHandler()
 	fn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(fn.Close)
@@ -285,7 +286,7 @@ func TestTheClosedLoop(t *testing.T) {
 // push seals an event for the loop's platform and POSTs it to the function.
 func (l *loop) push(t *testing.T, ev wxcrypt.Event, mutate func(q map[string][]string, body *string)) HTTPResponse {
 	t.Helper()
-	c, err := wxcrypt.New(wxcrypt.Config{Token: loopMsgToken, EncodingAESKey: loopAESKey, ComponentAppID: loopAppID})
+	sealer, err := wxemu.NewSealer(loopMsgToken, loopAESKey, loopAppID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,10 +296,7 @@ func (l *loop) push(t *testing.T, ev wxcrypt.Event, mutate func(q map[string][]s
 	msg := "<xml><AppId><![CDATA[" + loopAppID + "]]></AppId><CreateTime>" + strconv.FormatInt(ev.CreateTime, 10) + "</CreateTime><InfoType><![CDATA[" +
 		ev.InfoType + "]]></InfoType><ComponentVerifyTicket><![CDATA[" + ev.ComponentVerifyTicket +
 		"]]></ComponentVerifyTicket><AuthorizerAppid><![CDATA[" + ev.AuthorizerAppID + "]]></AuthorizerAppid></xml>"
-	body, sig, err := c.Seal([]byte(msg), "1700000000", "nonce1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	body, sig := sealer.Seal([]byte(msg), "1700000000", "nonce1")
 	q := map[string][]string{"timestamp": {"1700000000"}, "nonce": {"nonce1"}, "msg_signature": {sig}, "encrypt_type": {"aes"}}
 	b := string(body)
 	if mutate != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 
 	"github.com/envshare/envshare/pkg/share"
 )
@@ -14,46 +13,56 @@ import (
 // *share.Result, or a *token.RefreshResult for {"action":"refresh"}; the error, if any, is a
 // *share.Error. Pass both to Answer for a direct invocation's answer.
 func (a *App) Message(ctx context.Context, body []byte) (any, error) {
-	ctx, rec := a.begin(ctx, TriggerDirect)
-	return a.run(ctx, rec, func(ctx context.Context) (any, error) {
-		// Decode first: an invalid message is invalid whatever the configuration. No share
-		// action is "refresh", so only a message that does not decode is peeked at for one
+	return a.invoke(ctx, TriggerDirect, func(ctx context.Context, rec *record) (any, error) {
+		inst, initErr := a.instance(ctx)
+		if initErr != nil {
+			// An invalid message is invalid whatever the configuration: answered so, it is
+			// not retried by the platform.
+			if _, err := share.Decode(body, ""); err != nil && actionOf(body) != refreshAction {
+				return nil, a.errorOf(ctx, err)
+			}
+			return nil, initErr
+		}
+		res, se := a.do(ctx, inst, body, "")
+		if se == nil {
+			rec.action = res.Action
+			return res, nil
+		}
+		// No share action is "refresh": only a message the core refused is looked at again
 		// (a reconcile message may hold a whole manifest: it is parsed once).
-		req, err := share.Decode(body, "")
-		if err == nil {
-			rec.action = req.Action
-			return a.runWith(ctx, req)
+		if se.Code != share.CodeInvalidRequest {
+			rec.action = actionOf(body) // a valid request that failed
+			return nil, se
 		}
 		if actionOf(body) != refreshAction {
-			return nil, errorOf(err)
+			return nil, se
 		}
 		rec.action = refreshAction
 		force, se := decodeRefresh(body, false)
 		if se != nil {
 			return nil, loud(se)
 		}
-		inst, initErr := a.instance(ctx)
-		if initErr != nil {
-			return nil, initErr
-		}
-		res, se := a.refresh(ctx, inst, force)
+		res2, se := a.refresh(ctx, inst, force)
 		if se != nil {
 			return nil, loud(se)
 		}
-		return res, nil
+		return res2, nil
 	})
 }
 
 // Scheduled reconciles the configured manifest (ENVSHARE_MANIFEST): a schedule without input.
 func (a *App) Scheduled(ctx context.Context) (any, error) {
-	ctx, rec := a.begin(ctx, TriggerSchedule)
-	rec.action = share.ActionReconcile
-	return a.run(ctx, rec, func(ctx context.Context) (any, error) {
-		req, err := share.Decode(nil, share.ActionReconcile)
-		if err != nil {
-			return nil, errorOf(err)
+	return a.invoke(ctx, TriggerSchedule, func(ctx context.Context, rec *record) (any, error) {
+		rec.action = share.ActionReconcile
+		inst, initErr := a.instance(ctx)
+		if initErr != nil {
+			return nil, initErr
 		}
-		return a.runWith(ctx, req)
+		res, se := a.do(ctx, inst, nil, share.ActionReconcile)
+		if se != nil {
+			return nil, se
+		}
+		return res, nil
 	})
 }
 
@@ -67,33 +76,6 @@ func actionOf(body []byte) string {
 		return action
 	}
 	return ""
-}
-
-// runWith initialises the instance if needed and carries out req.
-func (a *App) runWith(ctx context.Context, req share.Request) (any, error) {
-	inst, initErr := a.instance(ctx)
-	if initErr != nil {
-		return nil, initErr
-	}
-	res, se := a.do(ctx, inst, req)
-	if se != nil {
-		return nil, se
-	}
-	return res, nil
-}
-
-// run calls fn, turns a panic into an internal error (this is the function's boundary) and
-// writes the invocation's summary.
-func (a *App) run(ctx context.Context, rec *record, fn func(context.Context) (any, error)) (res any, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			a.log.ErrorContext(ctx, "panic", "panic", fmt.Sprint(p))
-			res, err = nil, internalError()
-		}
-		rec.outcome(res, err)
-		a.finish(ctx, rec)
-	}()
-	return fn(ctx)
 }
 
 // loudError is a failure that must be an invocation error whatever its code: a failed refresh,
@@ -123,5 +105,5 @@ func Answer(res any, err error) (any, error) {
 	if errors.As(err, &l) || se.Transient() || se.Code == share.CodeInternal || se.Code == CodeAuthNotConfigured {
 		return nil, se
 	}
-	return share.ErrorBody{OK: false, Error: se}, nil
+	return ErrorBody{OK: false, Error: se}, nil
 }

@@ -73,7 +73,7 @@ func TestMessagesAreDecodedBeforeTheConfigurationIsRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if body, ok := v.(share.ErrorBody); !ok || body.Error.Code != share.CodeInvalidRequest {
+	if body, ok := v.(ErrorBody); !ok || body.Error.Code != share.CodeInvalidRequest {
 		t.Fatalf("got %#v", v)
 	}
 }

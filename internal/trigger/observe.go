@@ -3,6 +3,7 @@ package trigger
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -48,11 +49,12 @@ type record struct {
 	action   string
 	route    string
 	status   int // HTTP status, or its equivalent for other triggers
-	errCode  string
+	errCode  share.Code
 	summary  share.Summary
 }
 
-// begin starts the record of an invocation and puts fresh upstream counters into ctx.
+// begin starts the record of an invocation and puts fresh upstream counters into ctx (through
+// the WeChat client's trace hook).
 func (a *App) begin(ctx context.Context, defaultTrigger string) (context.Context, *record) {
 	rec := &record{
 		inv:      invocationFrom(ctx),
@@ -63,7 +65,32 @@ func (a *App) begin(ctx context.Context, defaultTrigger string) (context.Context
 	if rec.inv.Trigger == "" {
 		rec.inv.Trigger = defaultTrigger
 	}
-	return metrics.NewContext(ctx, rec.counters), rec
+	return rec.counters.Context(ctx), rec
+}
+
+// invoke is the boundary of the message and schedule invocations: it starts the record, runs
+// fn, and settles the invocation.
+func (a *App) invoke(ctx context.Context, defaultTrigger string, fn func(ctx context.Context, rec *record) (any, error)) (res any, err error) {
+	ctx, rec := a.begin(ctx, defaultTrigger)
+	defer func() {
+		if a.settle(ctx, recover()) {
+			res, err = nil, internalError()
+		}
+		rec.outcome(res, err)
+		a.finish(ctx, rec)
+	}()
+	return fn(ctx, rec)
+}
+
+// settle is the one handling of a panic at an invocation's boundary (HTTP, invoke): it logs
+// the value recovered, if any, and reports whether there was one, so that the invocation
+// answers an internal error instead of killing the instance.
+func (a *App) settle(ctx context.Context, recovered any) bool {
+	if recovered == nil {
+		return false
+	}
+	a.log.ErrorContext(ctx, "panic", "panic", fmt.Sprint(recovered))
+	return true
 }
 
 // outcome notes the result or error of the invocation's action.
@@ -105,7 +132,7 @@ func (a *App) finish(ctx context.Context, rec *record) {
 		attrs = append(attrs, slog.String("message_id", rec.inv.MessageID))
 	}
 	if rec.errCode != "" {
-		attrs = append(attrs, slog.String("error_code", rec.errCode))
+		attrs = append(attrs, slog.String("error_code", string(rec.errCode)))
 	}
 	if rec.summary != nil {
 		attrs = append(attrs, slog.Any("summary", rec.summary))

@@ -15,7 +15,7 @@ func TestEveryInvocationWritesOneSummaryLine(t *testing.T) {
 	f.app.Scheduled(context.Background())
 
 	var lines []map[string]any
-	for _, l := range f.logs.lines(t) {
+	for _, l := range f.logs.Lines(t) {
 		if l["msg"] == "invocation" {
 			lines = append(lines, l)
 		}
@@ -37,7 +37,7 @@ func TestEveryInvocationWritesOneSummaryLine(t *testing.T) {
 	if sum, _ := first["summary"].(map[string]any); sum["shared"] != 1.0 || sum["failed"] != 0.0 {
 		t.Errorf("summary = %v", first["summary"])
 	}
-	if lines[1]["cold_start"] != false || lines[1]["status"] != 404.0 || lines[1]["error_code"] != CodeNotFound {
+	if lines[1]["cold_start"] != false || lines[1]["status"] != 404.0 || lines[1]["error_code"] != string(CodeNotFound) {
 		t.Errorf("second line = %v", lines[1])
 	}
 	if lines[2]["trigger"] != "sqs" || lines[2]["message_id"] != "m-1" || lines[2]["status"] != 400.0 {
@@ -51,7 +51,7 @@ func TestEveryInvocationWritesOneSummaryLine(t *testing.T) {
 func TestEMFLinesOnAWSOnly(t *testing.T) {
 	f := setup(t, nil)
 	f.app.HTTP(context.Background(), post("/share", shareBody))
-	lines := f.emf.lines(t)
+	lines := f.emf.Lines(t)
 	if len(lines) != 1 {
 		t.Fatalf("want one EMF line, got %s", f.emf.String())
 	}
@@ -82,7 +82,7 @@ func TestEMFLinesOnAWSOnly(t *testing.T) {
 
 	f.app.platform = PlatformSCF
 	f.app.HTTP(context.Background(), post("/share", shareBody))
-	if n := len(f.emf.lines(t)); n != 1 {
+	if n := len(f.emf.Lines(t)); n != 1 {
 		t.Errorf("SCF must not print EMF lines, have %d", n)
 	}
 }

@@ -9,9 +9,9 @@ import (
 	"maps"
 	"slices"
 
-	"github.com/envshare/envshare/internal/strictjson"
 	"github.com/envshare/envshare/internal/token"
 	"github.com/envshare/envshare/pkg/share"
+	"github.com/envshare/envshare/pkg/strictjson"
 	"github.com/envshare/envshare/pkg/wechat"
 )
 

@@ -19,9 +19,11 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/envshare/envshare/internal/testkit"
 	"github.com/envshare/envshare/pkg/share"
 	"github.com/envshare/envshare/pkg/wechat"
 	"github.com/envshare/envshare/pkg/wxemu"
@@ -63,7 +65,7 @@ type scanScenario struct {
 	faults     []wxemu.Fault
 	rotate     bool                  // the emulator rotates its tokens: the cached one answers 42001
 	env        map[string]string     // on top of the scan's configuration
-	deadline   time.Duration         // of each invocation; 0: a minute
+	deadlineAt bool                  // each invocation's deadline passes when WeChat receives a call; else in a minute
 	wrongCreds bool                  // the emulator expects other platform credentials (file mode)
 	malformed  bool                  // the token source holds a malformed value
 	notify     int                   // the notification receiver's status; 0: 200
@@ -71,6 +73,7 @@ type scanScenario struct {
 	healthy    bool                  // every authorised action must succeed
 	envTells   string                // token from env: what every authorised answer must say
 	saw        func(wxemu.Call) bool // a WeChat call the scenario must cause; nil: not checked
+	logged     string                // what the function's logs must show the scenario caused
 }
 
 func scanScenarios() []scanScenario {
@@ -94,10 +97,12 @@ func scanScenarios() []scanScenario {
 		{name: "WeChat is busy forever", faults: []wxemu.Fault{{Kind: wxemu.FaultBusy}}, saw: fault(wxemu.FaultBusy)},
 		{name: "WeChat answers HTTP 502", faults: []wxemu.Fault{{Kind: wxemu.FaultHTTP5xx, Status: 502}}, saw: fault(wxemu.FaultHTTP5xx)},
 		{name: "WeChat drops the connection", faults: []wxemu.Fault{{Kind: wxemu.FaultDrop}}, saw: fault(wxemu.FaultDrop)},
+		// The client gives up after 100ms: it always does (WeChat waits a minute), whether or not
+		// the request reached WeChat by then on a busy machine, so the logs tell.
 		{name: "WeChat answers after the HTTP timeout", faults: []wxemu.Fault{{Kind: wxemu.FaultLatency, Delay: time.Minute}},
-			env: map[string]string{"ENVSHARE_HTTP_TIMEOUT": "100ms"}, saw: status0},
+			env: map[string]string{"ENVSHARE_HTTP_TIMEOUT": "100ms"}, logged: "Client.Timeout exceeded"},
 		{name: "WeChat answers after the invocation's deadline", faults: []wxemu.Fault{{Kind: wxemu.FaultLatency, Delay: time.Minute}},
-			env: map[string]string{"ENVSHARE_DEADLINE_MARGIN": "1ms"}, deadline: time.Second, saw: status0},
+			env: map[string]string{"ENVSHARE_DEADLINE_MARGIN": "1ms"}, deadlineAt: true, saw: status0},
 		{name: "WeChat rotated the token (42001)", rotate: true, saw: errcode(42001), envTells: updateTheSecret},
 		{name: "minting with wrong platform credentials (40125)", wrongCreds: true, fileOnly: true,
 			saw: func(c wxemu.Call) bool { return c.Endpoint == wxemu.EndpointComponentToken && c.ErrCode == 40125 }},
@@ -218,16 +223,17 @@ func TestNoOutputCarriesASecret(t *testing.T) {
 
 // scanRig is one function instance with its own emulator and notification receiver.
 type scanRig struct {
-	mode    string
-	app     *App
-	emu     *wxemu.Emulator
-	servers []*httptest.Server
-	issued  *issuedTokens
-	hook    *hookReceiver
-	logs    *syncBuffer
-	emf     *syncBuffer
-	warmUp  string // the answer of the warm-up invocation
-	rotated string // the token the emulator rotated in, if it did
+	mode     string
+	app      *App
+	emu      *wxemu.Emulator
+	servers  []*httptest.Server
+	issued   *issuedTokens
+	hook     *hookReceiver
+	logs     *testkit.Buffer
+	emf      *testkit.Buffer
+	warmUp   string                                // the answer of the warm-up invocation
+	rotated  string                                // the token the emulator rotated in, if it did
+	deadline atomic.Pointer[testkit.DeadlineOnCue] // passes when WeChat receives a share, unshare or bindings call
 }
 
 // newScanRig starts an emulator and a notification receiver, sets the environment of the
@@ -244,11 +250,18 @@ func newScanRig(t *testing.T, mode string, sc scanScenario) *scanRig {
 		opts.Tokens = []string{scanToken}
 	}
 	r := &scanRig{mode: mode, emu: wxemu.New(opts), issued: &issuedTokens{}, hook: &hookReceiver{status: sc.notify},
-		logs: &syncBuffer{}, emf: &syncBuffer{}}
+		logs: &testkit.Buffer{}, emf: &testkit.Buffer{}}
 	if err := r.emu.Seed(wxemu.DemoState()); err != nil {
 		t.Fatal(err)
 	}
-	emuSrv, hookSrv := httptest.NewServer(r.issued.record(r.emu)), httptest.NewServer(r.hook)
+	emu := r.issued.record(r.emu)
+	emuSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if d := r.deadline.Load(); d != nil && strings.HasPrefix(req.URL.Path, "/componenttcb/") {
+			d.Pass()
+		}
+		emu.ServeHTTP(w, req)
+	}))
+	hookSrv := httptest.NewServer(r.hook)
 	r.servers = []*httptest.Server{emuSrv, hookSrv}
 	t.Cleanup(emuSrv.Close)
 	t.Cleanup(hookSrv.Close)
@@ -312,12 +325,13 @@ func (r *scanRig) run(sc scanScenario, act scanAction) (answer string, status in
 	if sc.rotate {
 		r.rotated = r.emu.RotateToken()
 	}
-	deadline := sc.deadline
-	if deadline == 0 {
-		deadline = time.Minute
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	if sc.deadlineAt { // armed after the warm-up
+		d := testkit.NewDeadlineOnCue()
+		r.deadline.Store(d)
+		return act.run(d, r.app)
+	}
 	return act.run(ctx, r.app)
 }
 
@@ -351,6 +365,9 @@ func (r *scanRig) check(t *testing.T, sc scanScenario, act scanAction, answer st
 	}
 	if act.authorised && sc.saw != nil && !slices.ContainsFunc(r.emu.CallLog(), sc.saw) {
 		t.Errorf("the scenario did not happen: calls %+v", r.emu.CallLog())
+	}
+	if act.authorised && sc.logged != "" && !strings.Contains(r.logs.String(), sc.logged) {
+		t.Errorf("the scenario did not happen: the logs do not show %q", sc.logged)
 	}
 	if strings.Count(r.logs.String(), `"level":"DEBUG"`) == 0 {
 		t.Errorf("no debug lines were logged; the scan of the logs proves little")

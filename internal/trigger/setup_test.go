@@ -1,7 +1,6 @@
 package trigger
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -12,24 +11,32 @@ import (
 	"time"
 
 	"github.com/envshare/envshare/internal/config"
-	"github.com/envshare/envshare/internal/metrics"
+	"github.com/envshare/envshare/internal/testkit"
 	"github.com/envshare/envshare/pkg/share"
+	"github.com/envshare/envshare/pkg/wechat"
 )
 
 const testSecret = "s3cret-http-key-of-24b"
 
-// fakeDoer records every request and answers with answer (a successful share by default).
+// fakeDoer decodes every body as the service does, records the request and answers with
+// answer (a successful share by default).
 type fakeDoer struct {
 	mu     sync.Mutex
 	reqs   []share.Request
 	answer func(ctx context.Context, req share.Request) (*share.Result, error)
 }
 
-func (f *fakeDoer) Do(ctx context.Context, req share.Request) (*share.Result, error) {
+func (f *fakeDoer) DoJSON(ctx context.Context, body []byte, action string) (*share.Result, error) {
+	req, err := share.Decode(body, action)
+	if err != nil {
+		return nil, err
+	}
 	f.mu.Lock()
 	f.reqs = append(f.reqs, req)
 	f.mu.Unlock()
-	metrics.From(ctx).Call()
+	if trace := wechat.ContextClientTrace(ctx); trace != nil { // one upstream call, as counted
+		trace.AttemptStart(wechat.AttemptStartInfo{Endpoint: "batchshareenv", Attempt: 1})
+	}
 	if f.answer != nil {
 		return f.answer(ctx, req)
 	}
@@ -48,46 +55,11 @@ func okResult(action string) *share.Result {
 		Results: []share.Outcome{{Env: "test-env", AppID: "wx0123456789abcdef", Status: share.StatusShared}}}
 }
 
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of parallel invocations.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// lines decodes every JSON line written so far.
-func (s *syncBuffer) lines(t *testing.T) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(s.String()), "\n") {
-		if l == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("not a JSON line: %q: %v", l, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
 type fixture struct {
 	app    *App
 	doer   *fakeDoer
-	logs   *syncBuffer
-	emf    *syncBuffer
+	logs   *testkit.Buffer
+	emf    *testkit.Buffer
 	builds *int
 	now    time.Time
 }
@@ -110,7 +82,7 @@ func setup(t *testing.T, env map[string]string) *fixture {
 	for k, v := range base {
 		t.Setenv(k, v)
 	}
-	f := &fixture{doer: &fakeDoer{}, logs: &syncBuffer{}, emf: &syncBuffer{}, builds: new(int),
+	f := &fixture{doer: &fakeDoer{}, logs: &testkit.Buffer{}, emf: &testkit.Buffer{}, builds: new(int),
 		now: time.Unix(1_700_000_000, 0)}
 	var mu sync.Mutex
 	f.app = New(Options{
@@ -144,12 +116,12 @@ func decodeBody(t *testing.T, resp HTTPResponse) map[string]any {
 	return m
 }
 
-func errorCode(t *testing.T, resp HTTPResponse) string {
+func errorCode(t *testing.T, resp HTTPResponse) share.Code {
 	t.Helper()
 	m := decodeBody(t, resp)
 	e, _ := m["error"].(map[string]any)
 	code, _ := e["code"].(string)
-	return code
+	return share.Code(code)
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

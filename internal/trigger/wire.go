@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/envshare/envshare/internal/config"
+	"github.com/envshare/envshare/internal/notify"
 	"github.com/envshare/envshare/internal/page"
 	"github.com/envshare/envshare/internal/store"
 	"github.com/envshare/envshare/internal/token"
@@ -36,7 +37,7 @@ type Core struct {
 	Refresher   *token.Refresher         // nil without ENVSHARE_STATE_ID
 	Credentials *token.CredentialsReader // the platform's credentials (events)
 	Retry       Retry                    // nil: none
-	Notifier    *share.HTTPNotifier      // nil without ENVSHARE_NOTIFY_URL
+	Notifier    *notify.HTTPNotifier     // nil without ENVSHARE_NOTIFY_URL
 	Pages       page.Keys                // the confirmation pages' keys (none: no pages)
 }
 
@@ -82,11 +83,11 @@ func (a *App) wire(_ context.Context, cfg config.Config) (*Core, error) {
 		Logger:         a.log,
 		Redact:         a.secrets.String,
 	}
-	if opts.Manifest, err = share.LoadManifest(cfg.Manifest); err != nil {
+	if opts.Manifest, err = config.LoadManifest(cfg.Manifest); err != nil {
 		return nil, err
 	}
 	if cfg.NotifyURL != "" {
-		core.Notifier = share.NewHTTPNotifier(cfg.NotifyURL, cfg.NotifyKey(), hc, time.Now)
+		core.Notifier = notify.NewHTTPNotifier(cfg.NotifyURL, cfg.NotifyKey(), hc, time.Now)
 		opts.Notifier = core.Notifier
 	}
 	core.Pages = page.KeysFrom(cfg.PageSecret, cfg.PageSecretPrevious, cfg.HTTPSecret)

@@ -12,8 +12,9 @@ import (
 	"time"
 
 	"github.com/envshare/envshare/internal/config"
-	"github.com/envshare/envshare/internal/signature"
+	"github.com/envshare/envshare/internal/notify"
 	"github.com/envshare/envshare/pkg/share"
+	"github.com/envshare/envshare/pkg/signature"
 	"github.com/envshare/envshare/pkg/wxemu"
 )
 
@@ -60,7 +61,7 @@ func TestBuildWiresTheServiceToWeChat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := doer.Do(context.Background(), decoded(t, "", share.ActionReconcile))
+	res, err := doer.DoJSON(context.Background(), nil, share.ActionReconcile)
 	if err != nil || !res.OK || res.Summary.(*share.ReconcileSummary).AlreadyShared != 1 {
 		t.Fatalf("reconcile of the configured manifest: %+v, %v", res, err)
 	}
@@ -94,7 +95,7 @@ func TestBuildSendsSignedNotifications(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := doer.Do(context.Background(), decoded(t, `{"env":"prod-6gni9ity244a6ea3","appids":["wx1a2b3c4d5e6f7081"]}`, share.ActionShare))
+	res, err := doer.DoJSON(context.Background(), []byte(`{"env":"prod-6gni9ity244a6ea3","appids":["wx1a2b3c4d5e6f7081"]}`), share.ActionShare)
 	if err != nil || res.Notification == nil || !res.Notification.Sent {
 		t.Fatalf("share: %+v, %v", res, err)
 	}
@@ -104,7 +105,7 @@ func TestBuildSendsSignedNotifications(t *testing.T) {
 		t.Fatalf("%d notifications", len(got))
 	}
 	err = signature.Verify("notify-key", got[0].Header.Get(signature.TimestampHeader), got[0].Header.Get(signature.SignatureHeader), bodies[0], time.Now())
-	var body share.NotificationBody
+	var body notify.NotificationBody
 	if err != nil || json.Unmarshal(bodies[0], &body) != nil || len(body.Links) != 1 {
 		t.Errorf("notification %s: %v", bodies[0], err)
 	}

@@ -10,7 +10,7 @@ import (
 const DefaultMaxResults = 1000
 
 // attention ranks a status: the entries a person has to look at come first.
-func attention(status string) int {
+func attention(status Status) int {
 	switch status {
 	case StatusFailed:
 		return 0
@@ -68,12 +68,12 @@ func (s *Service) bound(ctx context.Context, res *Result) {
 // logOmitted writes one entry left out of an answer.
 func (s *Service) logOmitted(ctx context.Context, action string, o Outcome) {
 	attrs := []slog.Attr{slog.String("action", action), slog.String("env", o.Env),
-		slog.String("appid", o.AppID), slog.String("status", o.Status)}
+		slog.String("appid", o.AppID), slog.String("status", string(o.Status))}
 	if o.ConfirmURL != "" {
 		attrs = append(attrs, slog.String("confirm_url", o.ConfirmURL))
 	}
 	if o.Error != nil {
-		attrs = append(attrs, slog.String("error_code", o.Error.Code), slog.String("error", o.Error.Message))
+		attrs = append(attrs, slog.String("error_code", string(o.Error.Code)), slog.String("error", o.Error.Message))
 	}
 	s.log.LogAttrs(ctx, slog.LevelInfo, "result left out of the answer", attrs...)
 }

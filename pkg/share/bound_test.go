@@ -34,7 +34,7 @@ func TestAnswersAreBoundedAttentionFirstAndNothingIsLost(t *testing.T) {
 	// Kept: the 4 failed, then the first pending one, in request order.
 	var kept []string
 	for _, o := range res.Results {
-		kept = append(kept, o.Status+" "+o.AppID)
+		kept = append(kept, string(o.Status)+" "+o.AppID)
 	}
 	want := []string{"failed " + ids[0], "failed " + ids[3], "failed " + ids[6], "failed " + ids[9], "pending_confirmation " + ids[1]}
 	if strings.Join(kept, ",") != strings.Join(want, ",") {
@@ -56,7 +56,7 @@ func TestAnswersAreBoundedAttentionFirstAndNothingIsLost(t *testing.T) {
 		}
 		if m["msg"] == "result left out of the answer" {
 			omitted[m["appid"].(string)] = true
-			if m["status"] == StatusPendingConfirmation && m["confirm_url"] == nil {
+			if m["status"] == string(StatusPendingConfirmation) && m["confirm_url"] == nil {
 				t.Errorf("a left-out link must be logged with its URL: %s", line)
 			}
 		}

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 
-	"github.com/envshare/envshare/internal/strictjson"
+	"github.com/envshare/envshare/pkg/strictjson"
 	"github.com/envshare/envshare/pkg/wechat"
 )
 

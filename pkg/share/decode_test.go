@@ -3,9 +3,6 @@ package share
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -227,77 +224,15 @@ func TestRequestsBuiltInCodeAreCheckedByTheRulesOfDecode(t *testing.T) {
 			t.Fatalf("err %v", err)
 		}
 	})
-	t.Run("Do refuses a Request that was not validated, and sends nothing", func(t *testing.T) {
+	t.Run("Do validates a Request built in Go, and sends nothing when it is invalid", func(t *testing.T) {
 		f := newFake()
-		_, err := New(f, Options{Logger: testLogger(nil)}).Do(t.Context(), Request{Action: "share", Env: "e", AppIDs: []string{a0}})
+		_, err := New(f, Options{}).Do(t.Context(), Request{Action: "share", Env: "E", AppIDs: []string{a0}})
 		var e *Error
-		if !errors.As(err, &e) || e.Code != CodeInvalidRequest || !strings.Contains(e.Error(), "not validated") {
+		if !errors.As(err, &e) || e.Code != CodeInvalidRequest || e.Details[0] != `env: "E" is not an env id (1-64 lowercase letters, digits and hyphens)` {
 			t.Fatalf("err %v", err)
 		}
 		if _, _, gets := f.counts(); f.writes()+gets != 0 {
-			t.Fatal("an unvalidated request must send nothing upstream")
-		}
-	})
-}
-
-func TestLoadManifest(t *testing.T) {
-	manifest := `{"envs":[{"env":"e","appids":["` + a0 + `"]}],"prune":true}`
-	want := &Request{Action: "reconcile", Envs: []wechat.EnvAppIDs{{Env: "e", AppIDs: []string{a0}}}, Prune: ptr(true), valid: true}
-
-	t.Run("inline JSON is read as the manifest", func(t *testing.T) {
-		got, err := LoadManifest("  \n" + manifest)
-		if err != nil || !reflect.DeepEqual(got, want) {
-			t.Fatalf("got %+v, %v", got, err)
-		}
-	})
-	t.Run("an absolute path is read as a file", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "manifest.json")
-		writeFile(t, path, manifest)
-		got, err := LoadManifest(path)
-		if err != nil || !reflect.DeepEqual(got, want) {
-			t.Fatalf("got %+v, %v", got, err)
-		}
-	})
-	t.Run("a relative path is taken from the working directory", func(t *testing.T) {
-		dir := t.TempDir()
-		writeFile(t, filepath.Join(dir, "conf", "manifest.json"), manifest)
-		t.Chdir(dir)
-		got, err := LoadManifest("conf/manifest.json")
-		if err != nil || !reflect.DeepEqual(got, want) {
-			t.Fatalf("got %+v, %v", got, err)
-		}
-	})
-	t.Run("an empty value means no manifest", func(t *testing.T) {
-		if got, err := LoadManifest(" "); got != nil || err != nil {
-			t.Fatalf("got %+v, %v", got, err)
-		}
-	})
-	errorCases := []struct {
-		name  string
-		value string
-		want  string
-	}{
-		{"bad inline JSON names the variable", `{"envs":[`, "ENVSHARE_MANIFEST: body: invalid JSON"},
-		{"a manifest without envs names the field", `{"prune":true}`, "ENVSHARE_MANIFEST: envs: required"},
-		{"a bad appid names its path", `{"envs":[{"env":"e","appids":["x"]}]}`, `ENVSHARE_MANIFEST: envs[0].appids[0]: "x" is not an appid`},
-		{"an unknown field is refused", `{"envs":[{"env":"e","appids":["` + a0 + `"]}],"dryrun":true}`, "ENVSHARE_MANIFEST: dryrun: unknown field"},
-		{"a missing file names the variable and the file", "no/such/manifest.json", "ENVSHARE_MANIFEST (file no/such/manifest.json): cannot read: no such file or directory"},
-	}
-	for _, tt := range errorCases {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := LoadManifest(tt.value)
-			var e *Error
-			if !errors.As(err, &e) || e.Code != CodeInvalidRequest || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("err %v, want it to contain %q", err, tt.want)
-			}
-		})
-	}
-	t.Run("bad JSON in a file names the variable and the file", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "m.json")
-		writeFile(t, path, `{"envs": oops}`)
-		_, err := LoadManifest(path)
-		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("ENVSHARE_MANIFEST (file %s): body: invalid JSON at byte 10", path)) {
-			t.Fatalf("err %v", err)
+			t.Fatal("an invalid request must send nothing upstream")
 		}
 	})
 }
@@ -313,16 +248,6 @@ func decodeDetails(t *testing.T, body, action string) []string {
 		t.Fatalf("code %q", e.Code)
 	}
 	return e.Details
-}
-
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // FuzzDecode: Decode never panics, answers either a valid Request or an invalid_request *Error,

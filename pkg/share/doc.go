@@ -6,14 +6,19 @@
 // as the README's "Results and errors" section describes. It knows nothing about Lambda, SCF or
 // HTTP: the function's transport layer maps its errors to statuses.
 //
-//	req, err := share.Decode([]byte(`{"action":"share","env":"prod-1","appids":["wx5fe6bb43205e9e07"]}`), "")
-//	if err != nil { ... }                 // an *Error with code invalid_request, every problem listed
-//	res, err := share.New(client, share.Options{}).Do(ctx, req)
+//	client := wechat.New("https://api.weixin.qq.com", wechat.StaticToken(token))
+//	svc := share.New(client, share.Options{})
+//	res, err := svc.Share(ctx, "prod-1", []string{"wx5fe6bb43205e9e07"}) // or Unshare, Bindings, Reconcile
+//
+// A transport that receives JSON hands it over in one call, DoJSON(ctx, body, action); a
+// Request built in Go goes to Do, which validates it first. Errors are *Error values with a
+// Code; a Result encodes as the contract's result object and decodes back into a Result.
+// A Service logs nothing unless Options.Logger is set.
 //
 // # Input rules
 //
-// Decode is the only producer of a validated Request (Check validates one built in Go by
-// encoding it and decoding it again); Do refuses a Request that did not come from them.
+// Decode validates a body; Check validates a Request built in Go by encoding it and decoding it
+// again, and Do does so itself for a Request that did not come from Decode.
 //
 //   - An appid is "wx" followed by 16 lowercase hex digits (^wx[0-9a-f]{16}$).
 //   - An env id is 1 to 64 lowercase letters, digits and hyphens (^[a-z0-9-]{1,64}$).

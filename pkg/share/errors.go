@@ -5,21 +5,25 @@ import (
 	"strings"
 )
 
-// Error codes of the core (the README's "Results and errors"). The transport codes
-// (unauthorized, not_found, ...) and the HTTP statuses belong to the function's HTTP layer.
+// Code is an error code of the contract: of a whole request (Error) or of one entry
+// (EntryError).
+type Code string
+
+// Error codes of the core (the README's "Results and errors"). The function's transport adds
+// its own (unauthorized, not_found, ...) and maps codes to HTTP statuses.
 const (
-	CodeInvalidRequest      = "invalid_request"
-	CodeRejected            = "rejected" // entry-level only: WeChat listed the entry in err_list
-	CodeUpstreamError       = "upstream_error"
-	CodeUpstreamUnavailable = "upstream_unavailable"
-	CodeDeadlineExceeded    = "deadline_exceeded"
-	CodeInternal            = "internal"
+	CodeInvalidRequest      Code = "invalid_request"
+	CodeRejected            Code = "rejected" // entry-level only: WeChat listed the entry in err_list
+	CodeUpstreamError       Code = "upstream_error"
+	CodeUpstreamUnavailable Code = "upstream_unavailable"
+	CodeDeadlineExceeded    Code = "deadline_exceeded"
+	CodeInternal            Code = "internal"
 )
 
 // Error is a request that could not be processed: invalid input, or a whole request that
 // failed upstream. It encodes as the contract's error object.
 type Error struct {
-	Code          string   `json:"code"`
+	Code          Code     `json:"code"`
 	Message       string   `json:"message"`
 	Details       []string `json:"details,omitempty"`
 	WechatErrcode *int     `json:"wechat_errcode,omitempty"`
@@ -30,19 +34,13 @@ func (e *Error) Error() string {
 	if len(e.Details) > 0 {
 		return fmt.Sprintf("%s: %s: %s", e.Code, e.Message, strings.Join(e.Details, "; "))
 	}
-	return e.Code + ": " + e.Message
+	return string(e.Code) + ": " + e.Message
 }
 
 // Transient reports whether retrying the whole action later may succeed: the platform's
 // async retry and dead-letter handling should then apply.
 func (e *Error) Transient() bool {
 	return e.Code == CodeUpstreamUnavailable || e.Code == CodeDeadlineExceeded
-}
-
-// ErrorBody is the contract's error object: {"ok": false, "error": {...}}.
-type ErrorBody struct {
-	OK    bool   `json:"ok"`
-	Error *Error `json:"error"`
 }
 
 // errInternal is the answer to anything unexpected; its cause goes to the log only.

@@ -186,30 +186,15 @@ func testLogger(w io.Writer) *slog.Logger {
 }
 
 // newService returns a Service over f with a quiet logger and the given options.
-func newService(t *testing.T, f Upstream, opts Options) testService {
+func newService(t *testing.T, f Upstream, opts Options) *Service {
 	t.Helper()
 	if opts.Logger == nil {
 		opts.Logger = testLogger(nil)
 	}
-	return testService{New(f, opts)}
+	return New(f, opts)
 }
 
-// testService lets tests pass Requests built in Go: each goes through Check (the rules of
-// Decode) before Do, as a Go caller's must.
-type testService struct{ *Service }
-
-func (s testService) Do(ctx context.Context, req Request) (*Result, error) {
-	if !req.Valid() {
-		checked, err := Check(req)
-		if err != nil {
-			return nil, err
-		}
-		req = checked
-	}
-	return s.Service.Do(ctx, req)
-}
-
-// manifestOf validates a manifest built in Go, as LoadManifest would.
+// manifestOf validates a manifest built in Go, as the function validates ENVSHARE_MANIFEST.
 func manifestOf(t *testing.T, r Request) *Request {
 	t.Helper()
 	r.Action = ActionReconcile
@@ -221,12 +206,12 @@ func manifestOf(t *testing.T, r Request) *Request {
 }
 
 // counts reads a summary's counts by name, as its JSON shows them.
-func counts(s Summary) map[string]int {
+func counts(s Summary) map[Status]int {
 	b, err := json.Marshal(s)
 	if err != nil {
 		panic(err)
 	}
-	var m map[string]int
+	var m map[Status]int
 	if err := json.Unmarshal(b, &m); err != nil {
 		panic(err)
 	}
@@ -246,8 +231,8 @@ func outcomeOf(t *testing.T, res *Result, env, appid string) Outcome {
 }
 
 // statuses maps "env/appid" to status for an outcome list.
-func statuses(out []Outcome) map[string]string {
-	m := make(map[string]string, len(out))
+func statuses(out []Outcome) map[string]Status {
+	m := make(map[string]Status, len(out))
 	for _, o := range out {
 		m[o.Env+"/"+o.AppID] = o.Status
 	}

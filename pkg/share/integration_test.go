@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"runtime"
 	"runtime/metrics"
@@ -31,19 +30,13 @@ const (
 	subject  = "Acme Cloud Co., Ltd."
 )
 
-// staticToken is a TokenSource with one fixed token.
-type staticToken string
-
-func (s staticToken) Token(context.Context) (string, error)          { return string(s), nil }
-func (s staticToken) Reload(context.Context, string) (string, error) { return string(s), nil }
-
 // instant makes the client's backoff waits return at once (no real sleeping in tests).
 func instant(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 
 // endToEnd is a Service over the real client over an emulator seeded with state.
 type endToEnd struct {
 	emu  *wxemu.Emulator
-	svc  testService
+	svc  *Service
 	logs *syncBuffer
 }
 
@@ -63,9 +56,9 @@ func newEndToEnd(tb testing.TB, emuOpts wxemu.Options, state wxemu.State, opts O
 	if _, ok := tb.(*testing.T); ok { // benchmarks skip the debug lines
 		logger = testLogger(logs)
 	}
-	client := wechat.New(emu.ServeTest(tb), staticToken(emuToken), wechat.WithWait(instant), wechat.WithLogger(logger))
+	client := wechat.New(emu.ServeTest(tb), wechat.StaticToken(emuToken), wechat.WithWait(instant), wechat.WithLogger(logger))
 	opts.Logger = logger
-	return &endToEnd{emu: emu, svc: testService{New(client, opts)}, logs: logs}
+	return &endToEnd{emu: emu, svc: New(client, opts), logs: logs}
 }
 
 // fleet returns a state with envs and apps (all of one subject; auto-confirming when auto).
@@ -101,7 +94,7 @@ func TestEndToEndShareUnshareAndBindings(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := statuses(res.Results)
-	want := map[string]string{"prod-1/" + a0: StatusShared, "prod-1/" + a1: StatusPendingConfirmation,
+	want := map[string]Status{"prod-1/" + a0: StatusShared, "prod-1/" + a1: StatusPendingConfirmation,
 		"prod-1/" + a2: StatusFailed, "prod-1/" + a3: StatusFailed, "test-1/" + a4: StatusShared}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("statuses %v", got)
@@ -155,7 +148,7 @@ func TestEndToEndWholeFailures(t *testing.T) {
 	tests := []struct {
 		name    string
 		fault   wxemu.Fault
-		code    string
+		code    Code
 		errcode int
 	}{
 		{"WeChat refusing every call is an upstream_error with its errcode",
@@ -213,11 +206,8 @@ func TestEndToEndReconcile(t *testing.T) {
 		{Env: "prod-2", AppIDs: ids[5:8]},
 	}, Prune: ptr(true)})
 
-	rc := &receiver{}
-	srv := httptest.NewServer(rc.serve(http.StatusOK))
-	defer srv.Close()
-	e := newEndToEnd(t, wxemu.Options{}, state, Options{ChunkSize: 4, Manifest: manifest,
-		Notifier: NewHTTPNotifier(srv.URL, notifySecret, nil, nil)})
+	rec := &batchRecorder{}
+	e := newEndToEnd(t, wxemu.Options{}, state, Options{ChunkSize: 4, Manifest: manifest, Notifier: rec})
 	ctx := t.Context()
 
 	t.Run("a dry run plans without writing", func(t *testing.T) {
@@ -252,8 +242,8 @@ func TestEndToEndReconcile(t *testing.T) {
 		if g, s, u := e.emu.Calls(wxemu.EndpointGetEnvID), e.emu.Calls(wxemu.EndpointShare), e.emu.Calls(wxemu.EndpointUnshare); g != 3 || s != 3 || u != 1 {
 			t.Fatalf("calls: %d get, %d share, %d unshare", g, s, u)
 		}
-		if res.Notification == nil || !res.Notification.Sent || len(rc.errors) != 0 || len(rc.bodies) != 1 {
-			t.Fatalf("notification %+v, receiver %v", res.Notification, rc.errors)
+		if res.Notification == nil || !res.Notification.Sent || len(rec.batches) != 1 {
+			t.Fatalf("notification %+v, batches %v", res.Notification, rec.batches)
 		}
 		var pending Outcome
 		for _, o := range res.Results {
@@ -261,8 +251,8 @@ func TestEndToEndReconcile(t *testing.T) {
 				pending = o
 			}
 		}
-		if rc.bodies[0].Links[0].ConfirmURL != pending.ConfirmURL || pending.AppID != ids[9] {
-			t.Fatalf("link %+v, pending %+v", rc.bodies[0].Links, pending)
+		if rec.batches[0][0].ConfirmURL != pending.ConfirmURL || pending.AppID != ids[9] {
+			t.Fatalf("link %+v, pending %+v", rec.batches[0], pending)
 		}
 		confirm(t, pending.ConfirmURL)
 	})

@@ -53,12 +53,13 @@ func chunks(n, size int) [][2]int {
 	return out
 }
 
-// parallel runs fn(0..n-1) with at most Concurrency calls in flight. A panic in fn becomes
-// an internal error (logged) instead of killing the process: a goroutine's panic cannot be
-// recovered by the function's boundary.
+// parallel runs fn(0..n-1) with at most Concurrency calls in flight. A panic in a goroutine
+// becomes an internal error (logged) instead of killing the process: the caller's own
+// recover, at its boundary, cannot see it.
 func (s *Service) parallel(n int, fn func(i int)) error {
 	if n == 1 { // the common one-chunk request: no goroutine to start and wait for
-		return s.internal(guard(func() { fn(0) }))
+		fn(0)
+		return nil
 	}
 	var g errgroup.Group
 	g.SetLimit(s.opts.Concurrency)
@@ -68,7 +69,8 @@ func (s *Service) parallel(n int, fn func(i int)) error {
 	return s.internal(g.Wait())
 }
 
-// guard runs job and turns a panic into an error.
+// guard runs job and turns a panic into an error: the one recover of a goroutine the service
+// starts.
 func guard(job func()) (err error) {
 	defer func() {
 		if p := recover(); p != nil {

@@ -16,8 +16,8 @@ func ShardOf(appid string, count int) int {
 }
 
 // manifest returns the manifest a reconcile body asks for: the body itself when it has envs,
-// else the configured ENVSHARE_MANIFEST with the body's dry_run, prune, shard and source_type
-// overriding the manifest's where present (both were validated when they were decoded).
+// else Options.Manifest with the body's dry_run, prune, shard and source_type overriding the
+// manifest's where present (both are validated).
 func (s *Service) manifest(body *Request) (*Request, error) {
 	if body.Envs != nil {
 		return body, nil
@@ -26,11 +26,19 @@ func (s *Service) manifest(body *Request) (*Request, error) {
 		return nil, &Error{Code: CodeInvalidRequest, Message: "invalid request",
 			Details: []string{"envs: required: the body has no envs and ENVSHARE_MANIFEST is not set"}}
 	}
-	if !s.opts.Manifest.valid || s.opts.Manifest.Envs == nil {
-		s.log.Error("Options.Manifest did not come from LoadManifest")
+	m := *s.opts.Manifest
+	if !m.valid {
+		m.Action = ActionReconcile
+		var err error
+		if m, err = Check(m); err != nil {
+			s.log.Error("Options.Manifest is not a valid manifest", "error", err)
+			return nil, errInternal()
+		}
+	}
+	if m.Envs == nil {
+		s.log.Error("Options.Manifest has no envs")
 		return nil, errInternal()
 	}
-	m := *s.opts.Manifest
 	m.Action = ActionReconcile
 	if body.SourceType != nil {
 		m.SourceType = body.SourceType

@@ -8,11 +8,11 @@ import (
 	"hash/fnv"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/envshare/envshare/pkg/wechat"
+	"github.com/envshare/envshare/pkg/wxemu"
 )
 
 func manifestReq(envs ...wechat.EnvAppIDs) Request {
@@ -104,7 +104,7 @@ func TestReconcilePruneOnlyTouchesManagedEnvs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := statuses(res.Results); !reflect.DeepEqual(got, map[string]string{"kept/" + a1: StatusShared, "managed/" + a1: StatusUnshared}) {
+	if got := statuses(res.Results); !reflect.DeepEqual(got, map[string]Status{"kept/" + a1: StatusShared, "managed/" + a1: StatusUnshared}) {
 		t.Fatalf("results %v", got)
 	}
 	if !f.isBound("other", a0) || !f.isBound("other", a1) || !f.isBound("managed", a2) || !f.isBound("managed", a0) {
@@ -136,7 +136,7 @@ func TestReconcileDryRunSendsNoWrite(t *testing.T) {
 	if m["dry_run"] != true {
 		t.Fatalf("JSON %s", b)
 	}
-	if got := statuses(res.Results); !reflect.DeepEqual(got, map[string]string{
+	if got := statuses(res.Results); !reflect.DeepEqual(got, map[string]Status{
 		"e1/" + a1: StatusWouldShare, "e2/" + a2: StatusWouldShare, "e2/" + a0: StatusWouldUnshare}) {
 		t.Fatalf("results %v", got)
 	}
@@ -243,29 +243,11 @@ func TestReconcileQueryFailures(t *testing.T) {
 	})
 }
 
-// fakeClock is a clock that tests move.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 func TestReconcileDefersWhatTheDeadlineLeavesNoTimeFor(t *testing.T) {
 	deadline := time.Now().Add(time.Hour)
 	ctx, cancel := context.WithDeadline(t.Context(), deadline)
 	defer cancel()
-	clock := &fakeClock{now: deadline.Add(-10 * time.Second)}
+	clock := wxemu.NewClock(deadline.Add(-10 * time.Second))
 	f := newFake()
 	f.bind("e2", a0)
 	f.onCall = func(string) { clock.Advance(time.Second) } // each call takes a second
@@ -294,7 +276,7 @@ func TestReconcileDefersWhatTheDeadlineLeavesNoTimeFor(t *testing.T) {
 
 	t.Run("with the margin already reached nothing is sent", func(t *testing.T) {
 		f := newFake()
-		clock := &fakeClock{now: deadline.Add(-2 * time.Second)}
+		clock := wxemu.NewClock(deadline.Add(-2 * time.Second))
 		res, err := newService(t, f, Options{Now: clock.Now}).Do(ctx, manifestReq(wechat.EnvAppIDs{Env: "e1", AppIDs: appids(0, 3)}))
 		if err != nil {
 			t.Fatal(err)
@@ -304,7 +286,7 @@ func TestReconcileDefersWhatTheDeadlineLeavesNoTimeFor(t *testing.T) {
 		}
 	})
 	t.Run("the default margin is three seconds", func(t *testing.T) {
-		clock := &fakeClock{now: deadline.Add(-3*time.Second + time.Millisecond)}
+		clock := wxemu.NewClock(deadline.Add(-3*time.Second + time.Millisecond))
 		res, _ := newService(t, newFake(), Options{Now: clock.Now}).Do(ctx, manifestReq(wechat.EnvAppIDs{Env: "e1", AppIDs: []string{a0}}))
 		if counts(res.Summary)[StatusDeferred] != 1 {
 			t.Fatalf("summary %v", res.Summary)
@@ -440,7 +422,7 @@ func TestReconcileListsEachDistinctPairOnceInManifestOrder(t *testing.T) {
 	}
 	var got []string
 	for _, o := range res.Results {
-		got = append(got, o.Status+" "+o.Env+"/"+o.AppID)
+		got = append(got, string(o.Status)+" "+o.Env+"/"+o.AppID)
 	}
 	want := []string{"shared e1/" + a0, "shared e1/" + a1, "shared e2/" + a1, "shared e1/" + a2, "shared e1/" + a3, "unshared e2/" + a3}
 	if !reflect.DeepEqual(got, want) {

@@ -32,8 +32,8 @@ type Shard struct {
 // timer messages; which fields are allowed depends on Action. Pointers tell "absent" from
 // zero, so that a reconcile body can override the configured manifest only where it says so.
 //
-// A Request is valid only as Decode, Check or LoadManifest return it: Do refuses any other, and
-// a Request must not be changed after it was validated.
+// Decode and Check return validated Requests; Do validates any other itself. A Request must not
+// be changed after it was validated.
 type Request struct {
 	Action     string             `json:"action,omitempty"`
 	Data       []wechat.EnvAppIDs `json:"data,omitempty"`
@@ -45,10 +45,10 @@ type Request struct {
 	DryRun     *bool              `json:"dry_run,omitempty"`
 	Shard      *Shard             `json:"shard,omitempty"`
 
-	valid bool // set by Decode and LoadManifest
+	valid bool // set by Decode
 }
 
-// Valid reports whether r came from Decode, Check or LoadManifest.
+// Valid reports whether r came from Decode or Check.
 func (r Request) Valid() bool { return r.valid }
 
 // Check validates a Request built in Go by the very rules of Decode: it encodes r as JSON

@@ -1,21 +1,30 @@
 package share
 
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Status is what became of one (env, appid) entry.
+type Status string
+
 // Entry statuses.
 const (
-	StatusShared              = "shared"
-	StatusPendingConfirmation = "pending_confirmation"
-	StatusFailed              = "failed"
-	StatusUnshared            = "unshared"
-	StatusAlreadyShared       = "already_shared"
-	StatusDeferred            = "deferred"
-	StatusWouldShare          = "would_share"
-	StatusWouldUnshare        = "would_unshare"
+	StatusShared              Status = "shared"
+	StatusPendingConfirmation Status = "pending_confirmation"
+	StatusFailed              Status = "failed"
+	StatusUnshared            Status = "unshared"
+	StatusAlreadyShared       Status = "already_shared"
+	StatusDeferred            Status = "deferred"
+	StatusWouldShare          Status = "would_share"
+	StatusWouldUnshare        Status = "would_unshare"
 )
 
 // Result is the answer of a processed request. encoding/json encodes it as it is: share,
 // unshare and reconcile results always carry "results", bindings results "bindings" and
 // "errors" ([] when empty: the builders of each action set them, and omitzero leaves out only
-// the nil slices of the other actions).
+// the nil slices of the other actions). It decodes back (UnmarshalJSON), so a client of a
+// deployed envshare reads its answers into this type.
 type Result struct {
 	OK         bool    `json:"ok"`
 	Action     string  `json:"action"`
@@ -35,7 +44,7 @@ type Result struct {
 type Outcome struct {
 	Env        string `json:"env"`
 	AppID      string `json:"appid"`
-	Status     string `json:"status"`
+	Status     Status `json:"status"`
 	ConfirmURL string `json:"confirm_url,omitempty"`
 	// ConfirmPage is the page that shows ConfirmURL as a QR code (Options.ConfirmPage).
 	ConfirmPage string      `json:"confirm_page,omitempty"`
@@ -44,7 +53,7 @@ type Outcome struct {
 
 // EntryError is why one (env, appid) entry failed.
 type EntryError struct {
-	Code    string `json:"code"`
+	Code    Code   `json:"code"`
 	Message string `json:"message"`
 }
 
@@ -107,9 +116,37 @@ type Notification struct {
 	Error string `json:"error,omitempty"`
 }
 
+// UnmarshalJSON decodes a Result, with the Summary type of its action.
+func (r *Result) UnmarshalJSON(data []byte) error {
+	type plain Result // the fields without this method
+	var raw struct {
+		*plain
+		Summary json.RawMessage `json:"summary"`
+	}
+	raw.plain = (*plain)(r)
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return err
+	}
+	r.Summary = nil
+	if len(raw.Summary) == 0 || string(raw.Summary) == "null" {
+		return nil
+	}
+	switch r.Action {
+	case ActionShare:
+		r.Summary = new(ShareSummary)
+	case ActionUnshare:
+		r.Summary = new(UnshareSummary)
+	case ActionReconcile:
+		r.Summary = new(ReconcileSummary)
+	default:
+		return fmt.Errorf("share: a %q result has no summary", r.Action)
+	}
+	return json.Unmarshal(raw.Summary, r.Summary)
+}
+
 // countStatuses counts outcomes by status.
-func countStatuses(out []Outcome) map[string]int {
-	n := make(map[string]int)
+func countStatuses(out []Outcome) map[Status]int {
+	n := make(map[Status]int)
 	for _, o := range out {
 		n[o.Status]++
 	}

@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/envshare/envshare/internal/redact"
+	"github.com/envshare/envshare/pkg/redact"
 	"github.com/envshare/envshare/pkg/wechat"
 )
 
@@ -30,9 +30,9 @@ type Options struct {
 	ChunkSize      int              // appids per upstream call (100)
 	Concurrency    int              // upstream calls in flight per invocation (8)
 	DeadlineMargin time.Duration    // reconcile stops starting calls this long before the deadline (3s)
-	Manifest       *Request         // the configured ENVSHARE_MANIFEST (from LoadManifest), or nil
+	Manifest       *Request         // what a reconcile without envs reconciles (the function's ENVSHARE_MANIFEST), or nil
 	Notifier       Notifier         // nil: links are only returned
-	Logger         *slog.Logger     // nil: slog.Default()
+	Logger         *slog.Logger     // nil: nothing is logged (results left out are then only counted)
 	Now            func() time.Time // clock for the deadline margin; nil: time.Now
 	// Redact masks secrets in text that comes from WeChat (errmsg, links) before it reaches a
 	// result, a log line or a notification; nil masks access_token values only.
@@ -86,19 +86,61 @@ func New(up Upstream, opts Options) *Service {
 	}
 	log := opts.Logger
 	if log == nil {
-		log = slog.Default()
+		log = slog.New(slog.DiscardHandler) // a library is quiet unless asked
 	}
 	return &Service{up: up, opts: opts, log: log}
 }
 
-// Do carries out req, which must come from Decode, Check or LoadManifest. It returns a *Result
-// for every processed request (ok false when some entry failed), or an *Error: invalid_request,
-// the code shared by every failed upstream call when the whole request failed, or internal for
-// anything unexpected (its cause is logged).
+// Share shares env with appids (source_type: Options.SourceType).
+func (s *Service) Share(ctx context.Context, env string, appids []string) (*Result, error) {
+	return s.Do(ctx, Request{Action: ActionShare, Env: env, AppIDs: appids})
+}
+
+// Unshare withdraws env's shares with appids.
+func (s *Service) Unshare(ctx context.Context, env string, appids []string) (*Result, error) {
+	return s.Do(ctx, Request{Action: ActionUnshare, Env: env, AppIDs: appids})
+}
+
+// Bindings reads the envs each appid is bound to.
+func (s *Service) Bindings(ctx context.Context, appids []string) (*Result, error) {
+	return s.Do(ctx, Request{Action: ActionBindings, AppIDs: appids})
+}
+
+// ReconcileOptions are the switches of a reconcile besides its pairs.
+type ReconcileOptions struct {
+	Prune  bool   // also unshare the managed envs the manifest does not pair with an appid
+	DryRun bool   // plan only: nothing is shared or unshared
+	Shard  *Shard // only this slice of the appids; nil: all
+}
+
+// Reconcile makes the bindings of the appids in envs match envs (the manifest's pairs). With
+// envs nil it reconciles Options.Manifest, opts' Prune and DryRun replacing the manifest's, and
+// its Shard too when set.
+func (s *Service) Reconcile(ctx context.Context, envs []wechat.EnvAppIDs, opts ReconcileOptions) (*Result, error) {
+	return s.Do(ctx, Request{Action: ActionReconcile, Envs: envs, Prune: &opts.Prune, DryRun: &opts.DryRun, Shard: opts.Shard})
+}
+
+// DoJSON decodes a request body (see Decode; action "" means the body names its action) and
+// carries it out: the one call a transport makes for a request it received.
+func (s *Service) DoJSON(ctx context.Context, body []byte, action string) (*Result, error) {
+	req, err := Decode(body, action)
+	if err != nil {
+		return nil, err
+	}
+	return s.Do(ctx, req)
+}
+
+// Do carries out req. A Request built in Go is validated first by the rules of Decode (see
+// Check); one from Decode is not checked again. It returns a *Result for every processed
+// request (ok false when some entry failed), or an *Error: invalid_request naming every
+// problem, the code shared by every failed upstream call when the whole request failed, or
+// internal for anything unexpected (its cause is logged).
 func (s *Service) Do(ctx context.Context, req Request) (*Result, error) {
 	if !req.valid {
-		return nil, &Error{Code: CodeInvalidRequest, Message: "invalid request",
-			Details: []string{"request: not validated: make it with share.Decode or share.Check"}}
+		var err error
+		if req, err = Check(req); err != nil {
+			return nil, err
+		}
 	}
 	start := time.Now()
 	var res *Result

@@ -249,7 +249,7 @@ func TestChunkErrorsAreMappedToEntryCodes(t *testing.T) {
 	tests := []struct {
 		name string
 		err  error
-		code string
+		code Code
 		msg  string
 	}{
 		{"an API error", errAPI, CodeUpstreamError, "WeChat batchshareenv answered errcode 48001: api unauthorized"},
@@ -261,7 +261,7 @@ func TestChunkErrorsAreMappedToEntryCodes(t *testing.T) {
 		{"a foreign error carrying the token", errURLLeaker, CodeUpstreamError, "access_token=[redacted]"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name+" fails its chunk with "+tt.code, func(t *testing.T) {
+		t.Run(tt.name+" fails its chunk with "+string(tt.code), func(t *testing.T) {
 			f := newFake()
 			f.fail = func(endpoint, env string) error {
 				if env == "bad" {
@@ -479,10 +479,21 @@ func (*panicky) GetEnvID(context.Context, *wechat.GetEnvIDRequest) (*wechat.GetE
 	panic("boom")
 }
 
-func TestDoTurnsAPanicIntoAnInternalError(t *testing.T) {
-	_, err := newService(t, &panicky{}, Options{}).Do(t.Context(), Request{Action: "bindings", AppIDs: []string{a0}})
+func TestAPanicInAGoroutineOfTheServiceBecomesAnInternalError(t *testing.T) {
+	s := newService(t, &panicky{}, Options{ChunkSize: 1})
+	_, err := s.Do(t.Context(), Request{Action: "bindings", AppIDs: []string{a0, a1}}) // two calls at once
 	var e *Error
 	if !errors.As(err, &e) || e.Code != CodeInternal {
 		t.Fatalf("err %v", err)
 	}
+}
+
+func TestAPanicOfTheCallersGoroutineIsLeftToItsBoundary(t *testing.T) {
+	defer func() {
+		if p := recover(); p != "boom" {
+			t.Fatalf("recovered %v, want the panic", p)
+		}
+	}()
+	_, _ = newService(t, &panicky{}, Options{}).Do(t.Context(), Request{Action: "bindings", AppIDs: []string{a0}})
+	t.Fatal("no panic")
 }

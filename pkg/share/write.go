@@ -38,16 +38,6 @@ func planWrites(action string, out []Outcome, indices []int, size int) []writeJo
 	return jobs
 }
 
-// runWrites sends jobs, at most Concurrency at a time, in order. It returns the outcome of
-// every call, in job order (nil = the call succeeded).
-func (s *Service) runWrites(ctx context.Context, jobs []writeJob, sourceType int) ([]*callError, error) {
-	calls := make([]*callError, len(jobs))
-	err := s.parallel(len(jobs), func(i int) {
-		_, calls[i] = s.writeOne(ctx, jobs[i], sourceType, false)
-	})
-	return calls, err
-}
-
 // writeOne runs one write job. With deferOnDeadline (reconcile), a job too close to the
 // deadline is not sent and leaves its entries deferred. It reports whether the call was
 // attempted and why it failed (nil = it succeeded). A call not sent because the context
@@ -96,7 +86,7 @@ func (s *Service) send(ctx context.Context, job writeJob, sourceType int) *callE
 	return ce
 }
 
-func (job writeJob) setAll(status string, ce *callError) {
+func (job writeJob) setAll(status Status, ce *callError) {
 	for _, i := range job.idx {
 		o := &job.out[i]
 		o.Status = status
@@ -162,8 +152,13 @@ func (s *Service) write(ctx context.Context, req *Request) (*Result, error) {
 		indices[i] = i
 	}
 	st := s.sourceType(req)
-	calls, err := s.runWrites(ctx, planWrites(req.Action, out, indices, s.opts.ChunkSize), st)
-	if err != nil {
+	// The calls, at most Concurrency at a time, in order; calls[i] is how job i failed (nil: it
+	// succeeded).
+	jobs := planWrites(req.Action, out, indices, s.opts.ChunkSize)
+	calls := make([]*callError, len(jobs))
+	if err := s.parallel(len(jobs), func(i int) {
+		_, calls[i] = s.writeOne(ctx, jobs[i], st, false)
+	}); err != nil {
 		return nil, err
 	}
 	if e := s.wholeFailure(calls); e != nil {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,13 +15,13 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/envshare/envshare/internal/metrics"
-	"github.com/envshare/envshare/internal/redact"
+	"github.com/envshare/envshare/pkg/redact"
+	"github.com/envshare/envshare/pkg/retry"
 )
 
 // Defaults of a Client.
 const (
-	DefaultAttempts    = 3
+	DefaultAttempts    = retry.DefaultAttempts
 	DefaultBackoffBase = 200 * time.Millisecond
 	DefaultBackoffMax  = 5 * time.Second
 	DefaultHTTPTimeout = 10 * time.Second
@@ -34,19 +33,12 @@ const (
 // Client calls the WeChat API. It is safe for concurrent use; create one per instance so that
 // its connections and its rate limit are shared by every invocation the instance serves.
 type Client struct {
-	baseURL  string
-	tokens   TokenSource
-	http     *http.Client
-	attempts int
-	base     time.Duration
-	max      time.Duration
-	limiter  *rate.Limiter // nil: unlimited
-	logger   *slog.Logger
-
-	// Test hooks: how to wait, what time it is, and the jitter source (a value in [0, n)).
-	wait  func(ctx context.Context, d time.Duration) error
-	now   func() time.Time
-	randN func(n int64) int64
+	baseURL string
+	tokens  TokenSource
+	http    *http.Client
+	retry   retry.Policy  // attempts, backoff, and how to wait (also for the rate limiter)
+	limiter *rate.Limiter // nil: unlimited
+	logger  *slog.Logger
 }
 
 // Option configures a Client.
@@ -64,15 +56,15 @@ func WithHTTPClient(hc *http.Client) Option {
 // WithAttempts sets how many attempts in all a call makes on transient failures (default 3,
 // at least 1). The one retry after a token reload does not count.
 func WithAttempts(n int) Option {
-	return func(c *Client) { c.attempts = max(n, 1) }
+	return func(c *Client) { c.retry.Attempts = max(n, 1) }
 }
 
 // WithBackoff sets the backoff before retry n: a uniformly random duration in
-// [0, min(maxWait, base*2^(n-1))] ("full jitter"). Defaults: 200ms and 5s.
+// [0, min(maxWait, base*2^(n-1))] ("full jitter", pkg/retry). Defaults: 200ms and 5s.
 func WithBackoff(base, maxWait time.Duration) Option {
 	return func(c *Client) {
-		c.base = max(base, 0)
-		c.max = max(maxWait, c.base)
+		c.retry.Base = max(base, 0)
+		c.retry.Max = max(maxWait, c.retry.Base)
 	}
 }
 
@@ -88,7 +80,9 @@ func WithRateLimit(perSecond float64, burst int) Option {
 	}
 }
 
-// WithLogger sets the logger for per-attempt debug lines (default slog.Default()).
+// WithLogger sets the logger of the client's debug lines (one per attempt) and of its info
+// line when it reloads a rejected token. Without it the client logs nothing: errors are
+// returned, and ClientTrace reports every attempt.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *Client) {
 		if l != nil {
@@ -102,24 +96,20 @@ func WithLogger(l *slog.Logger) Option {
 func WithWait(wait func(ctx context.Context, d time.Duration) error) Option {
 	return func(c *Client) {
 		if wait != nil {
-			c.wait = wait
+			c.retry.Wait = wait
 		}
 	}
 }
 
 // New returns a client for the API at baseURL (such as "https://api.weixin.qq.com"). tokens
-// gives the component access token; it may be nil for a client used only for ComponentToken.
+// gives the component access token (StaticToken for a fixed one); it may be nil for a client
+// used only for ComponentToken.
 func New(baseURL string, tokens TokenSource, opts ...Option) *Client {
 	c := &Client{
-		baseURL:  strings.TrimRight(baseURL, "/"),
-		tokens:   tokens,
-		attempts: DefaultAttempts,
-		base:     DefaultBackoffBase,
-		max:      DefaultBackoffMax,
-		logger:   slog.Default(),
-		wait:     waitCtx,
-		now:      time.Now,
-		randN:    rand.Int64N,
+		baseURL: strings.TrimRight(baseURL, "/"),
+		tokens:  tokens,
+		retry:   retry.Policy{Attempts: DefaultAttempts, Base: DefaultBackoffBase, Max: DefaultBackoffMax},
+		logger:  slog.New(slog.DiscardHandler),
 	}
 	for _, opt := range opts {
 		opt(c)
@@ -185,8 +175,8 @@ func (r *UnshareEnvResponse) status() (int, string)     { return r.ErrCode, r.Er
 func (r *GetEnvIDResponse) status() (int, string)       { return r.ErrCode, r.ErrMsg }
 func (r *ComponentTokenResponse) status() (int, string) { return r.ErrCode, r.ErrMsg }
 
-// call runs one API call: token, rate limit, attempts with backoff, one reload after a token
-// error. Every error it returns has been scrubbed of the tokens it used.
+// call runs one API call: token, rate limit, attempts with backoff (pkg/retry), one reload
+// after a token error. Every error it returns has been scrubbed of the tokens it used.
 func call[T any, P interface {
 	*T
 	answer
@@ -203,7 +193,7 @@ func call[T any, P interface {
 		return nil, fmt.Errorf("wechat %s: %w", ep.name, err)
 	}
 
-	r := run{c: c, ep: ep, m: metrics.From(ctx)}
+	r := run{c: c, ep: ep, trace: ContextClientTrace(ctx)}
 	if ep.token {
 		if c.tokens == nil {
 			return nil, &TokenSourceError{Err: errors.New("client has no token source")}
@@ -215,31 +205,27 @@ func call[T any, P interface {
 		r.use(tok)
 	}
 
-	for {
-		if err := r.ready(ctx); err != nil {
-			return nil, r.scrub(err)
-		}
-		out := P(new(T))
-		resp, err := r.attempt(ctx, body, out)
-		if err == nil {
-			return (*T)(out), nil
-		}
-		if err := r.next(ctx, resp, err); err != nil {
-			return nil, r.scrub(err)
-		}
+	var out P
+	err = c.retry.Do(ctx, retryable, func(ctx context.Context) error {
+		out = P(new(T))
+		return r.attempt(ctx, body, out)
+	})
+	if err != nil {
+		return nil, r.scrub(r.failure(ctx, err))
 	}
+	return (*T)(out), nil
 }
 
 // run is the state of one call across its attempts.
 type run struct {
 	c       *Client
 	ep      endpoint
-	m       *metrics.Counters
-	token   string   // the token the next attempt sends
+	trace   *ClientTrace
+	token   string   // the token the next request sends
 	tokens  []string // every token used, for scrubbing
 	sent    int      // HTTP requests sent
 	reloads int      // 0 or 1
-	last    error    // the last attempt's error
+	last    error    // the last request's error
 }
 
 func (r *run) use(tok string) {
@@ -249,51 +235,48 @@ func (r *run) use(tok string) {
 	}
 }
 
-// ready returns nil when the next attempt may start: the context has not ended and the rate
-// limiter let it through in time.
-func (r *run) ready(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return r.stop(err)
-	}
-	if err := r.c.throttle(ctx); err != nil {
-		return r.stop(err)
-	}
-	return nil
-}
+// stopError ends a call without another attempt: the rate limiter's wait would overrun the
+// context, or the context ended.
+type stopError struct{ err error }
 
-// attempt sends one request and decodes its answer into out. resp (body already closed) is
-// nil when no answer came.
-func (r *run) attempt(ctx context.Context, body []byte, out answer) (*http.Response, error) {
-	if r.sent > 0 {
-		r.m.Retry()
-	}
-	r.sent++
-	r.m.Call()
+func (e stopError) Error() string { return e.err.Error() }
+func (e stopError) Unwrap() error { return e.err }
 
-	start := time.Now()
-	resp, err := r.c.send(ctx, r.ep, r.token, body, out)
-	if err != nil {
-		err = r.scrub(err)
-		r.last = err
-	}
-	r.log(ctx, resp, err, time.Since(start))
-	return resp, err
-}
+// attempt is one attempt of the retry policy: a request (its answer decoded into out) and,
+// when WeChat rejected the token, one reload and a second request, which does not use up an
+// attempt meant for transient failures.
+func (r *run) attempt(ctx context.Context, body []byte, out answer) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return stopError{err}
+		}
+		if err := r.c.throttle(ctx); err != nil {
+			return stopError{err}
+		}
+		r.sent++
+		r.trace.attemptStart(AttemptStartInfo{Endpoint: r.ep.name, Attempt: r.sent})
+		start := time.Now()
+		resp, err := r.c.send(ctx, r.ep, r.token, body, out)
+		if err != nil {
+			err = r.scrub(err)
+			r.last = err
+		}
+		took := time.Since(start)
+		r.trace.attemptDone(AttemptDoneInfo{Endpoint: r.ep.name, Attempt: r.sent, Duration: took, Err: err})
+		r.log(ctx, resp, err, took)
 
-// next decides what follows a failed attempt: nil to try again (after reloading the token or
-// waiting out the backoff), or the error the call returns.
-func (r *run) next(ctx context.Context, resp *http.Response, err error) error {
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return r.stop(ctxErr)
-	}
-
-	var apiErr *APIError
-	if r.ep.token && errors.As(err, &apiErr) && apiErr.Class() == ClassToken {
+		var apiErr *APIError
+		if !r.ep.token || !errors.As(err, &apiErr) || apiErr.Class() != ClassToken {
+			return err
+		}
 		if r.reloads > 0 {
 			return fmt.Errorf("%w: %w", ErrTokenRejected, err)
 		}
+		if err := ctx.Err(); err != nil {
+			return stopError{err}
+		}
 		r.reloads++
-		r.m.TokenReload()
+		r.trace.tokenReload(r.ep.name)
 		r.c.logger.LogAttrs(ctx, slog.LevelInfo, "wechat rejected the access token; reloading it",
 			slog.String("endpoint", r.ep.name), slog.Int("errcode", apiErr.Code))
 		tok, err := r.c.tokens.Reload(ctx, r.token)
@@ -301,30 +284,29 @@ func (r *run) next(ctx context.Context, resp *http.Response, err error) error {
 			return &TokenSourceError{Err: err}
 		}
 		r.use(tok)
-		return nil
 	}
+}
 
-	// The retry after a reload does not use up an attempt meant for transient failures.
-	attempt := r.sent - r.reloads
-	retry, reason := r.c.shouldRetry(err, resp, attempt)
-	if !retry {
-		if ok, _ := transient(err, resp); ok {
-			return &UnavailableError{Endpoint: r.ep.name, Attempts: r.sent, Err: err}
-		}
-		return err
+// failure is the error of a call whose attempts ended in err: the context's end, transient
+// failures on every attempt (*UnavailableError), or err itself.
+func (r *run) failure(ctx context.Context, err error) error {
+	var stop stopError
+	var stopped *retry.Stopped
+	switch {
+	case errors.As(err, &stopped):
+		return r.stop(stopped.Cause)
+	case errors.As(err, &stop):
+		return r.stop(stop.err)
+	case ctx.Err() != nil:
+		return r.stop(ctx.Err())
+	case retryable(err):
+		return &UnavailableError{Endpoint: r.ep.name, Attempts: r.sent, Err: err}
 	}
-	d := r.c.backoff(attempt)
-	r.c.logger.LogAttrs(ctx, slog.LevelDebug, "wechat retrying",
-		slog.String("endpoint", r.ep.name), slog.Int("attempt", attempt),
-		slog.String("reason", reason), slog.Duration("backoff", d))
-	if err := r.c.pause(ctx, d); err != nil {
-		return r.stop(err)
-	}
-	return nil
+	return err
 }
 
 // stop makes the error of a call that ended because of its context (cause wraps the context's
-// error), naming the last attempt's error if there was one.
+// error), naming the last request's error if there was one.
 func (r *run) stop(cause error) error {
 	if r.last == nil {
 		return fmt.Errorf("wechat %s: %w", r.ep.name, cause)
@@ -338,7 +320,7 @@ func (r *run) stop(cause error) error {
 // echoes it) is masked, while errors.Is and errors.As still see the chain.
 func (r *run) scrub(err error) error { return redact.Values(redact.URLError(err), r.tokens...) }
 
-// log writes one debug line per attempt. It never logs the URL, a body or the token.
+// log writes one debug line per request. It never logs the URL, a body or the token.
 func (r *run) log(ctx context.Context, resp *http.Response, err error, took time.Duration) {
 	if !r.c.logger.Enabled(ctx, slog.LevelDebug) {
 		return

@@ -15,8 +15,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/envshare/envshare/internal/metrics"
 )
 
 // received is what the fake saw of one request.
@@ -215,8 +213,8 @@ func TestAnswersDecodeTolerantly(t *testing.T) {
 
 func TestPermanentAndQuotaCodesAreNeverRetried(t *testing.T) {
 	codes := []int{99999} // unknown codes are permanent
-	for code, info := range Codes {
-		if info.Class == ClassPermanent || info.Class == ClassQuota {
+	for _, code := range KnownErrcodes() {
+		if c := ClassOf(code); c == ClassPermanent || c == ClassQuota {
 			codes = append(codes, code)
 		}
 	}
@@ -261,9 +259,8 @@ func TestTransientFailuresAreRetriedThenSucceed(t *testing.T) {
 		t.Run("after "+tt.name, func(t *testing.T) {
 			f := setup(t)
 			f.mux.HandleFunc(PathGetEnvID, sequence(tt.first, ok))
-			m := &metrics.Counters{}
-			ctx := metrics.NewContext(context.Background(), m)
-			if _, err := f.client.GetEnvID(ctx, &GetEnvIDRequest{AppIDs: []string{"wx1"}, SourceType: 1}); err != nil {
+			m := &counts{}
+			if _, err := f.client.GetEnvID(m.context(), &GetEnvIDRequest{AppIDs: []string{"wx1"}, SourceType: 1}); err != nil {
 				t.Fatal(err)
 			}
 			if n := f.hitsOf(PathGetEnvID); n != 2 {
@@ -272,9 +269,8 @@ func TestTransientFailuresAreRetriedThenSucceed(t *testing.T) {
 			if got := len(f.waits.all()); got != 1 {
 				t.Errorf("backoff waits = %d, want 1", got)
 			}
-			if m.UpstreamCalls.Load() != 2 || m.Retries.Load() != 1 || m.TokenReloads.Load() != 0 {
-				t.Errorf("metrics: calls %d, retries %d, reloads %d",
-					m.UpstreamCalls.Load(), m.Retries.Load(), m.TokenReloads.Load())
+			if calls, retries, reloads := m.get(); calls != 2 || retries != 1 || reloads != 0 {
+				t.Errorf("trace: calls %d, retries %d, reloads %d", calls, retries, reloads)
 			}
 		})
 	}
@@ -344,8 +340,8 @@ func TestAttemptsAreBounded(t *testing.T) {
 		t.Run(tt.name+" gives up after the attempts", func(t *testing.T) {
 			f := setup(t, WithAttempts(tt.attempts))
 			f.mux.HandleFunc(PathUnshareEnv, tt.handler)
-			m := &metrics.Counters{}
-			_, err := f.client.UnshareEnv(metrics.NewContext(context.Background(), m), shareReq())
+			m := &counts{}
+			_, err := f.client.UnshareEnv(m.context(), shareReq())
 			var unavailable *UnavailableError
 			if !errors.As(err, &unavailable) {
 				t.Fatalf("error = %v (%T), want *UnavailableError", err, err)
@@ -360,8 +356,8 @@ func TestAttemptsAreBounded(t *testing.T) {
 			if got := len(f.waits.all()); got != tt.attempts-1 {
 				t.Errorf("waits = %d, want %d", got, tt.attempts-1)
 			}
-			if m.Retries.Load() != int64(tt.attempts-1) {
-				t.Errorf("retries counted = %d", m.Retries.Load())
+			if _, retries, _ := m.get(); retries != tt.attempts-1 {
+				t.Errorf("retries counted = %d", retries)
 			}
 		})
 	}
@@ -376,60 +372,17 @@ func TestDefaultAttemptsAreThree(t *testing.T) {
 	}
 }
 
-func TestBackoffIsFullJitterUnderACap(t *testing.T) {
-	c := New("http://127.0.0.1", nil, WithBackoff(100*time.Millisecond, time.Second))
-	ceilings := []time.Duration{0, 100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond,
-		800 * time.Millisecond, time.Second, time.Second}
-	t.Run("the largest draw is the ceiling", func(t *testing.T) {
-		c.randN = func(n int64) int64 { return n - 1 }
-		for n := 1; n < len(ceilings); n++ {
-			if got := c.backoff(n); got != ceilings[n] {
-				t.Errorf("backoff(%d) = %v, want %v", n, got, ceilings[n])
-			}
-		}
-		if got := c.backoff(500); got != time.Second {
-			t.Errorf("backoff(500) = %v, want the cap", got)
-		}
-	})
-	t.Run("the smallest draw is zero", func(t *testing.T) {
-		c.randN = func(int64) int64 { return 0 }
-		for n := 1; n < len(ceilings); n++ {
-			if got := c.backoff(n); got != 0 {
-				t.Errorf("backoff(%d) = %v, want 0", n, got)
-			}
-		}
-	})
-	t.Run("random draws stay within [0, ceiling]", func(t *testing.T) {
-		c := New("http://127.0.0.1", nil, WithBackoff(100*time.Millisecond, time.Second))
-		for n := 1; n < len(ceilings); n++ {
-			for range 200 {
-				if got := c.backoff(n); got < 0 || got > ceilings[n] {
-					t.Fatalf("backoff(%d) = %v, outside [0, %v]", n, got, ceilings[n])
-				}
-			}
-		}
-	})
-	t.Run("a huge cap does not overflow", func(t *testing.T) {
-		c := New("http://127.0.0.1", nil, WithBackoff(time.Nanosecond, time.Duration(1<<62)))
-		c.randN = func(n int64) int64 { return n - 1 }
-		for n := 1; n < 200; n++ {
-			if got := c.backoff(n); got < 0 {
-				t.Fatalf("backoff(%d) = %v", n, got)
-			}
-		}
-	})
-	t.Run("the defaults are 200ms doubling to 5s", func(t *testing.T) {
-		c := New("http://127.0.0.1", nil)
-		c.randN = func(n int64) int64 { return n - 1 }
-		if c.backoff(1) != 200*time.Millisecond || c.backoff(2) != 400*time.Millisecond || c.backoff(10) != 5*time.Second {
-			t.Errorf("backoffs %v %v %v", c.backoff(1), c.backoff(2), c.backoff(10))
-		}
-	})
+func TestTheDefaultBackoffIs200msDoublingTo5s(t *testing.T) {
+	c := New("http://127.0.0.1", nil)
+	c.retry.Jitter = maxJitter
+	if c.retry.Backoff(1) != 200*time.Millisecond || c.retry.Backoff(2) != 400*time.Millisecond || c.retry.Backoff(10) != 5*time.Second {
+		t.Errorf("backoffs %v %v %v", c.retry.Backoff(1), c.retry.Backoff(2), c.retry.Backoff(10))
+	}
 }
 
 func TestRetriesWaitTheJitteredBackoff(t *testing.T) {
 	f := setup(t, WithAttempts(4), WithBackoff(10*time.Millisecond, 25*time.Millisecond))
-	f.client.randN = func(n int64) int64 { return n - 1 }
+	f.client.retry.Jitter = maxJitter
 	f.mux.HandleFunc(PathShareEnv, errcode(-1))
 	_, _ = f.client.ShareEnv(context.Background(), shareReq())
 	want := []time.Duration{10 * time.Millisecond, 20 * time.Millisecond, 25 * time.Millisecond}
@@ -455,8 +408,8 @@ func TestTokenErrorsReloadOnceAndRetryOnce(t *testing.T) {
 				}
 				ok(w, r)
 			})
-			m := &metrics.Counters{}
-			if _, err := f.client.ShareEnv(metrics.NewContext(context.Background(), m), shareReq()); err != nil {
+			m := &counts{}
+			if _, err := f.client.ShareEnv(m.context(), shareReq()); err != nil {
 				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(seen, []string{"tok-1", "tok-2"}) {
@@ -465,8 +418,8 @@ func TestTokenErrorsReloadOnceAndRetryOnce(t *testing.T) {
 			if got := f.tokens.reloads(); !reflect.DeepEqual(got, []string{"tok-1"}) {
 				t.Errorf("Reload calls = %v, want one with the rejected token", got)
 			}
-			if m.TokenReloads.Load() != 1 || m.Retries.Load() != 1 || m.UpstreamCalls.Load() != 2 {
-				t.Errorf("metrics: reloads %d, retries %d, calls %d", m.TokenReloads.Load(), m.Retries.Load(), m.UpstreamCalls.Load())
+			if calls, retries, reloads := m.get(); reloads != 1 || retries != 1 || calls != 2 {
+				t.Errorf("trace: reloads %d, retries %d, calls %d", reloads, retries, calls)
 			}
 			if len(f.waits.all()) != 0 {
 				t.Errorf("a token retry waited %v", f.waits.all())
@@ -591,38 +544,33 @@ func TestNewHTTPClientSetsExplicitTimeouts(t *testing.T) {
 	}
 }
 
-func TestShouldRetryIsAPureDecision(t *testing.T) {
-	c := New("http://127.0.0.1", nil, WithAttempts(3))
-	resp := func(code int) *http.Response { return &http.Response{StatusCode: code} }
+func TestRetryableIsAPureDecision(t *testing.T) {
 	tests := []struct {
-		name    string
-		err     error
-		resp    *http.Response
-		attempt int
-		want    bool
+		name string
+		err  error
+		want bool
 	}{
-		{"busy is retried", &APIError{Code: -1}, resp(200), 1, true},
-		{"busy on the last attempt is not", &APIError{Code: -1}, resp(200), 3, false},
-		{"a token code is left to the reload", &APIError{Code: 40001}, resp(200), 1, false},
-		{"a minute quota is not retried", &APIError{Code: 45011}, resp(200), 1, false},
-		{"a permanent code is not retried", &APIError{Code: 40097}, resp(200), 1, false},
-		{"HTTP 500 is retried", &ResponseError{StatusCode: 500}, resp(500), 1, true},
-		{"HTTP 503 is retried", &ResponseError{StatusCode: 503}, resp(503), 2, true},
-		{"HTTP 400 is not", &ResponseError{StatusCode: 400}, resp(400), 1, false},
-		{"a malformed 200 is not", &ResponseError{StatusCode: 200, Err: errors.New("x")}, resp(200), 1, false},
-		{"EOF is retried", wrapURL(io.EOF), nil, 1, true},
-		{"an unexpected EOF is retried", io.ErrUnexpectedEOF, nil, 1, true},
-		{"a reset is retried", wrapURL(resetErr()), nil, 1, true},
-		{"a timeout is retried", wrapURL(timeoutErr{}), nil, 2, true},
-		{"a cancel is not", wrapURL(context.Canceled), nil, 1, false},
-		{"an unknown error is not", errors.New("tls: bad certificate"), nil, 1, false},
-		{"success is not", nil, resp(200), 1, false},
+		{"busy is retried", &APIError{Code: -1}, true},
+		{"a token code is left to the reload", &APIError{Code: 40001}, false},
+		{"a minute quota is not retried", &APIError{Code: 45011}, false},
+		{"a permanent code is not retried", &APIError{Code: 40097}, false},
+		{"HTTP 500 is retried", &ResponseError{StatusCode: 500}, true},
+		{"HTTP 503 is retried", &ResponseError{StatusCode: 503}, true},
+		{"HTTP 400 is not", &ResponseError{StatusCode: 400}, false},
+		{"a malformed 200 is not", &ResponseError{StatusCode: 200, Err: errors.New("x")}, false},
+		{"EOF is retried", wrapURL(io.EOF), true},
+		{"an unexpected EOF is retried", io.ErrUnexpectedEOF, true},
+		{"a reset is retried", wrapURL(resetErr()), true},
+		{"a timeout is retried", wrapURL(timeoutErr{}), true},
+		{"a cancel is not", wrapURL(context.Canceled), false},
+		{"the rate limiter's stop is not", stopError{context.DeadlineExceeded}, false},
+		{"an unknown error is not", errors.New("tls: bad certificate"), false},
+		{"success is not", nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, reason := c.shouldRetry(tt.err, tt.resp, tt.attempt)
-			if got != tt.want || reason == "" {
-				t.Errorf("shouldRetry = %v (%q), want %v", got, reason, tt.want)
+			if got := retryable(tt.err); got != tt.want {
+				t.Errorf("retryable = %v, want %v", got, tt.want)
 			}
 		})
 	}

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/envshare/envshare/pkg/retry"
 )
 
 // fakeClock is a clock that only moves when the client waits.
@@ -44,13 +46,13 @@ func (c *fakeClock) recorded() []time.Duration {
 // withClock makes f's client use clock. The real deadline of a test context lies an hour
 // ahead, so only the fake clock decides whether it would pass.
 func withClock(f *fixture, clock *fakeClock) {
-	f.client.now = clock.now
-	f.client.wait = clock.wait
+	f.client.retry.Now = clock.now
+	f.client.retry.Wait = clock.wait
 }
 
 func TestADeadlineThatWouldPassDuringBackoffStopsTheRetries(t *testing.T) {
 	f := setup(t, WithAttempts(10), WithBackoff(400*time.Millisecond, 5*time.Second))
-	f.client.randN = func(n int64) int64 { return n - 1 }
+	f.client.retry.Jitter = maxJitter
 	deadline := time.Now().Add(time.Hour)
 	clock := &fakeClock{t: deadline.Add(-time.Second), advance: true} // one second left
 	withClock(f, clock)
@@ -77,8 +79,8 @@ func TestADeadlineThatWouldPassDuringBackoffStopsTheRetries(t *testing.T) {
 }
 
 func TestARealWaitReturnsAtOnceWhenTheDeadlineIsNear(t *testing.T) {
-	f := setup(t, WithWait(waitCtx), WithBackoff(time.Hour, time.Hour))
-	f.client.randN = func(n int64) int64 { return n - 1 }
+	f := setup(t, WithWait(retry.Sleep), WithBackoff(time.Hour, time.Hour))
+	f.client.retry.Jitter = maxJitter
 	f.mux.HandleFunc(PathShareEnv, status(503, ""))
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -97,7 +99,7 @@ func TestACancelDuringTheBackoffEndsTheWait(t *testing.T) {
 	defer cancel()
 	cancelThenWait := func(ctx context.Context, d time.Duration) error {
 		cancel()
-		return waitCtx(ctx, d) // an hour, unless it honours ctx
+		return retry.Sleep(ctx, d) // an hour, unless it honours ctx
 	}
 	f := setup(t, WithWait(cancelThenWait), WithBackoff(time.Hour, time.Hour))
 	f.mux.HandleFunc(PathShareEnv, errcode(-1))
@@ -125,18 +127,41 @@ func TestNoAttemptStartsAfterTheContextEnded(t *testing.T) {
 	}
 }
 
+// deadlineOnCue is a context whose deadline passes when the test says so, not by a clock: what
+// happens at a deadline is then tested the same way however busy the machine is.
+type deadlineOnCue struct {
+	context.Context
+	passed chan struct{}
+}
+
+func newDeadlineOnCue() *deadlineOnCue {
+	return &deadlineOnCue{Context: context.Background(), passed: make(chan struct{})}
+}
+
+func (c *deadlineOnCue) pass()                 { close(c.passed) }
+func (c *deadlineOnCue) Done() <-chan struct{} { return c.passed }
+
+func (c *deadlineOnCue) Err() error {
+	select {
+	case <-c.passed:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
+}
+
 func TestADeadlineDuringTheRequestIsNotRetried(t *testing.T) {
 	f := setup(t)
+	ctx := newDeadlineOnCue()
 	release := make(chan struct{})
 	defer close(release)
 	f.mux.HandleFunc(PathShareEnv, func(w http.ResponseWriter, r *http.Request) {
+		ctx.pass() // the deadline passes while WeChat holds the request
 		select {
 		case <-r.Context().Done():
 		case <-release:
 		}
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
 	_, err := f.client.ShareEnv(ctx, shareReq())
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("error = %v, want DeadlineExceeded", err)
@@ -197,7 +222,7 @@ func TestTheRateLimitWaitHonoursTheContext(t *testing.T) {
 		defer cancel()
 		f := setup(t, WithRateLimit(1, 1), WithWait(func(ctx context.Context, d time.Duration) error {
 			cancel()
-			return waitCtx(ctx, d)
+			return retry.Sleep(ctx, d)
 		}))
 		f.mux.HandleFunc(PathGetEnvID, ok)
 		req := &GetEnvIDRequest{AppIDs: []string{"wx1"}}

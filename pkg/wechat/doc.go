@@ -2,10 +2,14 @@
 // componenttcb/batchshareenv, batchunshareenv and batchgetenvid, and api_component_token. It
 // is a public package: other Go code may import it.
 //
-// A Client sends one POST per call with a JSON body and the component access token in the
-// query. It retries transient failures (errcode -1, HTTP 5xx, timeouts, connection errors) with
-// capped exponential backoff and full jitter, never past the context's deadline; reloads a
-// rejected token once (40001, 40014, 42001); honours a client-side rate limit; and returns typed
+//	client := wechat.New("https://api.weixin.qq.com", wechat.StaticToken(token))
+//	resp, err := client.ShareEnv(ctx, &wechat.ShareEnvRequest{Data: ..., SourceType: 1})
+//
+// A Client sends one POST per call with a JSON body and the component access token (from its
+// TokenSource; StaticToken for a fixed one) in the query. It retries transient failures
+// (errcode -1, HTTP 5xx, timeouts, connection errors) with pkg/retry's policy, capped
+// exponential backoff and full jitter, never past the context's deadline; reloads a rejected
+// token once (40001, 40014, 42001); honours a client-side rate limit; and returns typed
 // errors, which Classify sorts into the three things a caller can do about them (Refused,
 // Unavailable, Stopped) so that no caller has to test error types in a set order:
 //
@@ -23,4 +27,9 @@
 // The access token never appears in an error string or a log line: URLs in errors read
 // access_token=[redacted], and any other trace of the token is replaced before an error leaves
 // the client.
+//
+// A Client is quiet: it logs nothing unless WithLogger gives it a logger. What it does reaches
+// the caller through a ClientTrace put in the call's context (WithClientTrace), in the manner
+// of net/http/httptrace: every attempt, its duration and error, and every token reload.
+// WeChat's errcodes are named constants (ErrcodeBusy, ...; KnownErrcodes lists them).
 package wechat

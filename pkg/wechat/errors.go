@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 )
 
 // Class says what a caller may do about a WeChat error code.
@@ -33,34 +35,60 @@ func (c Class) String() string {
 	}
 }
 
-// Codes documents every errcode this client knows, with its class and a short meaning.
-// Unknown codes are permanent.
-var Codes = map[int]struct {
-	Class   Class
-	Meaning string
+// WeChat's errcodes that this client knows (the README's troubleshooting table). Unknown codes
+// are permanent.
+const (
+	ErrcodeBusy               = -1    // system busy: retried with backoff
+	ErrcodeSystemError        = -1000 // system error
+	ErrcodeInvalidCredential  = 40001 // invalid credential: the token is reloaded
+	ErrcodeInvalidToken       = 40014 // invalid access token: the token is reloaded
+	ErrcodeInvalidArgs        = 40097 // invalid arguments
+	ErrcodeMissingParameter   = 40101 // missing parameter
+	ErrcodeTokenMissing       = 41001 // access token missing
+	ErrcodeTokenExpired       = 42001 // access token expired: the token is reloaded
+	ErrcodePOSTRequired       = 43002 // POST required
+	ErrcodeEmptyBody          = 44002 // empty body
+	ErrcodeDailyQuota         = 45009 // the API's daily call quota is used up
+	ErrcodeMinuteQuota        = 45011 // the API's per-minute limit is reached
+	ErrcodeMalformedBody      = 47001 // malformed body
+	ErrcodeAPIUnauthorized    = 48001 // api unauthorized
+	ErrcodeIPNotWhitelisted   = 61004 // caller IP not in the platform's whitelist
+	ErrcodeNoCloudDevelopment = 85088 // the app has no cloud development
+)
+
+// codes gives every known errcode its class and a short meaning.
+var codes = map[int]struct {
+	class   Class
+	meaning string
 }{
-	-1:    {ClassRetryable, "system busy, retry later"},
-	-1000: {ClassPermanent, "system error"},
-	40001: {ClassToken, "invalid credential"},
-	40014: {ClassToken, "invalid access token"},
-	40097: {ClassPermanent, "invalid arguments"},
-	40101: {ClassPermanent, "missing parameter"},
-	41001: {ClassPermanent, "access token missing"},
-	42001: {ClassToken, "access token expired"},
-	43002: {ClassPermanent, "POST required"},
-	44002: {ClassPermanent, "empty body"},
-	45009: {ClassQuota, "daily call quota reached"},
-	45011: {ClassQuota, "minute call quota reached"},
-	47001: {ClassPermanent, "malformed body"},
-	48001: {ClassPermanent, "api unauthorized"},
-	61004: {ClassPermanent, "caller IP not in the platform's whitelist"},
-	85088: {ClassPermanent, "app has no cloud development"},
+	ErrcodeBusy:               {ClassRetryable, "system busy, retry later"},
+	ErrcodeSystemError:        {ClassPermanent, "system error"},
+	ErrcodeInvalidCredential:  {ClassToken, "invalid credential"},
+	ErrcodeInvalidToken:       {ClassToken, "invalid access token"},
+	ErrcodeInvalidArgs:        {ClassPermanent, "invalid arguments"},
+	ErrcodeMissingParameter:   {ClassPermanent, "missing parameter"},
+	ErrcodeTokenMissing:       {ClassPermanent, "access token missing"},
+	ErrcodeTokenExpired:       {ClassToken, "access token expired"},
+	ErrcodePOSTRequired:       {ClassPermanent, "POST required"},
+	ErrcodeEmptyBody:          {ClassPermanent, "empty body"},
+	ErrcodeDailyQuota:         {ClassQuota, "daily call quota reached"},
+	ErrcodeMinuteQuota:        {ClassQuota, "minute call quota reached"},
+	ErrcodeMalformedBody:      {ClassPermanent, "malformed body"},
+	ErrcodeAPIUnauthorized:    {ClassPermanent, "api unauthorized"},
+	ErrcodeIPNotWhitelisted:   {ClassPermanent, "caller IP not in the platform's whitelist"},
+	ErrcodeNoCloudDevelopment: {ClassPermanent, "app has no cloud development"},
 }
+
+// KnownErrcodes lists every errcode this client knows, in ascending order.
+func KnownErrcodes() []int { return slices.Sorted(maps.Keys(codes)) }
+
+// ErrcodeMeaning returns a short meaning of a known errcode, "" for an unknown one.
+func ErrcodeMeaning(code int) string { return codes[code].meaning }
 
 // ClassOf returns the class of an errcode.
 func ClassOf(code int) Class {
-	if c, ok := Codes[code]; ok {
-		return c.Class
+	if c, ok := codes[code]; ok {
+		return c.class
 	}
 	return ClassPermanent
 }
@@ -94,29 +122,6 @@ func (e *UnavailableError) Error() string {
 
 func (e *UnavailableError) Unwrap() error { return e.Err }
 
-// ErrTokenRejected is wrapped when WeChat still rejects the token after one reload.
-var ErrTokenRejected = errors.New("component access token rejected after reload")
-
-// TokenSource gives the component access token. Token returns the cached token, loading it on
-// first need; Reload is called after WeChat rejected the token `rejected` and returns a fresh one
-// (implementations make it single-flight and bounded).
-type TokenSource interface {
-	Token(ctx context.Context) (string, error)
-	Reload(ctx context.Context, rejected string) (string, error)
-}
-
-// TokenSourceError means the TokenSource could not give a token (Token or Reload failed, or the
-// client has no TokenSource). No request was sent with a token from the failed call.
-type TokenSourceError struct {
-	Err error
-}
-
-func (e *TokenSourceError) Error() string {
-	return fmt.Sprintf("wechat: component access token unavailable: %v", e.Err)
-}
-
-func (e *TokenSourceError) Unwrap() error { return e.Err }
-
 // ResponseError is an HTTP answer that is not a WeChat API answer.
 //
 // HTTP 5xx is transient: it is retried and, once the attempts are used up, becomes the Err of an
@@ -141,11 +146,6 @@ func (e *ResponseError) Unwrap() error { return e.Err }
 
 // Transient reports whether the answer was an HTTP 5xx.
 func (e *ResponseError) Transient() bool { return e.StatusCode >= 500 }
-
-// ErrTokenUnusable is wrapped by a TokenSource's error when no token can be had until someone
-// acts (the source still holds a token WeChat rejected, or a value that is no token): retrying
-// later would fail the same way, so Classify calls the failure Refused, not Unavailable.
-var ErrTokenUnusable = errors.New("no usable component access token")
 
 // Failure is what a caller makes of an error returned by a Client method: the one
 // classification callers branch on, whatever error types the chain holds.

@@ -8,34 +8,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
-
-// logCapture is a debug-level JSON log sink.
-type logCapture struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logCapture) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logCapture) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
 
 // TestTheTokenNeverLeaks runs every fault path with a recognisable token and scans every
 // error string and log line for it.
 func TestTheTokenNeverLeaks(t *testing.T) {
 	const tok, tok2 = "TOKEN-SECRET-abc123", "TOKEN-SECRET-def456"
-	logs := &logCapture{}
+	logs := &bytes.Buffer{} // the client logs in its caller's goroutine
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	f := setup(t, WithLogger(logger))

@@ -196,3 +196,37 @@ func asAPIError(t *testing.T, err error) *APIError {
 	}
 	return apiErr
 }
+
+// counts is a ClientTrace that counts what a call did, as the function's metrics do.
+type counts struct {
+	mu                      sync.Mutex
+	calls, retries, reloads int
+}
+
+func (c *counts) context() context.Context {
+	return WithClientTrace(context.Background(), &ClientTrace{
+		AttemptStart: func(info AttemptStartInfo) {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			c.calls++
+			if info.Attempt > 1 {
+				c.retries++
+			}
+		},
+		TokenReload: func(string) {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			c.reloads++
+		},
+	})
+}
+
+// get returns the calls, retries and reloads counted.
+func (c *counts) get() (calls, retries, reloads int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.calls, c.retries, c.reloads
+}
+
+// maxJitter draws the largest pause, so that waits are exact.
+func maxJitter(ceiling time.Duration) time.Duration { return ceiling }

@@ -382,7 +382,7 @@ func TestMinting(t *testing.T) {
 		})
 	}
 	t.Run("the right credentials mint a token valid for 7200 s", func(t *testing.T) {
-		clk := &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+		clk := NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 		o := opts
 		o.Now = clk.Now
 		h := setup(t, o)

@@ -59,15 +59,17 @@
 // mints are in the call log with their errcode.
 //
 // Every time (token expiry and grace, ticket age, the CreateTime and timestamp of pushes)
-// is read from Options.Now, so a test can simulate hours with a fake clock.
+// is read from Options.Now, so a test can simulate hours with a fake clock: Clock is one, and
+// the code under test can share it.
 //
 // # Pushes
 //
 // With Options.PushURL (the function's /wechat/events), MessageToken, EncodingAESKey and
 // ComponentAppID, the emulator pushes authorization events as WeChat does: POST PushURL
 // ?timestamp=…&nonce=…&msg_signature=…&signature=…&encrypt_type=aes, Content-Type text/xml,
-// body <xml><AppId>…</AppId><Encrypt>…</Encrypt></xml>, the message encrypted and signed as
-// in internal/wxcrypt and written as WeChat's XML, each InfoType with its own fields:
+// body <xml><AppId>…</AppId><Encrypt>…</Encrypt></xml>, the message encrypted and signed by a
+// Sealer (AES-256-CBC with the EncodingAESKey; msg_signature, the SHA-1 of the sorted token,
+// timestamp, nonce and Encrypt) and written as WeChat's XML, each InfoType with its own fields:
 //
 //	component_verify_ticket  ComponentVerifyTicket                 PushTicket, StartPushing
 //	authorized               AuthorizerAppid, AuthorizationCode,   Authorize (a new or revoked app)

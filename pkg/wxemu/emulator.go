@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/envshare/envshare/internal/wxcrypt"
 	"github.com/envshare/envshare/pkg/wechat"
 )
 
@@ -84,9 +83,9 @@ type Emulator struct {
 	now     func() time.Time
 	control *http.ServeMux
 
-	crypto    *wxcrypt.Crypto // nil when pushes are not configured
-	pushURL   *url.URL        // Options.PushURL, parsed; nil with crypto
-	cryptoErr error           // why pushes are not configured
+	crypto    *Sealer  // nil when pushes are not configured
+	pushURL   *url.URL // Options.PushURL, parsed; nil with crypto
+	cryptoErr error    // why pushes are not configured
 	pushes    *http.Client
 
 	mu         sync.Mutex

@@ -6,9 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 )
 
 const testToken = "test-token"
@@ -29,24 +27,6 @@ const (
 	appUnknown  = "wx0000000000000000"
 	sourceCloud = 1
 )
-
-// clock is a settable test clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // harness is an emulator seeded with DemoState, served on 127.0.0.1, and a plain net/http client.
 type harness struct {

@@ -42,8 +42,8 @@ func (h *harness) codeOf(token string) int {
 	return resp.ErrCode
 }
 
-func clockedSetup(t *testing.T, opts Options) (*harness, *clock) {
-	clk := &clock{now: startTime}
+func clockedSetup(t *testing.T, opts Options) (*harness, *Clock) {
+	clk := NewClock(startTime)
 	opts.Now = clk.Now
 	return setup(t, opts), clk
 }

@@ -14,8 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"time"
-
-	"github.com/envshare/envshare/internal/wxcrypt"
 )
 
 // Push defaults: WeChat's.
@@ -36,16 +34,25 @@ var (
 	ErrUnknownApp = errors.New("wxemu: unknown appid")
 )
 
-// Event is an authorization event as WeChat pushes it; PushEvent fills AppID and
-// CreateTime when they are empty.
-type Event = wxcrypt.Event
+// Event is an authorization event as WeChat pushes it, each InfoType with its own fields (the
+// others are left out of the XML); PushEvent fills AppID and CreateTime when they are empty.
+type Event struct {
+	AppID                        string // AppId: the platform's appid
+	CreateTime                   int64  // Unix seconds
+	InfoType                     string
+	ComponentVerifyTicket        string
+	AuthorizerAppID              string // AuthorizerAppid: the Mini Program
+	AuthorizationCode            string
+	AuthorizationCodeExpiredTime int64 // Unix seconds
+	PreAuthCode                  string
+}
 
 // InfoType values of the events the emulator pushes.
 const (
-	InfoComponentVerifyTicket = wxcrypt.InfoComponentVerifyTicket
-	InfoAuthorized            = wxcrypt.InfoAuthorized
-	InfoUpdateAuthorized      = wxcrypt.InfoUpdateAuthorized
-	InfoUnauthorized          = wxcrypt.InfoUnauthorized
+	InfoComponentVerifyTicket = "component_verify_ticket"
+	InfoAuthorized            = "authorized"
+	InfoUpdateAuthorized      = "updateauthorized"
+	InfoUnauthorized          = "unauthorized"
 )
 
 // Push is one attempt to deliver an event, as recorded in the push log.
@@ -59,9 +66,9 @@ type Push struct {
 	Error           string        `json:"error,omitempty"` // why there was no answer
 }
 
-// pushConfig checks the push options once, for New: the crypto that seals pushes and the
-// parsed PushURL, or why nothing can be pushed (ErrPushConfig).
-func pushConfig(opts Options) (*wxcrypt.Crypto, *url.URL, error) {
+// pushConfig checks the push options once, for New: the sealer of pushes and the parsed
+// PushURL, or why nothing can be pushed (ErrPushConfig).
+func pushConfig(opts Options) (*Sealer, *url.URL, error) {
 	if opts.PushURL == "" || opts.MessageToken == "" || opts.EncodingAESKey == "" || opts.ComponentAppID == "" {
 		return nil, nil, fmt.Errorf("%w: PushURL, MessageToken, EncodingAESKey and ComponentAppID are needed", ErrPushConfig)
 	}
@@ -69,7 +76,7 @@ func pushConfig(opts Options) (*wxcrypt.Crypto, *url.URL, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: PushURL: %w", ErrPushConfig, err)
 	}
-	c, err := wxcrypt.New(wxcrypt.Config{Token: opts.MessageToken, EncodingAESKey: opts.EncodingAESKey, ComponentAppID: opts.ComponentAppID})
+	c, err := NewSealer(opts.MessageToken, opts.EncodingAESKey, opts.ComponentAppID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrPushConfig, err)
 	}
@@ -202,13 +209,10 @@ func (e *Emulator) PushEvent(ctx context.Context, ev Event) error {
 		return err
 	}
 	timestamp, nonce := strconv.FormatInt(now.Unix(), 10), strconv.FormatUint(rand.Uint64N(1e10), 10)
-	body, msgSignature, err := e.crypto.Seal(plain, timestamp, nonce)
-	if err != nil {
-		return err
-	}
+	body, msgSignature := e.crypto.Seal(plain, timestamp, nonce)
 	target := *e.pushURL // a copy: the query is this push's
 	q := target.Query()
-	q.Set("signature", plainSignature(e.opts.MessageToken, timestamp, nonce))
+	q.Set("signature", MsgSignature(e.opts.MessageToken, timestamp, nonce, "")) // covers no body
 	q.Set("timestamp", timestamp)
 	q.Set("nonce", nonce)
 	q.Set("encrypt_type", "aes")
@@ -292,12 +296,6 @@ func (e *Emulator) Pushes() []Push {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return slices.Clone(e.pushLog)
-}
-
-// plainSignature is the URL's signature parameter: msg_signature's algorithm without the
-// body (an empty part changes neither the sorted order nor the concatenation).
-func plainSignature(token, timestamp, nonce string) string {
-	return wxcrypt.Signature(token, timestamp, nonce, "")
 }
 
 func randomText() string { return strconv.FormatUint(rand.Uint64(), 36) }

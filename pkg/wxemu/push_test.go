@@ -3,20 +3,27 @@ package wxemu
 import (
 	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
-	"github.com/envshare/envshare/internal/wxcrypt"
 	"github.com/envshare/envshare/pkg/wechat"
 )
 
@@ -39,7 +46,7 @@ var answerSuccess = answer{status: http.StatusOK, body: "success"}
 type received struct {
 	query map[string]string
 	body  []byte
-	event wxcrypt.Event
+	event Event
 	xml   string
 }
 
@@ -47,9 +54,8 @@ type received struct {
 // contract says and answers from a script (the last answer repeats).
 type receiver struct {
 	t      *testing.T
-	crypto *wxcrypt.Crypto
 	url    string
-	events chan wxcrypt.Event
+	events chan Event
 
 	mu      sync.Mutex
 	answers []answer
@@ -58,14 +64,10 @@ type receiver struct {
 
 func newReceiver(t *testing.T, answers ...answer) *receiver {
 	t.Helper()
-	c, err := wxcrypt.New(wxcrypt.Config{Token: pushToken, EncodingAESKey: pushKey, ComponentAppID: pushAppID})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if len(answers) == 0 {
 		answers = []answer{answerSuccess}
 	}
-	r := &receiver{t: t, crypto: c, answers: answers, events: make(chan wxcrypt.Event, 100)}
+	r := &receiver{t: t, answers: answers, events: make(chan Event, 100)}
 	srv := httptest.NewServer(http.HandlerFunc(r.serve))
 	t.Cleanup(srv.Close)
 	r.url = srv.URL + "/wechat/events"
@@ -88,14 +90,14 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	for k := range q {
 		rec.query[k] = q.Get(k)
 	}
-	msg, err := r.crypto.Open(q.Get("timestamp"), q.Get("nonce"), q.Get("msg_signature"), body)
+	msg, err := openPush(q, body)
 	if err != nil {
 		r.t.Errorf("push does not open: %v", err)
 		http.Error(w, "bad push", http.StatusBadRequest)
 		return
 	}
 	rec.xml = string(msg)
-	if rec.event, err = wxcrypt.ParseEvent(msg); err != nil {
+	if rec.event, err = parseEvent(msg); err != nil {
 		r.t.Errorf("push is no event: %v", err)
 	}
 	if req.Method != http.MethodPost || req.Header.Get("Content-Type") != "text/xml" {
@@ -118,6 +120,54 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	w.WriteHeader(a.status)
 	io.WriteString(w, a.body)
+}
+
+// openPush checks and decrypts a push as the contract says the function must (internal/wxcrypt
+// does it there; pkg/ may not import it): msg_signature, AES-256-CBC with the key's first 16
+// bytes as IV, the 32-byte padding, the length, and the trailing appid.
+func openPush(q url.Values, body []byte) ([]byte, error) {
+	var envelope struct {
+		Encrypt string `xml:"Encrypt"`
+	}
+	if err := xml.Unmarshal(body, &envelope); err != nil {
+		return nil, err
+	}
+	if MsgSignature(pushToken, q.Get("timestamp"), q.Get("nonce"), envelope.Encrypt) != q.Get("msg_signature") {
+		return nil, errors.New("msg_signature does not match")
+	}
+	plain, err := base64.StdEncoding.DecodeString(envelope.Encrypt)
+	if err != nil || len(plain) == 0 || len(plain)%aes.BlockSize != 0 {
+		return nil, errors.New("Encrypt is not base64 of whole AES blocks")
+	}
+	key, _ := base64.StdEncoding.DecodeString(pushKey + "=")
+	block, _ := aes.NewCipher(key)
+	cipher.NewCBCDecrypter(block, key[:aes.BlockSize]).CryptBlocks(plain, plain)
+	pad := int(plain[len(plain)-1])
+	if pad < 1 || pad > 32 || len(plain) < 20+pad {
+		return nil, fmt.Errorf("bad padding %d", pad)
+	}
+	plain = plain[:len(plain)-pad]
+	n := int(binary.BigEndian.Uint32(plain[16:20]))
+	if 20+n > len(plain) || string(plain[20+n:]) != pushAppID {
+		return nil, errors.New("bad length or appid")
+	}
+	return plain[20 : 20+n], nil
+}
+
+// parseEvent reads the fields of a decrypted event.
+func parseEvent(msg []byte) (Event, error) {
+	var x struct {
+		AppID                        string `xml:"AppId"`
+		CreateTime                   int64  `xml:"CreateTime"`
+		InfoType                     string `xml:"InfoType"`
+		ComponentVerifyTicket        string `xml:"ComponentVerifyTicket"`
+		AuthorizerAppID              string `xml:"AuthorizerAppid"`
+		AuthorizationCode            string `xml:"AuthorizationCode"`
+		AuthorizationCodeExpiredTime int64  `xml:"AuthorizationCodeExpiredTime"`
+		PreAuthCode                  string `xml:"PreAuthCode"`
+	}
+	err := xml.Unmarshal(msg, &x)
+	return Event(x), err
 }
 
 func (r *receiver) received() []received {
@@ -146,7 +196,7 @@ func TestPushTicket(t *testing.T) {
 		if _, err := strconv.ParseUint(nonce, 10, 64); err != nil {
 			t.Errorf("nonce %q is not numeric", nonce)
 		}
-		if p.query["encrypt_type"] != "aes" || p.query["signature"] != plainSignature(pushToken, ts, nonce) {
+		if p.query["encrypt_type"] != "aes" || p.query["signature"] != MsgSignature(pushToken, ts, nonce, "") {
 			t.Errorf("query %v", p.query)
 		}
 	})
@@ -231,13 +281,18 @@ func TestPushRetries(t *testing.T) {
 		})
 	}
 	t.Run("an answer later than the push timeout is no answer", func(t *testing.T) {
+		// In a synctest bubble, with the receiver served in process: the first attempt's 20ms
+		// pass on the bubble's clock, and the second has all the time it needs.
 		rcv := newReceiver(t, answer{block: true}, answerSuccess)
 		o := rcv.options(mintOpts)
 		o.PushTimeout = 20 * time.Millisecond
 		h := setup(t, o)
-		if _, err := h.emu.PushTicket(t.Context()); err != nil {
-			t.Fatal(err)
-		}
+		h.emu.pushes = &http.Client{Transport: inProcess{http.HandlerFunc(rcv.serve)}}
+		synctest.Test(t, func(t *testing.T) {
+			if _, err := h.emu.PushTicket(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+		})
 		log := h.emu.Pushes()
 		if len(log) != 2 || log[0].Status != 0 || log[0].Error != "timeout" || log[0].Success || !log[1].Success {
 			t.Fatalf("%+v", log)
@@ -325,7 +380,7 @@ func TestAuthorizeAndRevoke(t *testing.T) {
 			t.Fatal(err)
 		}
 		ev := <-rcv.events
-		if ev != (wxcrypt.Event{AppID: pushAppID, CreateTime: startTime.Add(time.Minute).Unix(), InfoType: InfoUnauthorized, AuthorizerAppID: newApp}) {
+		if ev != (Event{AppID: pushAppID, CreateTime: startTime.Add(time.Minute).Unix(), InfoType: InfoUnauthorized, AuthorizerAppID: newApp}) {
 			t.Fatalf("%+v", ev)
 		}
 		got := rcv.received()
@@ -378,7 +433,7 @@ func TestAuthorizeAndRevoke(t *testing.T) {
 		if err := h.emu.PushEvent(t.Context(), Event{InfoType: "notify_third_fasteregister", CreateTime: 42}); err != nil {
 			t.Fatal(err)
 		}
-		if ev := <-rcv.events; ev != (wxcrypt.Event{AppID: pushAppID, CreateTime: 42, InfoType: "notify_third_fasteregister"}) {
+		if ev := <-rcv.events; ev != (Event{AppID: pushAppID, CreateTime: 42, InfoType: "notify_third_fasteregister"}) {
 			t.Fatalf("%+v", ev)
 		}
 		if after := h.emu.State(); len(after.Apps) != len(before.Apps) {
@@ -606,5 +661,25 @@ func TestPushesWhileServing(t *testing.T) {
 	<-done
 	if n := h.emu.Mints(); n != 20 {
 		t.Fatalf("Mints = %d, want 20", n)
+	}
+}
+
+// inProcess serves requests with h in the calling process, without a socket: in a synctest
+// bubble a push waiting for its answer then waits durably, so the bubble's clock can run the
+// push timeout out at once. A request whose context ends first fails with its error.
+type inProcess struct{ h http.Handler }
+
+func (p inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.h.ServeHTTP(rec, req)
+	}()
+	select {
+	case <-done:
+		return rec.Result(), nil
+	case <-req.Context().Done():
+		return nil, req.Context().Err()
 	}
 }

@@ -8,16 +8,14 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/envshare/envshare/internal/store"
 	"github.com/envshare/envshare/internal/store/awsstore"
 	"github.com/envshare/envshare/internal/store/storetest"
+	"github.com/envshare/envshare/pkg/retry"
 )
-
-func noBackoff(int) time.Duration { return 0 }
 
 // kind describes one of the two stores and how the fake holds its records.
 type kind struct {
@@ -56,7 +54,7 @@ func setup(t testing.TB, k kind, opts ...awsstore.Option) (store.Store, *storete
 	t.Helper()
 	f := storetest.NewAWS(t)
 	f.SetEnv(t)
-	s, err := k.open(append([]awsstore.Option{awsstore.WithBackoff(noBackoff)}, opts...)...)
+	s, err := k.open(append([]awsstore.Option{store.WithBackoff(0, 0)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +147,7 @@ func TestStores(t *testing.T) {
 				for _, tc := range []struct {
 					opts []awsstore.Option
 					want int
-				}{{nil, 3}, {[]awsstore.Option{awsstore.WithAttempts(5)}, 5}, {[]awsstore.Option{awsstore.WithAttempts(1)}, 1}} {
+				}{{nil, 3}, {[]awsstore.Option{store.WithAttempts(5)}, 5}, {[]awsstore.Option{store.WithAttempts(1)}, 1}} {
 					s, f := setup(t, k, tc.opts...)
 					k.set(f, k.id, "v")
 					f.Fail(10, storetest.Fault{Status: 502})
@@ -190,7 +188,7 @@ func TestStores(t *testing.T) {
 
 			t.Run("a context cancelled during the backoff ends the call", func(t *testing.T) {
 				ctx, cancel := context.WithCancel(t.Context())
-				s, f := setup(t, k, awsstore.WithBackoff(func(int) time.Duration { cancel(); return time.Hour }))
+				s, f := setup(t, k, store.WithBackoff(time.Hour, time.Hour), store.WithWait(cancelThenSleep(cancel)))
 				k.set(f, k.id, "v")
 				f.Fail(1, storetest.Fault{Status: 500})
 				done := make(chan error, 1)
@@ -220,17 +218,16 @@ func TestStores(t *testing.T) {
 			})
 
 			t.Run("an attempt that gets no answer in time is attempted again", func(t *testing.T) {
-				s, f := setup(t, k, awsstore.WithAttemptTimeout(50*time.Millisecond))
+				// In a synctest bubble, over the fake served in process: the attempt's 50ms run
+				// out on the bubble's clock, and the next attempt has all the time it needs.
+				_, f := setup(t, k)
 				k.set(f, k.id, "v")
-				release := make(chan struct{})
-				defer close(release)
-				var first atomic.Bool
-				f.OnCall(func(op, id string) {
-					if first.CompareAndSwap(false, true) {
-						<-release // the first attempt never gets its answer in time
-					}
-				})
-				mustGet(t, s, k.id, "v")
+				s, err := k.open(store.WithEndpoint(f.URL), store.WithHTTPClient(f.InProcess()),
+					store.WithBackoff(0, 0), store.WithAttemptTimeout(50*time.Millisecond))
+				if err != nil {
+					t.Fatal(err)
+				}
+				f.CheckTimeoutThenAnswer(t, 50*time.Millisecond, func(ctx context.Context) (string, error) { return s.Get(ctx, k.id) }, "v")
 			})
 
 			t.Run("missing credentials or region name the variables, not their values", func(t *testing.T) {
@@ -307,9 +304,9 @@ func TestStores(t *testing.T) {
 						for name, v := range tc.env {
 							t.Setenv(name, strings.ReplaceAll(v, "FAKE", f.URL))
 						}
-						opts := []awsstore.Option{awsstore.WithAttempts(1)}
+						opts := []awsstore.Option{store.WithAttempts(1)}
 						if tc.option {
-							opts = append(opts, awsstore.WithEndpoint(f.URL))
+							opts = append(opts, store.WithEndpoint(f.URL))
 						}
 						s, err := k.open(opts...)
 						if err != nil {
@@ -382,7 +379,7 @@ func TestStores(t *testing.T) {
 			})
 
 			t.Run("an endpoint option that is not a URL is refused at once", func(t *testing.T) {
-				if _, err := k.open(awsstore.WithEndpoint("localhost:4566")); err == nil {
+				if _, err := k.open(store.WithEndpoint("localhost:4566")); err == nil {
 					t.Error("accepted")
 				}
 			})
@@ -466,7 +463,7 @@ func TestQueue(t *testing.T) {
 		f := storetest.NewAWS(t)
 		f.SetEnv(t)
 		url := f.AddQueue("envshare-retry")
-		q, err := awsstore.NewQueue(url, append([]awsstore.Option{awsstore.WithBackoff(noBackoff)}, opts...)...)
+		q, err := awsstore.NewQueue(url, append([]awsstore.Option{store.WithBackoff(0, 0)}, opts...)...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -499,7 +496,7 @@ func TestQueue(t *testing.T) {
 	t.Run("a missing queue is not retried", func(t *testing.T) {
 		f := storetest.NewAWS(t)
 		f.SetEnv(t)
-		q, err := awsstore.NewQueue("https://sqs.us-east-1.amazonaws.com/123456789012/absent", awsstore.WithBackoff(noBackoff))
+		q, err := awsstore.NewQueue("https://sqs.us-east-1.amazonaws.com/123456789012/absent", store.WithBackoff(0, 0))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -547,5 +544,13 @@ func BenchmarkGet(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// cancelThenSleep is a wait that cancels the call's context, then sleeps as a store would.
+func cancelThenSleep(cancel context.CancelFunc) func(ctx context.Context, d time.Duration) error {
+	return func(ctx context.Context, d time.Duration) error {
+		cancel()
+		return retry.Sleep(ctx, d)
 	}
 }

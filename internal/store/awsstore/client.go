@@ -43,25 +43,20 @@ var (
 // client makes signed calls to one service.
 type client struct {
 	svc    service
-	opts   options
+	opts   store.Options
 	signer *sigv4.Signer
 }
 
 func newClient(svc service, opts []Option) (*client, error) {
-	c := &client{svc: svc, signer: sigv4.New(func(o *v4.SignerOptions) { o.HeaderRules = signedHeaders{} })}
-	for _, o := range opts {
-		o(&c.opts)
-	}
-	if c.opts.endpoint != "" {
-		if err := checkEndpoint(c.opts.endpoint); err != nil {
+	c := &client{svc: svc, opts: store.NewOptions(opts),
+		signer: sigv4.New(func(o *v4.SignerOptions) { o.HeaderRules = signedHeaders{} })}
+	if c.opts.Endpoint != "" {
+		if err := checkEndpoint(c.opts.Endpoint); err != nil {
 			return nil, fmt.Errorf("awsstore: the endpoint option %w", err)
 		}
 	}
-	if c.opts.httpClient == nil {
-		c.opts.httpClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
-	}
-	if c.opts.timeout <= 0 {
-		c.opts.timeout = store.DefaultAttemptTimeout
+	if c.opts.HTTPClient == nil {
+		c.opts.HTTPClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
 	return c, nil
 }
@@ -98,7 +93,7 @@ func (c *client) retry(ctx context.Context, target string, in, out any, secret s
 	if err != nil {
 		return fmt.Errorf("encode the request: %w", err)
 	}
-	return store.Retry(ctx, c.opts.attempts, c.opts.backoff, transient, func() error {
+	return c.opts.Call(ctx, transient, func(ctx context.Context) error {
 		err := c.once(ctx, env, endpoint, target, body, out)
 		var e *Error
 		if secret != "" && errors.As(err, &e) {
@@ -110,8 +105,6 @@ func (c *client) retry(ctx context.Context, target string, in, out any, secret s
 
 // once makes one attempt. No error holds the answer's body.
 func (c *client) once(ctx context.Context, env environment, endpoint, target string, body []byte, out any) error {
-	ctx, cancel := context.WithTimeout(ctx, c.opts.timeout)
-	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("build the request: %w", err)
@@ -126,7 +119,7 @@ func (c *client) once(ctx context.Context, env environment, endpoint, target str
 		return fmt.Errorf("sign the request: %w", err)
 	}
 
-	resp, err := c.opts.httpClient.Do(req)
+	resp, err := c.opts.HTTPClient.Do(req)
 	if err != nil {
 		return &noAnswerError{err} // *url.Error: names the endpoint, never a credential
 	}
@@ -190,7 +183,7 @@ func readEnv() (environment, error) {
 // endpoint gives the URL requests are posted to, with the SDK's precedence: the option, the
 // service's variable, the generic variable, the region's public endpoint.
 func (c *client) endpoint(region string) (string, error) {
-	base := c.opts.endpoint
+	base := c.opts.Endpoint
 	if base == "" && !strings.EqualFold(os.Getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"), "true") {
 		for _, name := range []string{c.svc.endpointVar, "AWS_ENDPOINT_URL"} {
 			if v := os.Getenv(name); v != "" {

@@ -3,6 +3,8 @@ package awsstore
 import (
 	"strings"
 	"testing"
+
+	"github.com/envshare/envshare/internal/store"
 )
 
 func TestPublicEndpoints(t *testing.T) {
@@ -50,7 +52,7 @@ func TestConfiguredEndpoints(t *testing.T) {
 			}
 			var opts []Option
 			if tc.opt != "" {
-				opts = append(opts, WithEndpoint(tc.opt))
+				opts = append(opts, store.WithEndpoint(tc.opt))
 			}
 			c, err := newClient(ssm, opts)
 			if err != nil {

@@ -53,7 +53,7 @@ func (p *Parameters) Put(ctx context.Context, name, value string) error {
 		Type      string
 		Overwrite bool
 		KeyId     string `json:",omitempty"`
-	}{name, value, "SecureString", true, p.c.opts.kmsKeyID}
+	}{name, value, "SecureString", true, p.c.opts.KMSKeyID}
 	var out struct{ Version int64 }
 	return p.c.call(ctx, "AmazonSSM.PutParameter", name, in, &out, value)
 }

@@ -51,6 +51,7 @@ type Param struct {
 // NewAWS starts the fake; it stops when the test ends.
 func NewAWS(t testing.TB) *AWS {
 	f := &AWS{secrets: map[string]*smSecret{}, params: map[string]*Param{}, queues: map[string][]string{}}
+	f.handler = f.serve
 	srv := httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(srv.Close)
 	f.URL = srv.URL

@@ -37,7 +37,8 @@ type Request struct {
 
 // recorder is what both fakes share: hit counters, recorded requests, pending faults, the hook.
 type recorder struct {
-	hits atomic.Int64
+	hits    atomic.Int64
+	handler http.HandlerFunc // the fake's handler
 
 	mu       sync.Mutex
 	requests []Request

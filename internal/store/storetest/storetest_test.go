@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/envshare/envshare/internal/store"
 	"github.com/envshare/envshare/internal/store/awsstore"
 	"github.com/envshare/envshare/internal/store/storetest"
 	"github.com/envshare/envshare/internal/store/tencentstore"
@@ -108,9 +109,9 @@ func TestAWSFakeChecksTheSignature(t *testing.T) {
 			}
 			var opts []awsstore.Option
 			if tc.tamper != nil {
-				opts = append(opts, awsstore.WithHTTPClient(&http.Client{Transport: tamper(tc.tamper)}))
+				opts = append(opts, store.WithHTTPClient(&http.Client{Transport: tamper(tc.tamper)}))
 			}
-			s, err := awsstore.NewSecretsManager(append(opts, awsstore.WithAttempts(1))...)
+			s, err := awsstore.NewSecretsManager(append(opts, store.WithAttempts(1))...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -159,9 +160,9 @@ func TestTencentFakeChecksTheSignature(t *testing.T) {
 			for k, v := range tc.env {
 				t.Setenv(k, v)
 			}
-			opts := []tencentstore.Option{tencentstore.WithEndpoint(f.URL), tencentstore.WithVersionID("v1"), tencentstore.WithAttempts(1)}
+			opts := []tencentstore.Option{store.WithEndpoint(f.URL), tencentstore.WithVersionID("v1"), store.WithAttempts(1)}
 			if tc.tamper != nil {
-				opts = append(opts, tencentstore.WithHTTPClient(&http.Client{Transport: tamper(tc.tamper)}))
+				opts = append(opts, store.WithHTTPClient(&http.Client{Transport: tamper(tc.tamper)}))
 			}
 			s, err := tencentstore.NewSSM(opts...)
 			if err != nil {
@@ -181,8 +182,8 @@ func TestTencentFakeChecksTheSignature(t *testing.T) {
 		f := storetest.NewTencent(t)
 		f.SetEnv(t)
 		f.AddFunction("default", "fn")
-		i, err := tencentstore.NewInvoker("fn", "", tencentstore.WithEndpoint(f.URL), tencentstore.WithAttempts(1),
-			tencentstore.WithHTTPClient(&http.Client{Transport: tamper(func(r *http.Request) {
+		i, err := tencentstore.NewInvoker("fn", "", store.WithEndpoint(f.URL), store.WithAttempts(1),
+			store.WithHTTPClient(&http.Client{Transport: tamper(func(r *http.Request) {
 				setHeader(r, "Authorization", strings.Replace(getHeader(r, "Authorization"), "/scf/", "/ssm/", 1))
 			})}))
 		if err != nil {
@@ -199,8 +200,8 @@ func TestFaults(t *testing.T) {
 	f.SetEnv(t)
 	f.SetSecret("s", "v")
 	f.SetParameter("/p", "v")
-	sm, _ := awsstore.NewSecretsManager(awsstore.WithAttempts(1))
-	ps, _ := awsstore.NewParameters(awsstore.WithAttempts(1))
+	sm, _ := awsstore.NewSecretsManager(store.WithAttempts(1))
+	ps, _ := awsstore.NewParameters(store.WithAttempts(1))
 
 	f.Fail(1, storetest.Fault{Op: "AmazonSSM.GetParameter", Code: "ThrottlingException"})
 	if _, err := sm.Get(t.Context(), "s"); err != nil {
@@ -231,7 +232,7 @@ func TestOnCallInterleavesWriters(t *testing.T) {
 	f := storetest.NewTencent(t)
 	f.SetEnv(t)
 	f.SetSecret("state", "v1", "{}")
-	s, err := tencentstore.NewSSM(tencentstore.WithEndpoint(f.URL), tencentstore.WithVersionID("v1"))
+	s, err := tencentstore.NewSSM(store.WithEndpoint(f.URL), tencentstore.WithVersionID("v1"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,6 +40,7 @@ type Invocation struct {
 // NewTencent starts the fake; it stops when the test ends.
 func NewTencent(t testing.TB) *Tencent {
 	f := &Tencent{secrets: map[string][]tcVersion{}, functions: map[string]bool{}, created: 1700000000}
+	f.handler = f.serve
 	srv := httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(srv.Close)
 	f.URL = srv.URL

@@ -32,30 +32,30 @@ var (
 
 // client makes calls to one API through the SDK's common client.
 type client struct {
-	api    api
-	opts   options
-	scheme string // "" = the SDK's default (HTTPS)
-	host   string // "" = the SDK's default (<service>.tencentcloudapi.com)
+	api       api
+	opts      store.Options
+	transport http.RoundTripper // the one transport of every call
+	scheme    string            // "" = the SDK's default (HTTPS)
+	host      string            // "" = the SDK's default (<service>.tencentcloudapi.com)
 }
 
 func newClient(a api, opts []Option) (*client, error) {
-	c := &client{api: a}
-	for _, o := range opts {
-		o(&c.opts)
-	}
-	if e := c.opts.endpoint; e != "" {
+	c := &client{api: a, opts: store.NewOptions(opts)}
+	if e := c.opts.Endpoint; e != "" {
 		u, err := url.Parse(e)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
 			return nil, fmt.Errorf("tencentstore: the endpoint option is not an http(s) URL such as https://%s.tencentcloudapi.com", a.service)
 		}
 		c.scheme, c.host = strings.ToUpper(u.Scheme), u.Host
 	}
-	if c.opts.transport == nil {
+	switch hc := c.opts.HTTPClient; {
+	case hc == nil:
 		// One transport for every call, so connections are reused across invocations.
-		c.opts.transport = http.DefaultTransport.(*http.Transport).Clone()
-	}
-	if c.opts.timeout <= 0 {
-		c.opts.timeout = store.DefaultAttemptTimeout
+		c.transport = http.DefaultTransport.(*http.Transport).Clone()
+	case hc.Transport == nil:
+		c.transport = http.DefaultTransport // as the client itself would
+	default:
+		c.transport = hc.Transport
 	}
 	return c, nil
 }
@@ -86,7 +86,7 @@ func (c *client) retry(ctx context.Context, action string, params map[string]any
 	if err != nil {
 		return err
 	}
-	return store.Retry(ctx, c.opts.attempts, c.opts.backoff, transient, func() error {
+	return c.opts.Call(ctx, transient, func(ctx context.Context) error {
 		err := c.once(ctx, cred, region, action, params, out)
 		var e *Error
 		if secret != "" && errors.As(err, &e) {
@@ -99,9 +99,6 @@ func (c *client) retry(ctx context.Context, action string, params map[string]any
 // once makes one attempt with a client of its own: building one is cheap (no I/O), and its
 // transport then records the HTTP status of this attempt alone.
 func (c *client) once(ctx context.Context, cred *common.Credential, region, action string, params map[string]any, out tchttp.Response) error {
-	ctx, cancel := context.WithTimeout(ctx, c.opts.timeout)
-	defer cancel()
-
 	cpf := profile.NewClientProfile()
 	cpf.HttpProfile.ReqTimeout = 0 // the context bounds the attempt
 	cpf.Language = "en-US"
@@ -109,7 +106,7 @@ func (c *client) once(ctx context.Context, cred *common.Credential, region, acti
 		cpf.HttpProfile.Scheme, cpf.HttpProfile.Endpoint = c.scheme, c.host
 	}
 	client := common.NewCommonClient(cred, region, cpf)
-	status := &statusTransport{base: c.opts.transport}
+	status := &statusTransport{base: c.transport}
 	client.WithHttpTransport(status)
 
 	req := tchttp.NewCommonRequest(c.api.service, c.api.version, action)

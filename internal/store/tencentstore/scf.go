@@ -48,7 +48,7 @@ func (i *Invoker) Invoke(ctx context.Context, message string) error {
 		"InvocationType": "Event",
 		"ClientContext":  message,
 	}
-	if q := i.c.opts.qualifier; q != "" {
+	if q := i.c.opts.Qualifier; q != "" {
 		params["Qualifier"] = q
 	}
 	out, err := call[struct {

@@ -31,7 +31,7 @@ func NewSSM(opts ...Option) (*SSM, error) {
 // the newest version's. Needs ssm:GetSecretValue (and ssm:ListSecretVersionIds without a
 // version; kms:Decrypt when the secret has a key of its own).
 func (s *SSM) Get(ctx context.Context, name string) (string, error) {
-	version := s.c.opts.versionID
+	version := s.c.opts.VersionID
 	if version == "" {
 		var err error
 		if version, err = s.newestVersion(ctx, name); err != nil {
@@ -94,7 +94,7 @@ var errNoVersion = errors.New("tencentstore: Put needs a fixed version (WithVers
 // version that does not exist wraps store.ErrNotFound: Put never creates either.
 // Needs ssm:UpdateSecret (and kms:Encrypt when the secret has a key of its own).
 func (s *SSM) Put(ctx context.Context, name, value string) error {
-	version := s.c.opts.versionID
+	version := s.c.opts.VersionID
 	if version == "" {
 		return errNoVersion
 	}

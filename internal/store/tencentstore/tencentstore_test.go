@@ -17,19 +17,18 @@ import (
 	"github.com/envshare/envshare/internal/store"
 	"github.com/envshare/envshare/internal/store/storetest"
 	"github.com/envshare/envshare/internal/store/tencentstore"
+	"github.com/envshare/envshare/pkg/retry"
 )
 
 const secretName = "envshare-state"
-
-func noBackoff(int) time.Duration { return 0 }
 
 // setup starts a fake and opens an SSM store on it.
 func setup(t testing.TB, opts ...tencentstore.Option) (*tencentstore.SSM, *storetest.Tencent) {
 	t.Helper()
 	f := storetest.NewTencent(t)
 	f.SetEnv(t)
-	s, err := tencentstore.NewSSM(append([]tencentstore.Option{tencentstore.WithEndpoint(f.URL),
-		tencentstore.WithBackoff(noBackoff)}, opts...)...)
+	s, err := tencentstore.NewSSM(append([]tencentstore.Option{store.WithEndpoint(f.URL),
+		store.WithBackoff(0, 0)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +222,7 @@ func TestSSMFailures(t *testing.T) {
 		for _, tc := range []struct {
 			opts []tencentstore.Option
 			want int
-		}{{nil, 3}, {[]tencentstore.Option{tencentstore.WithAttempts(4)}, 4}} {
+		}{{nil, 3}, {[]tencentstore.Option{store.WithAttempts(4)}, 4}} {
 			s, f := setup(t, append(tc.opts, fixed)...)
 			f.SetSecret(secretName, "v1", "v")
 			f.Fail(10, storetest.Fault{Status: 502})
@@ -262,7 +261,7 @@ func TestSSMFailures(t *testing.T) {
 
 	t.Run("a context cancelled during the backoff ends the call", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
-		s, f := setup(t, fixed, tencentstore.WithBackoff(func(int) time.Duration { cancel(); return time.Hour }))
+		s, f := setup(t, fixed, store.WithBackoff(time.Hour, time.Hour), store.WithWait(cancelThenSleep(cancel)))
 		f.SetSecret(secretName, "v1", "v")
 		f.Fail(1, storetest.Fault{Code: "InternalError"})
 		done := make(chan error, 1)
@@ -289,17 +288,16 @@ func TestSSMFailures(t *testing.T) {
 	})
 
 	t.Run("an attempt that gets no answer in time is attempted again", func(t *testing.T) {
-		s, f := setup(t, fixed, tencentstore.WithAttemptTimeout(50*time.Millisecond))
+		// In a synctest bubble, over the fake served in process: the attempt's 50ms run out on
+		// the bubble's clock, and the next attempt has all the time it needs.
+		_, f := setup(t, fixed)
 		f.SetSecret(secretName, "v1", "v")
-		release := make(chan struct{})
-		defer close(release)
-		var first atomic.Bool
-		f.OnCall(func(op, id string) {
-			if first.CompareAndSwap(false, true) {
-				<-release // the first attempt never gets its answer in time
-			}
-		})
-		mustGet(t, s, "v")
+		s, err := tencentstore.NewSSM(store.WithEndpoint(f.URL), store.WithHTTPClient(f.InProcess()), fixed,
+			store.WithBackoff(0, 0), store.WithAttemptTimeout(50*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.CheckTimeoutThenAnswer(t, 50*time.Millisecond, func(ctx context.Context) (string, error) { return s.Get(ctx, secretName) }, "v")
 	})
 
 	t.Run("missing credentials are named, then read again at the next call", func(t *testing.T) {
@@ -352,7 +350,7 @@ func TestSSMFailures(t *testing.T) {
 		storetest.SetTencentEnv(t)
 		closed := httptest.NewServer(nil)
 		closed.Close()
-		s, err := tencentstore.NewSSM(tencentstore.WithEndpoint(closed.URL), fixed, tencentstore.WithBackoff(noBackoff))
+		s, err := tencentstore.NewSSM(store.WithEndpoint(closed.URL), fixed, store.WithBackoff(0, 0))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -363,7 +361,7 @@ func TestSSMFailures(t *testing.T) {
 
 	t.Run("the HTTP client option carries every call", func(t *testing.T) {
 		ct := &countingTransport{}
-		s, f := setup(t, tencentstore.WithHTTPClient(&http.Client{Transport: ct}))
+		s, f := setup(t, store.WithHTTPClient(&http.Client{Transport: ct}))
 		f.SetSecret(secretName, "v1", "tok")
 		mustGet(t, s, "tok")
 		if ct.n.Load() != 2 {
@@ -373,7 +371,7 @@ func TestSSMFailures(t *testing.T) {
 
 	t.Run("an endpoint option that is not a URL is refused at once", func(t *testing.T) {
 		for _, e := range []string{"ssm.tencentcloudapi.com", "ftp://host", "https://host/path"} {
-			if _, err := tencentstore.NewSSM(tencentstore.WithEndpoint(e)); err == nil {
+			if _, err := tencentstore.NewSSM(store.WithEndpoint(e)); err == nil {
 				t.Errorf("%q accepted", e)
 			}
 		}
@@ -394,7 +392,7 @@ func TestInvoker(t *testing.T) {
 		f.AddFunction("default", "envshare")
 		f.AddFunction("prod", "envshare")
 		i, err := tencentstore.NewInvoker("envshare", namespace, append([]tencentstore.Option{
-			tencentstore.WithEndpoint(f.URL), tencentstore.WithBackoff(noBackoff)}, opts...)...)
+			store.WithEndpoint(f.URL), store.WithBackoff(0, 0)}, opts...)...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -487,5 +485,13 @@ func BenchmarkGet(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// cancelThenSleep is a wait that cancels the call's context, then sleeps as a store would.
+func cancelThenSleep(cancel context.CancelFunc) func(ctx context.Context, d time.Duration) error {
+	return func(ctx context.Context, d time.Duration) error {
+		cancel()
+		return retry.Sleep(ctx, d)
 	}
 }

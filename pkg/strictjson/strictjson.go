@@ -1,7 +1,9 @@
 // Package strictjson finds what encoding/json silently accepts but envshare must refuse: an
 // object that holds the same key twice, at any depth. json.Unmarshal keeps the last value, so
 // {"action":"share","action":"unshare"} would unshare; a caller must never be able to smuggle
-// a second meaning past a reader that looks at the first.
+// a second meaning past a reader that looks at the first. It is a public package: pkg/share
+// uses it, and other Go code may import it. It is kept until encoding/json v2, which refuses
+// duplicate names itself, is the default (the README's library table).
 package strictjson
 
 import (

@@ -10,6 +10,10 @@
 //	S = timestamp "\n" METHOD "\n" route "\n" canonical_query "\n" body
 //
 // The notifications the function sends sign timestamp "." body: their receiver owns its URL.
+//
+// It is a public package, the published form of both schemes: the function's HTTP
+// authentication and its notifier use it, and so may a client of a deployed envshare or the
+// receiver of its notifications.
 package signature
 
 import (

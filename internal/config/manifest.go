@@ -1,0 +1,70 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/envshare/envshare/pkg/share"
+)
+
+// LoadManifest reads ENVSHARE_MANIFEST: a value whose first non-space character is "{" is
+// inline JSON, anything else a file path (relative paths from the working directory). The
+// manifest is decoded like a reconcile body (share.Decode) and must have envs. An empty value
+// means no manifest: (nil, nil). Errors are invalid_request *share.Errors whose details name
+// ENVSHARE_MANIFEST (and the file) and the field.
+func LoadManifest(value string) (*share.Request, error) {
+	value = strings.TrimSpace(value)
+	if value == "" {
+		return nil, nil
+	}
+	const name = Prefix + "_MANIFEST"
+	body, where := []byte(value), name
+	if value[0] != '{' {
+		where = fmt.Sprintf("%s (file %s)", name, value)
+		b, err := os.ReadFile(value)
+		if err != nil {
+			return nil, &share.Error{Code: share.CodeInvalidRequest, Message: name + " cannot be read",
+				Details: []string{fmt.Sprintf("%s: cannot read: %v", where, pathCause(err))}}
+		}
+		body = b
+	}
+	req, err := share.Decode(body, share.ActionReconcile)
+	var details []string
+	if se, ok := errors.AsType[*share.Error](err); ok {
+		details = se.Details
+	} else if err != nil {
+		return nil, err
+	}
+	if !hasEnvs(body) && (len(details) == 0 || !strings.HasPrefix(details[0], "body: ")) {
+		details = append(details, "envs: required")
+	}
+	if len(details) > 0 {
+		for i := range details {
+			details[i] = where + ": " + details[i]
+		}
+		return nil, &share.Error{Code: share.CodeInvalidRequest, Message: name + " is not a valid manifest", Details: details}
+	}
+	return &req, nil
+}
+
+// hasEnvs reports whether a JSON object has a non-null "envs".
+func hasEnvs(body []byte) bool {
+	var top map[string]json.RawMessage
+	_ = json.Unmarshal(body, &top)
+	raw, ok := top["envs"]
+	return ok && !bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
+}
+
+// pathCause drops the path an *fs.PathError repeats (where already names the file).
+func pathCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,67 @@
+package wechat
+
+import (
+	"context"
+	"time"
+)
+
+// ClientTrace is a set of hooks that report what a Client does for the calls made with one
+// context, in the manner of net/http/httptrace: put it in the context with WithClientTrace.
+// Any hook may be nil. A context shared by concurrent calls calls its hooks concurrently.
+//
+// envshare counts upstream calls, retries and token reloads per invocation with it.
+type ClientTrace struct {
+	// AttemptStart is called before each HTTP request to WeChat, retries included.
+	AttemptStart func(AttemptStartInfo)
+	// AttemptDone is called when a request has been answered or has failed.
+	AttemptDone func(AttemptDoneInfo)
+	// TokenReload is called when WeChat rejected the access token and the client reloads it.
+	TokenReload func(endpoint string)
+}
+
+// AttemptStartInfo describes a request about to be sent.
+type AttemptStartInfo struct {
+	Endpoint string // the API's name, such as "batchshareenv"
+	Attempt  int    // 1 for a call's first request; the others are retries
+}
+
+// AttemptDoneInfo describes a request that has ended.
+type AttemptDoneInfo struct {
+	Endpoint string
+	Attempt  int
+	Duration time.Duration
+	Err      error // nil when WeChat answered errcode 0; never holds the token
+}
+
+type traceKey struct{}
+
+// WithClientTrace returns a context whose calls report to trace.
+func WithClientTrace(ctx context.Context, trace *ClientTrace) context.Context {
+	return context.WithValue(ctx, traceKey{}, trace)
+}
+
+// ContextClientTrace returns the ClientTrace of ctx, or nil.
+func ContextClientTrace(ctx context.Context) *ClientTrace {
+	t, _ := ctx.Value(traceKey{}).(*ClientTrace)
+	return t
+}
+
+// The nil-safe calls of the hooks.
+
+func (t *ClientTrace) attemptStart(info AttemptStartInfo) {
+	if t != nil && t.AttemptStart != nil {
+		t.AttemptStart(info)
+	}
+}
+
+func (t *ClientTrace) attemptDone(info AttemptDoneInfo) {
+	if t != nil && t.AttemptDone != nil {
+		t.AttemptDone(info)
+	}
+}
+
+func (t *ClientTrace) tokenReload(endpoint string) {
+	if t != nil && t.TokenReload != nil {
+		t.TokenReload(endpoint)
+	}
+}
