@@ -1,0 +1,158 @@
+package ledger_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/envshare/envshare/internal/ledger"
+	"github.com/envshare/envshare/internal/ledger/sqliteledger"
+	"github.com/envshare/envshare/internal/ledger/sqlledger"
+	"github.com/envshare/envshare/pkg/share"
+)
+
+// conflicting is a driver whose every write conflicts.
+type conflicting struct{}
+
+func (conflicting) Get(_ context.Context, k ledger.Key) (ledger.Item, error) {
+	return ledger.Item{Key: k, Doc: []byte(`{}`), Version: 1}, nil
+}
+func (conflicting) GetMany(context.Context, []ledger.Key) ([]ledger.Item, error) { return nil, nil }
+func (conflicting) Put(context.Context, ledger.Item) error                       { return ledger.ErrConflict }
+func (conflicting) Scan(context.Context, ledger.Kind, ledger.Shard, func(ledger.Item) error) error {
+	return nil
+}
+func (conflicting) Close() error { return nil }
+
+func TestUpdateRetriesConflictsUntilTheContextEnds(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	attempts := 0
+	l := ledger.New(conflicting{}, ledger.Options{
+		Backoff: func(n int) time.Duration { return time.Duration(n) * time.Millisecond },
+		Wait: func(ctx context.Context, d time.Duration) error {
+			if attempts == 5 {
+				cancel()
+			}
+			return ctx.Err()
+		},
+	})
+	_, err := l.UpdateAuthorizer(ctx, "wx1", func(a *ledger.Authorizer) (bool, error) {
+		attempts++
+		a.Authorized = true
+		return true, nil
+	})
+	if !errors.Is(err, context.Canceled) || attempts != 5 || !strings.Contains(err.Error(), "after 5 conflicting writes") {
+		t.Errorf("UpdateAuthorizer = %v after %d attempts; want the context's error after 5", err, attempts)
+	}
+}
+
+func TestConflictBackoffStaysWithinItsBounds(t *testing.T) {
+	for n := 1; n < 40; n++ {
+		for range 100 {
+			if d := ledger.ConflictBackoff(n); d <= 0 || d > min(time.Millisecond<<min(n, 10), 100*time.Millisecond) {
+				t.Fatalf("ConflictBackoff(%d) = %v", n, d)
+			}
+		}
+	}
+}
+
+func TestShardsAreShareShardOf(t *testing.T) {
+	for i := range 2000 {
+		appid := fmt.Sprintf("wx%016x", i*7919)
+		for _, count := range []int{1, 2, 7, 50, 60} {
+			want := share.ShardOf(appid, count)
+			for _, id := range []string{appid, appid + "/prod-1"} {
+				if got := int(ledger.ShardHash(id) % uint32(count)); got != want {
+					t.Fatalf("shard of %s among %d = %d, share.ShardOf = %d", id, count, got, want)
+				}
+				if !(ledger.Shard{Index: want, Count: count}).Has(id) {
+					t.Fatalf("shard %d of %d does not have %s", want, count, id)
+				}
+			}
+		}
+	}
+	for _, bad := range []ledger.Shard{{Index: 3, Count: 3}, {Index: -1, Count: 3}, {Index: 1}, {Count: -2}} {
+		if bad.Check() == nil {
+			t.Errorf("%+v was accepted", bad)
+		}
+	}
+}
+
+func TestLimiterWaitsForItsTurnAndGivesUpBeforeTheDeadline(t *testing.T) {
+	d, err := sqliteledger.Open(t.Context(), filepath.Join(t.TempDir(), "l.db"), sqlledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Add(time.Hour) // the deadline below must be in the context's future
+	var waits []time.Duration
+	l := ledger.New(d, ledger.Options{
+		Now: func() time.Time { return now },
+		Wait: func(ctx context.Context, d time.Duration) error {
+			waits = append(waits, d)
+			return nil
+		},
+	})
+	defer l.Close()
+	lim := l.Limiter("wechat", ledger.Rate{PerSecond: 4, Burst: 1})
+	for range 3 {
+		if err := lim.Wait(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := []time.Duration{0, 250 * time.Millisecond, 500 * time.Millisecond}; fmt.Sprint(waits) != fmt.Sprint(want) {
+		t.Errorf("waits %v, want %v", waits, want)
+	}
+	ctx, cancel := context.WithDeadline(t.Context(), now.Add(600*time.Millisecond))
+	defer cancel()
+	if err := lim.Wait(ctx); !errors.Is(err, ledger.ErrBeyondDeadline) {
+		t.Errorf("a wait of 750ms with 600ms left = %v", err)
+	}
+}
+
+// TestLinks keeps each engine in its own package, so that a binary links only the engine it
+// opens: the ledger links none, and no engine links another's driver or the test helpers.
+func TestLinks(t *testing.T) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go tool:", err)
+	}
+	for _, tc := range []struct {
+		pkg     string
+		allowed []string // the only packages from outside the module and the standard library
+	}{
+		{".", nil},
+		{"./sqlledger", nil},
+		{"./sqliteledger", []string{"modernc.org/", "github.com/dustin/go-humanize", "github.com/google/uuid",
+			"github.com/remyoudompheng/bigfft", "github.com/ncruces/go-strftime", "github.com/mattn/go-isatty", "golang.org/x/sys/"}},
+		{"./mysqlledger", []string{"github.com/go-sql-driver/mysql", "filippo.io/edwards25519"}},
+		{"./dynamoledger", []string{"github.com/aws/smithy-go/aws-http-auth/", "golang.org/x/sync/errgroup"}},
+	} {
+		out, err := exec.Command(goTool, "list", "-deps", tc.pkg).Output()
+		if err != nil {
+			t.Fatalf("go list %s: %v", tc.pkg, err)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			for _, forbidden := range []string{"ledgertest", "enginetest", "storetest", "internal/ledger/sqliteledger", "internal/ledger/mysqlledger", "internal/ledger/dynamoledger"} {
+				if strings.Contains(dep, forbidden) && !strings.HasSuffix(tc.pkg, filepath.Base(dep)) {
+					t.Errorf("%s links %s", tc.pkg, dep)
+				}
+			}
+			first, _, _ := strings.Cut(dep, "/")
+			if !strings.Contains(first, ".") || strings.HasPrefix(dep, "github.com/envshare/envshare/") {
+				continue // the standard library, or this module
+			}
+			ok := false
+			for _, a := range tc.allowed {
+				ok = ok || strings.HasPrefix(dep, a)
+			}
+			if !ok {
+				t.Errorf("%s links %s", tc.pkg, dep)
+			}
+		}
+	}
+}
