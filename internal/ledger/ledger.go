@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"time"
+
+	"github.com/envshare/envshare/internal/store"
 )
 
 // Redactor masks secret values in text; *redact.Set is one.
@@ -44,7 +46,7 @@ func New(d Driver, opts Options) *Ledger {
 		opts.Backoff = ConflictBackoff
 	}
 	if opts.Wait == nil {
-		opts.Wait = wait
+		opts.Wait = store.Wait
 	}
 	return &Ledger{d: d, opts: opts}
 }
@@ -64,20 +66,6 @@ func ConflictBackoff(n int) time.Duration {
 		ceiling = min(time.Millisecond<<n, ceiling)
 	}
 	return rand.N(ceiling) + 1
-}
-
-func wait(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // record is a typed document that carries the version it was read at.

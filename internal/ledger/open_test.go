@@ -151,7 +151,7 @@ func FuzzParseSpec(f *testing.F) {
 		if spec.Scheme != ledger.SchemeMySQL && spec.Arg == "" {
 			t.Fatalf("ParseSpec(%q) = %+v without an argument", value, spec)
 		}
-		if spec.Scheme == ledger.SchemeMySQL && spec.Arg != "" && strings.Contains(spec.String(), spec.Arg) {
+		if spec.Scheme == ledger.SchemeMySQL && spec.Arg != "" && spec.String() != "mysql:[DSN]" {
 			t.Fatalf("%+v.String() = %q shows the DSN", spec, spec.String())
 		}
 	})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -60,12 +59,7 @@ func unusable(t testing.TB) []ledgertest.Unusable {
 	}
 }
 
-func TestMain(m *testing.M) {
-	ledgertest.Main(engine)
-	code := m.Run()
-	enginetest.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { ledgertest.Main(m, engine) }
 
 func TestConformance(t *testing.T) {
 	ledgertest.RunConformanceTests(t, engine)

@@ -2,7 +2,6 @@ package ledgertest
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -39,12 +37,14 @@ var (
 	bucketRate = ledger.Rate{PerSecond: 200, Burst: 5}
 )
 
-// Main runs this process as one of the suite's child processes when it is one (and exits);
-// otherwise it returns at once. Call it first in TestMain.
-func Main(e Engine) {
+// Main is the TestMain of an engine's tests: it runs this process as one of the suite's child
+// processes when it is one, else the tests, then stops the engines the tests started.
+func Main(m *testing.M, e Engine) {
 	role := os.Getenv(roleEnv)
 	if role == "" {
-		return
+		code := m.Run()
+		enginetest.Stop()
+		os.Exit(code)
 	}
 	if err := runChild(e, role); err != nil {
 		fmt.Fprintf(os.Stderr, "ledgertest child %s: %v\n", role, err)
@@ -105,7 +105,7 @@ type child struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	stdout *bufio.Scanner
-	stderr *lockedBuffer
+	stderr *os.File
 }
 
 // startChild runs the test binary again as a child of role, with env added to the test's
@@ -118,9 +118,12 @@ func startChild(t *testing.T, role string, env map[string]string) *child {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	cmd.SysProcAttr = enginetest.DieWithParent()
-	c := &child{cmd: cmd, stderr: &lockedBuffer{}}
-	cmd.Stderr = c.stderr
-	var err error
+	stderr, err := os.CreateTemp(t.TempDir(), "stderr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &child{cmd: cmd, stderr: stderr}
+	cmd.Stderr = stderr // a file: the child writes it directly, the test reads it at will
 	if c.stdin, err = cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
 	}
@@ -135,8 +138,15 @@ func startChild(t *testing.T, role string, env map[string]string) *child {
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		cmd.Wait()
+		stderr.Close()
 	})
 	return c
+}
+
+// errors gives what the child wrote to its stderr.
+func (c *child) errors() string {
+	b, _ := os.ReadFile(c.stderr.Name())
+	return string(b)
 }
 
 // expect reads the child's next line, which must be want.
@@ -144,27 +154,9 @@ func (c *child) expect(t *testing.T, want string) {
 	t.Helper()
 	if !c.stdout.Scan() {
 		c.cmd.Wait()
-		t.Fatalf("the child ended before saying %q (does TestMain call ledgertest.Main?): %v\n%s", want, c.stdout.Err(), c.stderr)
+		t.Fatalf("the child ended before saying %q (does TestMain call ledgertest.Main?): %v\n%s", want, c.stdout.Err(), c.errors())
 	}
 	if got := c.stdout.Text(); got != want {
-		t.Fatalf("the child said %q, want %q\n%s", got, want, c.stderr)
+		t.Fatalf("the child said %q, want %q\n%s", got, want, c.errors())
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe for the child's stderr copier and the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -6,14 +6,9 @@
 // runs it; the suite starts no engine itself (internal/ledger/enginetest does).
 //
 // Some tests run child processes: the test binary again, told its role by the environment.
-// The engine's test package must therefore call Main first thing in TestMain:
+// The engine's test package must therefore have Main as its TestMain:
 //
-//	func TestMain(m *testing.M) {
-//		ledgertest.Main(engine)
-//		code := m.Run()
-//		enginetest.Stop()
-//		os.Exit(code)
-//	}
+//	func TestMain(m *testing.M) { ledgertest.Main(m, engine) }
 package ledgertest
 
 import (

@@ -79,7 +79,7 @@ func (s *suite) bucketProcesses(t *testing.T) {
 			n++
 		}
 		if err := c.cmd.Wait(); err != nil || n != draws {
-			t.Fatalf("child %d: %d draws, %v\n%s", i, n, err, c.stderr)
+			t.Fatalf("child %d: %d draws, %v\n%s", i, n, err, c.errors())
 		}
 	}
 	checkRate(t, starts, bucketRate)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql/driver"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -80,12 +79,7 @@ func unusable(t testing.TB) []ledgertest.Unusable {
 	}
 }
 
-func TestMain(m *testing.M) {
-	ledgertest.Main(engine)
-	code := m.Run()
-	enginetest.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { ledgertest.Main(m, engine) }
 
 func TestConformance(t *testing.T) {
 	ledgertest.RunConformanceTests(t, engine)

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/envshare/envshare/internal/ledger"
-	"github.com/envshare/envshare/internal/ledger/enginetest"
 	"github.com/envshare/envshare/internal/ledger/ledgertest"
 	"github.com/envshare/envshare/internal/ledger/sqliteledger"
 	"github.com/envshare/envshare/internal/ledger/sqlledger"
@@ -53,12 +51,7 @@ var engine = ledgertest.Engine{
 	},
 }
 
-func TestMain(m *testing.M) {
-	ledgertest.Main(engine)
-	code := m.Run()
-	enginetest.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { ledgertest.Main(m, engine) }
 
 func TestConformance(t *testing.T) {
 	ledgertest.RunConformanceTests(t, engine)
