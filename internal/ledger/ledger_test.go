@@ -4,15 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/envshare/envshare/internal/ledger"
-	"github.com/envshare/envshare/internal/ledger/sqliteledger"
-	"github.com/envshare/envshare/internal/ledger/sqlledger"
 	"github.com/envshare/envshare/internal/linktest"
 	"github.com/envshare/envshare/pkg/share"
 )
@@ -29,6 +27,50 @@ func (conflicting) Scan(context.Context, ledger.Kind, ledger.Shard, func(ledger.
 	return nil
 }
 func (conflicting) Close() error { return nil }
+
+// memory is a driver in memory, for tests of the typed layer alone (the engines' own tests run
+// the conformance suite; linking one here would build it into the fuzz target too).
+type memory struct {
+	mu    sync.Mutex
+	items map[ledger.Key]ledger.Item
+}
+
+func (m *memory) Get(_ context.Context, k ledger.Key) (ledger.Item, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if it, ok := m.items[k]; ok {
+		return it, nil
+	}
+	return ledger.Item{Key: k}, nil
+}
+
+func (m *memory) GetMany(ctx context.Context, keys []ledger.Key) ([]ledger.Item, error) {
+	out := make([]ledger.Item, len(keys))
+	for i, k := range keys {
+		out[i], _ = m.Get(ctx, k)
+	}
+	return out, nil
+}
+
+func (m *memory) Put(_ context.Context, it ledger.Item) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.items[it.Key].Version != it.Version {
+		return ledger.ErrConflict
+	}
+	if m.items == nil {
+		m.items = map[ledger.Key]ledger.Item{}
+	}
+	it.Version++
+	m.items[it.Key] = it
+	return nil
+}
+
+func (m *memory) Scan(context.Context, ledger.Kind, ledger.Shard, func(ledger.Item) error) error {
+	return errors.ErrUnsupported
+}
+
+func (m *memory) Close() error { return nil }
 
 func TestUpdateRetriesConflictsUntilTheContextEnds(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
@@ -85,13 +127,9 @@ func TestShardsAreShareShardOf(t *testing.T) {
 }
 
 func TestLimiterWaitsForItsTurnAndGivesUpBeforeTheDeadline(t *testing.T) {
-	d, err := sqliteledger.Open(t.Context(), filepath.Join(t.TempDir(), "l.db"), sqlledger.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	now := time.Now().Add(time.Hour) // the deadline below must be in the context's future
 	var waits []time.Duration
-	l := ledger.New(d, ledger.Options{
+	l := ledger.New(&memory{}, ledger.Options{
 		Now: func() time.Time { return now },
 		Wait: func(ctx context.Context, d time.Duration) error {
 			waits = append(waits, d)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -63,6 +64,22 @@ func TestMain(m *testing.M) { ledgertest.Main(m, engine) }
 
 func TestConformance(t *testing.T) {
 	ledgertest.RunConformanceTests(t, engine)
+}
+
+// TestGenericEndpoint: without AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL is the endpoint.
+func TestGenericEndpoint(t *testing.T) {
+	dyn := enginetest.StartDynalite(t)
+	table := dyn.NewTable(t)
+	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", "")
+	os.Unsetenv("AWS_ENDPOINT_URL_DYNAMODB")
+	t.Setenv("AWS_ENDPOINT_URL", dyn.Endpoint())
+	d, err := dynamoledger.Open(t.Context(), table, dynamoledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Put(t.Context(), ledger.Item{Key: ledger.Key{Kind: ledger.KindRun, ID: "r"}, Doc: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestLayout pins the items as the README and template.yaml describe them.
