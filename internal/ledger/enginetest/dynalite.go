@@ -133,7 +133,9 @@ func startDynalite(node, pkg string) (endpoint, dataDir string, stop func(), err
 }
 
 // signatureProxy forwards requests to target after checking their signature as DynamoDB would,
-// answering a bad one with DynamoDB's error.
+// answering a bad one with DynamoDB's error. It reads each body whole before passing it on, which
+// also keeps dynalite up: dynalite 4.0.0 exits ("Error: aborted", thrown from its request's
+// error handler) when a client goes away in the middle of a request's body.
 func signatureProxy(target string) (*httptest.Server, error) {
 	u, err := url.Parse(target)
 	if err != nil {
