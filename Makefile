@@ -67,8 +67,14 @@ $(STATICCHECK):
 chromium:
 	@scripts/install-chromium.sh
 
+# engines: the ledger tests' MariaDB (apt-get) and dynalite (npm, into ./bin/node), installed
+# when missing. The tests start their own servers in temporary directories and stop them.
+.PHONY: engines
+engines:
+	@scripts/install-engines.sh
+
 ## test: vet, every test with -race (unit, events, emulator, binaries, browser), short fuzzing
-test: deps $(RIE) chromium
+test: deps $(RIE) chromium engines
 	@echo "== go vet ./... (the first run compiles every package: a few minutes)"
 	@$(GO) vet ./...
 	@echo "== go test -race -count=1 ./... (about 2 minutes; the first run compiles everything with -race first)"

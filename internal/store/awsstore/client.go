@@ -42,14 +42,15 @@ var (
 
 // client makes signed calls to one service.
 type client struct {
-	svc    service
-	opts   store.Options
-	signer *sigv4.Signer
+	svc       service
+	opts      store.Options
+	signer    *sigv4.Signer
+	maxAnswer int // bytes read of a successful answer
 }
 
 func newClient(svc service, opts []Option) (*client, error) {
 	c := &client{svc: svc, opts: store.NewOptions(opts),
-		signer: sigv4.New(func(o *v4.SignerOptions) { o.HeaderRules = signedHeaders{} })}
+		signer: sigv4.New(func(o *v4.SignerOptions) { o.HeaderRules = signedHeaders{} }), maxAnswer: maxAnswerBytes}
 	if c.opts.Endpoint != "" {
 		if err := checkEndpoint(c.opts.Endpoint); err != nil {
 			return nil, fmt.Errorf("awsstore: the endpoint option %w", err)
@@ -133,12 +134,12 @@ func (c *client) once(ctx context.Context, env environment, endpoint, target str
 		}
 		return parseError(resp, answer)
 	}
-	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, int64(c.maxAnswer)+1))
 	if err != nil {
 		return &noAnswerError{fmt.Errorf("read the answer (HTTP status %d): %w", resp.StatusCode, err)}
 	}
-	if len(answer) > maxAnswerBytes {
-		return fmt.Errorf("the answer is larger than %d KiB (HTTP status %d, request id %s)", maxAnswerBytes>>10, resp.StatusCode, requestID)
+	if len(answer) > c.maxAnswer {
+		return fmt.Errorf("the answer is larger than %d KiB (HTTP status %d, request id %s)", c.maxAnswer>>10, resp.StatusCode, requestID)
 	}
 	if err := json.Unmarshal(answer, out); err != nil {
 		// The decoder's message can quote the answer, which holds the secret.

@@ -1,0 +1,133 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/envshare/envshare/pkg/redact"
+)
+
+// Variable is the environment variable that names the ledger.
+const Variable = "ENVSHARE_LEDGER"
+
+// The schemes of ENVSHARE_LEDGER.
+const (
+	SchemeSQLite   = "sqlite"
+	SchemeDynamoDB = "dynamodb"
+	SchemeMySQL    = "mysql"
+)
+
+// forms lists the accepted values, for error messages.
+const forms = "sqlite:PATH, dynamodb:TABLE, mysql (the DSN in the credentials secret's ledger_dsn) or mysql:DSN"
+
+// Spec is a parsed ENVSHARE_LEDGER value.
+type Spec struct {
+	Scheme string // SchemeSQLite, SchemeDynamoDB or SchemeMySQL
+	// Arg is the file path, the table name or the DSN; empty for a bare "mysql", whose DSN is
+	// the credentials secret's ledger_dsn.
+	Arg string
+}
+
+// String gives the value without its DSN (which holds a password).
+func (s Spec) String() string {
+	switch {
+	case s.Scheme == SchemeMySQL && s.Arg != "":
+		return "mysql:[DSN]"
+	case s.Arg == "":
+		return s.Scheme
+	}
+	return s.Scheme + ":" + s.Arg
+}
+
+// FromSecret reports whether the DSN comes from the credentials secret (a bare "mysql").
+func (s Spec) FromSecret() bool { return s.Scheme == SchemeMySQL && s.Arg == "" }
+
+var (
+	tableName  = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
+	schemeName = regexp.MustCompile(`^[a-z0-9]{1,16}$`)
+)
+
+// ParseSpec checks the syntax of an ENVSHARE_LEDGER value (not empty). Errors name the
+// variable and never quote what follows the scheme.
+func ParseSpec(value string) (Spec, error) {
+	scheme, arg, colon := strings.Cut(strings.TrimSpace(value), ":")
+	s := Spec{Scheme: scheme, Arg: arg}
+	switch scheme {
+	case SchemeSQLite:
+		if arg == "" {
+			return Spec{}, fmt.Errorf("%s: sqlite needs the database file's path: sqlite:PATH, such as sqlite:envshare.db", Variable)
+		}
+	case SchemeDynamoDB:
+		if !tableName.MatchString(arg) {
+			return Spec{}, fmt.Errorf("%s: dynamodb needs a table name: dynamodb:TABLE, 3 to 255 of A-Z a-z 0-9 _ . -", Variable)
+		}
+	case SchemeMySQL:
+		if colon && arg == "" {
+			return Spec{}, fmt.Errorf("%s: mysql: needs a DSN after the colon (user:password@tcp(host:3306)/database), or write mysql alone to use the credentials secret's ledger_dsn", Variable)
+		}
+	default:
+		switch {
+		case strings.Contains(arg, "@"): // not quoted: a DSN and its password
+			return Spec{}, fmt.Errorf("%s: the value does not start with a known scheme (a MySQL DSN is written mysql:DSN): want %s", Variable, forms)
+		case colon && schemeName.MatchString(scheme):
+			return Spec{}, fmt.Errorf("%s: unknown scheme %q: want %s", Variable, scheme, forms)
+		}
+		return Spec{}, fmt.Errorf("%s: the value does not start with a known scheme: want %s", Variable, forms)
+	}
+	return s, nil
+}
+
+// Engine opens one scheme of ENVSHARE_LEDGER. Each engine package exports one; a binary
+// passes Open the engines it links.
+type Engine struct {
+	Scheme string
+	// Open opens the engine on the value's argument: the path, the table or the DSN. It checks
+	// that the database can be reached, and its errors hold no password.
+	Open func(ctx context.Context, arg string) (Driver, error)
+}
+
+// Open opens the ledger that value (ENVSHARE_LEDGER) names with one of engines; secretDSN is
+// the credentials secret's ledger_dsn, used by a bare "mysql". An empty value means no ledger:
+// Open returns nil and no error. Every error names the variable (and the secret's field when
+// the DSN came from it), and holds neither the DSN nor its password.
+func Open(ctx context.Context, value, secretDSN string, opts Options, engines ...Engine) (*Ledger, error) {
+	if strings.TrimSpace(value) == "" {
+		return nil, nil
+	}
+	spec, err := ParseSpec(value)
+	if err != nil {
+		return nil, err
+	}
+	i := slices.IndexFunc(engines, func(e Engine) bool { return e.Scheme == spec.Scheme })
+	if i < 0 {
+		var have []string
+		for _, e := range engines {
+			have = append(have, e.Scheme)
+		}
+		return nil, fmt.Errorf("%s: this binary has no %s engine (it has: %s)", Variable, spec.Scheme, strings.Join(have, ", "))
+	}
+	where, arg := Variable+"="+spec.String(), spec.Arg
+	if spec.FromSecret() {
+		where += " (the credentials secret's ledger_dsn)"
+		if arg = secretDSN; strings.TrimSpace(arg) == "" {
+			return nil, fmt.Errorf("%s: the credentials secret has no ledger_dsn (user:password@tcp(host:3306)/database)", where)
+		}
+	}
+	d, err := engines[i].Open(ctx, arg)
+	if err != nil {
+		if spec.Scheme == SchemeMySQL {
+			err = redact.New(arg).Error(err) // the engine masks the password; this, a DSN quoted whole
+		}
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	return New(d, opts), nil
+}
+
+// ErrUnreachable is wrapped by an engine's Open when the database cannot be reached (no
+// answer, refused, unknown host): the deployment's network or address is wrong, or the
+// database is down.
+var ErrUnreachable = errors.New("the database cannot be reached")
