@@ -11,9 +11,9 @@ var topFields = []string{"action", "data", "env", "appids", "source_type", "envs
 
 // allowed says which fields each action takes ("action" is allowed everywhere).
 var allowed = map[string]map[string]bool{
-	ActionShare:     {"action": true, "data": true, "env": true, "appids": true, "source_type": true},
-	ActionUnshare:   {"action": true, "data": true, "env": true, "appids": true, "source_type": true},
-	ActionBindings:  {"action": true, "appids": true, "source_type": true},
+	ActionShare:    {"action": true, "data": true, "env": true, "appids": true, "source_type": true},
+	ActionUnshare:  {"action": true, "data": true, "env": true, "appids": true, "source_type": true},
+	ActionBindings: {"action": true, "appids": true, "source_type": true},
 	ActionReconcile: {"action": true, "source_type": true, "envs": true, "customers": true, "prune": true, "dry_run": true,
 		"shard": true, "backfill": true},
 }
