@@ -127,6 +127,29 @@ func Open(ctx context.Context, value, secretDSN string, opts Options, engines ..
 	return New(d, opts), nil
 }
 
+// Secrets returns the secret values an ENVSHARE_LEDGER value holds: the DSN of mysql:DSN and
+// its password; none for the other forms (a path, a table name).
+func Secrets(value string) []string {
+	scheme, dsn, _ := strings.Cut(strings.TrimSpace(value), ":")
+	if scheme != SchemeMySQL || dsn == "" {
+		return nil
+	}
+	return append([]string{dsn}, DSNSecrets(dsn)...)
+}
+
+// DSNSecrets returns the password of a MySQL DSN (user:password@tcp(host:3306)/database), as
+// go-sql-driver/mysql finds it (up to the last "@"), for the redactor; none when it has none.
+func DSNSecrets(dsn string) []string {
+	at := strings.LastIndex(dsn, "@")
+	if at < 0 {
+		return nil
+	}
+	if _, pw, ok := strings.Cut(dsn[:at], ":"); ok && pw != "" {
+		return []string{pw}
+	}
+	return nil
+}
+
 // ErrUnreachable is wrapped by an engine's Open when the database cannot be reached (no
 // answer, refused, unknown host): the deployment's network or address is wrong, or the
 // database is down.
