@@ -111,7 +111,9 @@ func TestRecordEventKeepsTheNewestEventPerAppid(t *testing.T) {
 	f := newFleet(t, nil)
 	id := appid(7)
 	info := &Info{Principal: "Acme", PermissionSets: []int{1, 18}, MiniProgram: true}
-	ev := func(kind string, at time.Duration) Event { return Event{AppID: id, InfoType: kind, CreateTime: t0.Add(at)} }
+	ev := func(kind string, at time.Duration) Event {
+		return Event{AppID: id, InfoType: kind, CreateTime: t0.Add(at)}
+	}
 
 	rec, changed, err := f.RecordEvent(t.Context(), ev(EventAuthorized, 0), info)
 	if err != nil || !changed || !rec.Authorized || rec.Principal != "Acme" || !rec.InfoFetchedAt.Equal(t0) {
