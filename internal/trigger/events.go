@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -82,12 +83,29 @@ func eventsNotConfigured() *share.Error {
 		"message token and EncodingAESKey are not all set (README, Receiving WeChat's events)"}
 }
 
-// onEvent acts on one authenticated event.
+// onEvent acts on one authenticated event. With a ledger, the authorization events are the
+// contract's section 8 (authorizationEvent).
 func (a *App) onEvent(ctx context.Context, inst *instance, ev wxcrypt.Event) {
 	log := a.log.With("info_type", ev.InfoType, "authorizer_appid", ev.AuthorizerAppID)
 	switch ev.InfoType {
 	case wxcrypt.InfoComponentVerifyTicket:
 		a.storeTicket(ctx, inst, ev)
+	case wxcrypt.InfoAuthorized, wxcrypt.InfoUpdateAuthorized, wxcrypt.InfoUnauthorized:
+		if inst.Fleet != nil {
+			log.InfoContext(ctx, "authorization event")
+			a.authorizationEvent(ctx, inst, ev)
+			return
+		}
+		a.authorizationWithoutLedger(ctx, inst, ev, log)
+	default:
+		log.InfoContext(ctx, "wechat event of another kind, acknowledged")
+	}
+}
+
+// authorizationWithoutLedger acts on an authorization event as the contract's section 5 says:
+// ENVSHARE_ONBOARD_ENVS shared (or unshared), the event notified.
+func (a *App) authorizationWithoutLedger(ctx context.Context, inst *instance, ev wxcrypt.Event, log *slog.Logger) {
+	switch ev.InfoType {
 	case wxcrypt.InfoAuthorized:
 		log.InfoContext(ctx, "a Mini Program authorized the platform")
 		a.onboard(ctx, inst, ev)
@@ -101,8 +119,6 @@ func (a *App) onEvent(ctx context.Context, inst *instance, ev wxcrypt.Event) {
 			notice.Offboard = a.shareWith(ctx, inst, share.ActionUnshare, ev.AuthorizerAppID)
 		}
 		a.notifyEvent(ctx, inst, notice)
-	default:
-		log.InfoContext(ctx, "wechat event of another kind, acknowledged")
 	}
 }
 
@@ -234,14 +250,15 @@ func noticeOf(ev wxcrypt.Event) eventFields {
 	return eventFields{InfoType: ev.InfoType, AuthorizerAppID: ev.AuthorizerAppID, CreateTime: time.Unix(ev.CreateTime, 0).UTC()}
 }
 
-// notifyEvent posts an event notice to ENVSHARE_NOTIFY_URL, when there is one.
-func (a *App) notifyEvent(ctx context.Context, inst *instance, notice eventNotice) {
+// notifyEvent posts an event notice (an eventNotice, or an authorization with a ledger) to
+// ENVSHARE_NOTIFY_URL, when there is one.
+func (a *App) notifyEvent(ctx context.Context, inst *instance, notice any) {
 	if inst.Notifier == nil {
 		return
 	}
 	nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), eventRetryBudget)
 	defer cancel()
 	if err := inst.Notifier.Send(nctx, notice); err != nil {
-		a.log.WarnContext(ctx, "event notification failed", "action", notice.Action, "error", err)
+		a.log.WarnContext(ctx, "event notification failed", "error", err)
 	}
 }
