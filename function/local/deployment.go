@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/envshare/envshare/internal/ledger"
+	"github.com/envshare/envshare/internal/ledger/sqliteledger"
 	"github.com/envshare/envshare/internal/notify"
 	"github.com/envshare/envshare/internal/trigger"
 	"github.com/envshare/envshare/pkg/signature"
@@ -129,7 +131,7 @@ func deploy(out io.Writer, opts deployOptions) (_ *deployment, err error) {
 	if err != nil {
 		return nil, err
 	}
-	d.App = trigger.New(trigger.Options{Platform: "local", Cloud: trigger.Cloud{Name: "local"},
+	d.App = trigger.New(trigger.Options{Platform: "local", Cloud: trigger.Cloud{Name: "local", Ledgers: []ledger.Engine{sqliteledger.Engine}},
 		Logger: logger(opts.Verbose, d.Settings.cfg.LogLevel)})
 
 	// Everything is set up: serve.

@@ -56,15 +56,16 @@ type Fleet struct {
 	WeChat WeChat // nil: no backfill
 	// BackfillMax is how many info calls one backfill makes at most (ENVSHARE_BACKFILL_MAX).
 	BackfillMax int
-	Now         func() time.Time // default time.Now
+	Clock       func() time.Time // the time of the records written (default time.Now)
 	Logger      *slog.Logger     // default: discard
 }
 
 var _ share.Fleet = (*Fleet)(nil)
 
-func (f *Fleet) now() time.Time {
-	if f.Now != nil {
-		return f.Now()
+// Now is the time on the fleet's clock (Fleet.Now, default time.Now).
+func (f *Fleet) Now() time.Time {
+	if f.Clock != nil {
+		return f.Clock()
 	}
 	return time.Now()
 }
@@ -178,7 +179,7 @@ func (f *Fleet) Remember(ctx context.Context, outcomes []share.Outcome) error {
 	for _, a := range recs {
 		principal[a.AppID] = a.Principal
 	}
-	now := f.now()
+	now := f.Now()
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(writers)
 	for _, o := range todo {
@@ -258,7 +259,7 @@ func (f *Fleet) learn(ctx context.Context, page []Listed, sum *share.BackfillSum
 				return false, nil
 			}
 			rec.Authorized, rec.AuthorizedAt = true, authTime
-			setInfo(rec, info, f.now())
+			setInfo(rec, info, f.Now())
 			return true, nil
 		}); err != nil {
 			return err
@@ -307,7 +308,7 @@ func (f *Fleet) CheckOrder(ctx context.Context, ev Event) (ledger.Authorizer, er
 // whether the authorizer's principal, permission sets, kind or authorization changed (an
 // equal replay changes nothing, and writes nothing).
 func (f *Fleet) RecordEvent(ctx context.Context, ev Event, info *Info) (rec ledger.Authorizer, changed bool, err error) {
-	now := f.now()
+	now := f.Now()
 	rec, err = f.Ledger.UpdateAuthorizer(ctx, ev.AppID, func(a *ledger.Authorizer) (bool, error) {
 		if ev.CreateTime.Before(a.LastEventTime) {
 			return false, ErrStale

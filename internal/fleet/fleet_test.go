@@ -26,7 +26,7 @@ func newFleet(t *testing.T, wx WeChat) *Fleet {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	return &Fleet{Ledger: l, WeChat: wx, BackfillMax: 1000, Now: func() time.Time { return t0 }}
+	return &Fleet{Ledger: l, WeChat: wx, BackfillMax: 1000, Clock: func() time.Time { return t0 }}
 }
 
 // fakeWeChat lists n authorizers, appid(0..n-1), of principal "P<i%3>", set 18 for even i.
@@ -205,7 +205,7 @@ func TestTheFleetView(t *testing.T) {
 		{Env: "cust-g", AppID: appid(3), Status: share.StatusPendingConfirmation, ConfirmURL: "https://open.weixin.qq.com/3"},
 		{Env: "cust-g", AppID: appid(1), Status: share.StatusFailed, Error: &share.EntryError{Code: share.CodeDifferentEntity, Message: "main body not same"}},
 	} {
-		f.Now = func() time.Time { return t0.Add(time.Duration(-i) * time.Hour) } // the later, the older
+		f.Clock = func() time.Time { return t0.Add(time.Duration(-i) * time.Hour) } // the later, the older
 		if err := f.Remember(ctx, []share.Outcome{o}); err != nil {
 			t.Fatal(err)
 		}

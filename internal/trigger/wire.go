@@ -162,7 +162,7 @@ func (a *App) openFleet(ctx context.Context, cfg config.Config, creds *token.Cre
 	if err != nil {
 		return nil, err
 	}
-	return &fleet.Fleet{Ledger: l, WeChat: authorizerAPI(client, creds), BackfillMax: cfg.BackfillMax, Logger: a.log}, nil
+	return &fleet.Fleet{Ledger: l, WeChat: authorizerAPI(client, creds), BackfillMax: cfg.BackfillMax, Clock: a.now, Logger: a.log}, nil
 }
 
 // stores opens the credentials store and the state record's store of cfg's token mode.

@@ -27,6 +27,9 @@ type Fleet interface {
 	// Backfill finds authorizers the fleet does not know yet (their authorization push was
 	// missed) and learns their principal and permission sets, within its own limit per run.
 	Backfill(ctx context.Context) (*BackfillSummary, error)
+	// Now is the time on the clock of the fleet's records: Remember stamps it, and a
+	// reconcile compares a link's LinkIssuedAt with it (Options.RelinkAfter).
+	Now() time.Time
 }
 
 // Authorizer is what a Fleet knows of one authorizer.

@@ -95,6 +95,12 @@ func (f *memFleet) Backfill(ctx context.Context) (*BackfillSummary, error) {
 	return f.backfill()
 }
 
+func (f *memFleet) Now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now
+}
+
 func (f *memFleet) pair(env, appid string) PairMemory {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -192,7 +198,7 @@ func TestReconcileByCustomer(t *testing.T) {
 	f := newFake()
 	f.bind("cust-a", a0)
 	f.confirm = func(env, a string) bool { return a == a1 }
-	svc := newService(t, f, Options{Fleet: fl, Now: func() time.Time { return now }})
+	svc := newService(t, f, Options{Fleet: fl})
 	req := customersReq(
 		Customer{Principal: acme, Envs: []string{"cust-a"}},
 		Customer{Principal: globex, Envs: []string{"cust-g", "cust-g2"}, SourceType: ptr(2)},
@@ -250,7 +256,7 @@ func TestReconcileByCustomer(t *testing.T) {
 	t.Run("after RelinkAfter it is shared again, with a new link", func(t *testing.T) {
 		later := now.Add(DefaultRelinkAfter)
 		fl.now = later
-		svc := newService(t, f, Options{Fleet: fl, Now: func() time.Time { return later }})
+		svc := newService(t, f, Options{Fleet: fl})
 		shares := len(f.shares)
 		res, err := svc.Do(t.Context(), req)
 		if err != nil {

@@ -94,8 +94,11 @@ func (s *Service) reconcile(ctx context.Context, body *Request) (*Result, error)
 	runs := make([]*reconcileRun, len(groups))
 	var calls []*callError
 	for i, g := range groups {
-		r := &reconcileRun{s: s, ctx: ctx, sourceType: g.sourceType, fleet: s.opts.Fleet, now: s.opts.Now(),
+		r := &reconcileRun{s: s, ctx: ctx, sourceType: g.sourceType, fleet: s.opts.Fleet,
 			dryRun: m.DryRun != nil && *m.DryRun, prune: m.Prune != nil && *m.Prune}
+		if r.fleet != nil {
+			r.now = r.fleet.Now()
+		}
 		r.plan(g.lists, m.Shard)
 		if err := r.run(); err != nil {
 			return nil, err
@@ -238,7 +241,7 @@ type reconcileRun struct {
 	dryRun     bool
 	prune      bool
 	fleet      Fleet     // nil: no memory of the fleet
-	now        time.Time // when the run started, for RelinkAfter
+	now        time.Time // when the run started on the Fleet's clock, for RelinkAfter
 
 	managed  map[string]int32 // the envs the manifest names → their index in plans
 	plans    []*envPlan       // per managed env
