@@ -217,7 +217,7 @@ func TestAWSPolicies(t *testing.T) {
 			for _, p := range problems {
 				t.Error(p)
 			}
-			want := append(slices.Clone(tc.want), grant{"sqs:SendMessage", queue}) // onboarding retries
+			want := append(slices.Clone(tc.want), grant{"sqs:SendMessage", queue})           // onboarding retries
 			for _, action := range []string{"GetItem", "PutItem", "BatchGetItem", "Query"} { // the ledger's items
 				want = append(want, grant{"dynamodb:" + action, "{GetAtt:LedgerTable.Arn}"})
 			}
