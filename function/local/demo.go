@@ -16,6 +16,7 @@ import (
 
 	"github.com/envshare/envshare/internal/config"
 	"github.com/envshare/envshare/internal/notify"
+	"github.com/envshare/envshare/internal/termqr"
 	"github.com/envshare/envshare/pkg/redact"
 	"github.com/envshare/envshare/pkg/share"
 	"github.com/envshare/envshare/pkg/wxemu"
@@ -127,7 +128,7 @@ func (r *runner) closedLoop(ctx context.Context) error {
 
 	r.step("The confirmation page: forward it to the Mini Program's administrator")
 	fmt.Fprintf(out, "   page  %s\n   link  %s\n", link.ConfirmPage, link.ConfirmURL)
-	qr, err := terminalQR(link.ConfirmURL, r.ansi)
+	qr, err := termqr.Draw(link.ConfirmURL, r.ansi)
 	if err != nil {
 		return err
 	}
