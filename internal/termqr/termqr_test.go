@@ -62,4 +62,3 @@ func halfBlocksPNG(t *testing.T, text string) []byte {
 	}
 	return b.Bytes()
 }
-
