@@ -93,17 +93,41 @@ func New(t Transport, opts Options) *Client {
 
 // Share shares env with appids.
 func (c *Client) Share(ctx context.Context, env string, appids []string) (*share.Result, error) {
-	return c.Do(ctx, share.Request{Action: share.ActionShare, Env: env, AppIDs: appids})
+	return c.pairs(ctx, share.ActionShare, env, appids)
 }
 
 // Unshare withdraws env's shares with appids.
 func (c *Client) Unshare(ctx context.Context, env string, appids []string) (*share.Result, error) {
-	return c.Do(ctx, share.Request{Action: share.ActionUnshare, Env: env, AppIDs: appids})
+	return c.pairs(ctx, share.ActionUnshare, env, appids)
 }
 
 // Bindings reads the envs each appid is bound to.
 func (c *Client) Bindings(ctx context.Context, appids []string) (*share.Result, error) {
-	return c.Do(ctx, share.Request{Action: share.ActionBindings, AppIDs: appids})
+	req := share.Request{Action: share.ActionBindings, AppIDs: appids}
+	if len(appids) == 0 || len(appids) > share.MaxAppIDs || !allAppIDs(appids) {
+		return c.Do(ctx, req) // Check names every problem
+	}
+	return c.send(ctx, req)
+}
+
+// pairs shares or unshares env with appids. The common case, a valid env and appids, is
+// checked in place (share.ValidEnv, share.ValidAppID: the contract's rules without share.Check's
+// encoding and decoding); anything else goes through Do, whose Check names every problem.
+func (c *Client) pairs(ctx context.Context, action, env string, appids []string) (*share.Result, error) {
+	req := share.Request{Action: action, Env: env, AppIDs: appids}
+	if !share.ValidEnv(env) || len(appids) == 0 || len(appids) > share.MaxPairs || !allAppIDs(appids) {
+		return c.Do(ctx, req)
+	}
+	return c.send(ctx, req)
+}
+
+func allAppIDs(appids []string) bool {
+	for _, id := range appids {
+		if !share.ValidAppID(id) {
+			return false
+		}
+	}
+	return true
 }
 
 // Reconcile reconciles envs (the manifest's pairs), or with envs nil the deployment's
@@ -129,6 +153,11 @@ func (c *Client) Do(ctx context.Context, req share.Request) (*share.Result, erro
 		}
 		req = checked
 	}
+	return c.send(ctx, req)
+}
+
+// send sends a request known to be valid.
+func (c *Client) send(ctx context.Context, req share.Request) (*share.Result, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, fmt.Errorf("envshare: encode the request: %w", err)
