@@ -43,6 +43,7 @@ commands:
   quota                     WeChat's daily quotas of the APIs envshare calls
   refresh [--force]         mint the component access token now (the deployment's one minter)
   sign METHOD ROUTE         print the hmac headers of a curl: [--query 'appids=wx1,wx2'] [--body JSON | --body-file F]
+                            [--at UNIX_SECONDS] (default now)
 
 the deployment (flags win over the variables):
   --url URL                 ENVSHARE_URL: the base URL, stage included (the template's ApiUrl)

@@ -18,7 +18,6 @@ import (
 	"github.com/envshare/envshare/pkg/client"
 	"github.com/envshare/envshare/pkg/client/scfinvoke"
 	"github.com/envshare/envshare/pkg/retry"
-	"github.com/envshare/envshare/pkg/share"
 	"github.com/envshare/envshare/pkg/wxemu"
 )
 
@@ -65,39 +64,19 @@ func TestTheGoClientInvokesTheFunction(t *testing.T) {
 		storetest.TencentSessionToken), storetest.TencentRegion, cpf)
 	c := client.New(scfinvoke.New(tc, "envshare").WithNamespace("tenant-a"), client.Options{
 		Retry: retry.Policy{Attempts: 3, Wait: func(context.Context, time.Duration) error { return nil }}})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-
-	res, err := c.Share(ctx, "prod-6gni9ity244a6ea3", []string{"wx075cf85bf347b6df", "wx1a2b3c4d5e6f7081"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s, ok := res.Summary.(*share.ShareSummary); !ok || s.Shared != 1 || s.PendingConfirmation != 1 {
-		t.Errorf("share: %+v", res)
-	}
-	if err := emu.AddFault(wxemu.Fault{Endpoint: "batchgetenvid", Kind: wxemu.FaultBusy, Times: 1}); err != nil {
-		t.Fatal(err)
-	}
-	res, err = c.Bindings(ctx, []string{"wx075cf85bf347b6df"})
-	if err != nil || len(res.Bindings) != 1 {
-		t.Errorf("bindings after a transient failure: %+v %v", res, err)
-	}
-	_, err = c.Refresh(ctx, false)
-	var e *client.Error
-	if !errors.As(err, &e) || !e.FunctionError || e.Code != share.CodeInvalidRequest {
-		t.Errorf("refresh: %#v", err)
-	}
+	eventtest.ExerciseClient(t, c, emu)
 
 	invs := scf.Invocations()
-	if len(invs) != 4 || invs[0].Namespace != "tenant-a" || invs[0].InvocationType != "RequestResponse" || invs[0].Region != storetest.TencentRegion {
+	if len(invs) != eventtest.ClientInvocations || invs[0].Namespace != "tenant-a" || invs[0].InvocationType != "RequestResponse" || invs[0].Region != storetest.TencentRegion {
 		t.Errorf("invocations: %+v", invs)
 	}
 	// A wrong key: the fake's TC3 check refuses it, and the call got no answer of the function.
 	bad := common.NewCommonClient(common.NewTokenCredential(storetest.TencentSecretID, "another-key",
 		storetest.TencentSessionToken), storetest.TencentRegion, cpf)
-	_, err = client.New(scfinvoke.New(bad, "envshare").WithNamespace("tenant-a"), client.Options{}).Quota(ctx)
+	_, err = client.New(scfinvoke.New(bad, "envshare").WithNamespace("tenant-a"), client.Options{}).Quota(context.Background())
+	var e *client.Error
 	if err == nil || errors.As(err, &e) {
 		t.Errorf("a wrong key: %v", err)
 	}
-	eventtest.CheckLogs(t, fn.proc.Stop(), 4, eventtest.SecretsOf(env)...)
+	eventtest.CheckLogs(t, fn.proc.Stop(), eventtest.ClientInvocations, eventtest.SecretsOf(env)...)
 }
