@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/envshare/envshare/internal/termqr"
 	"github.com/envshare/envshare/pkg/client"
 	"github.com/envshare/envshare/pkg/retry"
 	"github.com/envshare/envshare/pkg/share"
@@ -131,7 +132,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err == nil {
 		ctx, cancel := context.WithTimeout(ctx, o.timeout)
 		defer cancel()
-		out := &printer{w: stdout, json: o.json, terminal: isTerminal(stdout), qr: !o.noQR}
+		out := &printer{w: stdout, json: o.json, terminal: termqr.IsTerminal(stdout), qr: !o.noQR}
 		var code int
 		if code, err = command(ctx, args[0], o, pos, getenv, out); err == nil {
 			return code

@@ -41,7 +41,7 @@ func demo(ctx context.Context, out io.Writer, args []string) error {
 		return err
 	}
 	defer d.Close()
-	r := &runner{d: d, out: out, ansi: isTerminal(out)}
+	r := &runner{d: d, out: out, ansi: termqr.IsTerminal(out)}
 	fmt.Fprintf(out, "\nThe function (the real handler) listens on %s; the WeChat emulator on %s\n"+
 		"(demo fleet: pkg/wxemu/demo.go) pushes its events to %s/wechat/events.\n", d.URL, d.EmulatorURL, d.URL)
 
@@ -387,16 +387,6 @@ func get(ctx context.Context, link string) (int, string, error) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b), err
-}
-
-// isTerminal reports whether w is a terminal (then the QR code is drawn in explicit colours).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	info, err := f.Stat()
-	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }
 
 func shorten(s string, n int) string {

@@ -3,6 +3,8 @@
 package termqr
 
 import (
+	"io"
+	"os"
 	"strings"
 
 	qrcode "github.com/skip2/go-qrcode"
@@ -50,4 +52,14 @@ func halfBlock(upper, lower bool) rune {
 	default:
 		return ' '
 	}
+}
+
+// IsTerminal reports whether w is a terminal: then a QR code is drawn, in explicit colours.
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }
