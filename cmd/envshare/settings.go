@@ -40,7 +40,7 @@ func newClient(ctx context.Context, o *options, getenv func(string) string) (*cl
 	if o.attempts < 1 {
 		return nil, usagef("--attempts %d: must be at least 1", o.attempts)
 	}
-	opts := client.Options{Retry: retry.Policy{Attempts: o.attempts, Base: client.DefaultRetry.Base, Max: client.DefaultRetry.Max}}
+	opts := client.Options{Retry: retry.Policy{Attempts: o.attempts}}
 	function, invoke := cmp.Or(o.function, getenv(envFunction)), cmp.Or(o.invoke, getenv(envInvoke))
 	if function != "" || invoke != "" {
 		t, err := invokeTransport(ctx, o, function, invoke, getenv)

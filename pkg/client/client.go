@@ -53,8 +53,9 @@ const DefaultMaxWait = 30 * time.Second
 
 // Options tune a Client; the zero value is ready to use.
 type Options struct {
-	// Retry is the policy of retries of transient failures (see Error.Transient). Its zero value
-	// means DefaultRetry.
+	// Retry is the policy of retries of transient failures (see Error.Transient): by default
+	// retry.DefaultAttempts attempts; without Base and Max, the pauses of DefaultRetryBase and
+	// DefaultRetryMax.
 	Retry retry.Policy
 	// MaxWait is the longest wait for an answer's retry_after (or Retry-After) before the next
 	// attempt; one asking for longer is returned at once. 0 means DefaultMaxWait; negative,
@@ -64,9 +65,12 @@ type Options struct {
 	Now func() time.Time
 }
 
-// DefaultRetry is the retry policy of a Client whose Options do not give one: 3 attempts in
-// all, pauses drawn from up to 500 ms, then 1 s.
-var DefaultRetry = retry.Policy{Attempts: retry.DefaultAttempts, Base: 500 * time.Millisecond, Max: 5 * time.Second}
+// The pauses of a Client whose Options.Retry gives none: up to 500 ms before the first retry,
+// up to 1 s before the second (full jitter), never more than 5 s.
+const (
+	DefaultRetryBase = 500 * time.Millisecond
+	DefaultRetryMax  = 5 * time.Second
+)
 
 // Client calls a deployed envshare through a Transport. It is safe for concurrent use.
 type Client struct {
@@ -79,8 +83,8 @@ type Client struct {
 // New returns a Client that calls the deployment through t.
 func New(t Transport, opts Options) *Client {
 	c := &Client{t: t, policy: opts.Retry, maxWait: opts.MaxWait, now: opts.Now}
-	if p := opts.Retry; p.Attempts == 0 && p.Base == 0 && p.Max == 0 {
-		c.policy.Attempts, c.policy.Base, c.policy.Max = DefaultRetry.Attempts, DefaultRetry.Base, DefaultRetry.Max
+	if c.policy.Base == 0 && c.policy.Max == 0 {
+		c.policy.Base, c.policy.Max = DefaultRetryBase, DefaultRetryMax
 	}
 	if c.maxWait == 0 {
 		c.maxWait = DefaultMaxWait
