@@ -99,7 +99,7 @@ func TestEndToEndShareUnshareAndBindings(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("statuses %v", got)
 	}
-	if o := outcomeOf(t, res, "prod-1", a3); o.Error.Code != CodeRejected || o.Error.Message != wxemu.MsgDifferentSubject {
+	if o := outcomeOf(t, res, "prod-1", a3); o.Error.Code != CodeDifferentEntity || o.Error.Message != "main body not same" {
 		t.Fatalf("outcome %+v", o)
 	}
 	if n := e.emu.Calls(wxemu.EndpointShare); n != 2 {

@@ -1,13 +1,14 @@
 package wxemu
 
-// Entry-level errmsgs the emulator puts in err_list. WeChat does not document them; these
-// read like its messages and are stable, so tests may compare them.
+// Entry-level errmsgs the emulator puts in err_list. WeChat documents only the cross-entity
+// one (MsgDifferentSubject, since 2023); the others read like its messages and are stable, so
+// tests may compare them.
 const (
 	MsgEnvNotExist      = "env not exist"
 	MsgInvalidAppID     = "invalid appid"
 	MsgNotAuthorized18  = "api unauthorized: permission set 18 not authorized to the component"
 	MsgNoCloud          = "app has no cloud development"
-	MsgDifferentSubject = "env and appid belong to different subjects"
+	MsgDifferentSubject = "main body not same" // the env's and the app's entities (主体) differ
 	MsgEnvNotShared     = "env not shared"
 )
 
