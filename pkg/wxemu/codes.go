@@ -7,6 +7,7 @@ const (
 	MsgEnvNotExist      = "env not exist"
 	MsgInvalidAppID     = "invalid appid"
 	MsgNotAuthorized18  = "api unauthorized: permission set 18 not authorized to the component"
+	MsgNotMiniProgram   = "appid is not a mini program"
 	MsgNoCloud          = "app has no cloud development"
 	MsgDifferentSubject = "main body not same" // the env's and the app's entities (主体) differ
 	MsgEnvNotShared     = "env not shared"
@@ -47,10 +48,14 @@ func errMsg(code int) string {
 		return "data format error"
 	case 48001:
 		return "api unauthorized"
+	case 61003:
+		return "component is not authorized by this account"
 	case 61004:
 		return "access clientip is not registered"
 	case 61006:
 		return "component verify ticket is invalid"
+	case 76021:
+		return "cgi_path not found, please check"
 	case 85088:
 		return "no cloud development"
 	default:
