@@ -36,7 +36,7 @@ ADDR           ?= 127.0.0.1:8080
 EMULATOR_ADDR  ?= 127.0.0.1:8081
 EVENT          ?=
 
-.PHONY: all help deps chromium local test fuzz-short fuzz run invoke serve bench build-aws build-scf \
+.PHONY: all help deps chromium local cli test fuzz-short fuzz run invoke serve bench build-aws build-scf \
 	build-EnvshareFunction lint deploy-aws deploy-scf clean
 
 all: test
@@ -94,6 +94,11 @@ fuzz: deps
 local: deps
 	@if [ ! -x $(LOCAL) ]; then echo "== Building bin/local (./function/local; the first build: about a minute)"; fi
 	@$(GO) build -o $(LOCAL) ./function/local
+
+## cli: the operator CLI (cmd/envshare) into ./bin/envshare; its tests run in make test
+cli: deps
+	@$(GO) build -o $(BIN)/envshare ./cmd/envshare
+	@echo "bin/envshare: try ./bin/envshare help"
 
 ## run: the closed loop and every action, step by step, against the embedded WeChat emulator
 run: local

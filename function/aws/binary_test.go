@@ -68,16 +68,7 @@ func TestBootstrapUnderTheRuntimeInterfaceEmulator(t *testing.T) {
 // function that invokes it with a sample event and returns the answer.
 func startRIE(t *testing.T, rie, bootstrap string, env map[string]string) (func(t *testing.T, name string) []byte, *eventtest.Process) {
 	t.Helper()
-	invokeAddr := "127.0.0.1:" + strconv.Itoa(eventtest.FreePort(t))
-	cmd := exec.Command(rie,
-		"--runtime-interface-emulator-address", invokeAddr,
-		"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(eventtest.FreePort(t)),
-		bootstrap)
-	cmd.Dir = filepath.Dir(bootstrap)
-	cmd.Env = eventtest.ProcessEnv(env)
-	cmd.Env = append(cmd.Env, "AWS_LAMBDA_FUNCTION_TIMEOUT=30")
-	proc := eventtest.StartProcess(t, cmd)
-	eventtest.WaitForPort(t, invokeAddr)
+	invokeAddr, proc := runRIE(t, rie, bootstrap, env)
 	return func(t *testing.T, name string) []byte {
 		t.Helper()
 		resp, err := http.Post("http://"+invokeAddr+"/2015-03-31/functions/function/invocations",
@@ -95,3 +86,20 @@ func startRIE(t *testing.T, rie, bootstrap string, env map[string]string) (func(
 }
 
 func golden(name string) string { return eventtest.GoldenOf(filepath.Join(adapter.Dir, name+".json")) }
+
+// runRIE starts the runtime interface emulator running bootstrap with env, and returns the
+// address of its Invoke API (/2015-03-31/functions/function/invocations).
+func runRIE(t *testing.T, rie, bootstrap string, env map[string]string) (string, *eventtest.Process) {
+	t.Helper()
+	invokeAddr := "127.0.0.1:" + strconv.Itoa(eventtest.FreePort(t))
+	cmd := exec.Command(rie,
+		"--runtime-interface-emulator-address", invokeAddr,
+		"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(eventtest.FreePort(t)),
+		bootstrap)
+	cmd.Dir = filepath.Dir(bootstrap)
+	cmd.Env = eventtest.ProcessEnv(env)
+	cmd.Env = append(cmd.Env, "AWS_LAMBDA_FUNCTION_TIMEOUT=30")
+	proc := eventtest.StartProcess(t, cmd)
+	eventtest.WaitForPort(t, invokeAddr)
+	return invokeAddr, proc
+}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/envshare/envshare/internal/config"
 	"github.com/envshare/envshare/internal/notify"
+	"github.com/envshare/envshare/internal/termqr"
 	"github.com/envshare/envshare/pkg/redact"
 	"github.com/envshare/envshare/pkg/share"
 	"github.com/envshare/envshare/pkg/wxemu"
@@ -40,7 +41,7 @@ func demo(ctx context.Context, out io.Writer, args []string) error {
 		return err
 	}
 	defer d.Close()
-	r := &runner{d: d, out: out, ansi: isTerminal(out)}
+	r := &runner{d: d, out: out, ansi: termqr.IsTerminal(out)}
 	fmt.Fprintf(out, "\nThe function (the real handler) listens on %s; the WeChat emulator on %s\n"+
 		"(demo fleet: pkg/wxemu/demo.go) pushes its events to %s/wechat/events.\n", d.URL, d.EmulatorURL, d.URL)
 
@@ -127,7 +128,7 @@ func (r *runner) closedLoop(ctx context.Context) error {
 
 	r.step("The confirmation page: forward it to the Mini Program's administrator")
 	fmt.Fprintf(out, "   page  %s\n   link  %s\n", link.ConfirmPage, link.ConfirmURL)
-	qr, err := terminalQR(link.ConfirmURL, r.ansi)
+	qr, err := termqr.Draw(link.ConfirmURL, r.ansi)
 	if err != nil {
 		return err
 	}
@@ -386,16 +387,6 @@ func get(ctx context.Context, link string) (int, string, error) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b), err
-}
-
-// isTerminal reports whether w is a terminal (then the QR code is drawn in explicit colours).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	info, err := f.Stat()
-	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }
 
 func shorten(s string, n int) string {

@@ -19,9 +19,10 @@ const (
 	fromSample   = "sample"        // a sample event's configuration (make invoke)
 )
 
-// toolVariables are ENVSHARE_* variables of the tests and the Makefile, not settings of the
-// function: they are neither applied nor reported as unknown.
-var toolVariables = []string{"ENVSHARE_RIE_BIN", "ENVSHARE_CHROMIUM"}
+// toolVariables are ENVSHARE_* variables of the tests, the Makefile and the operator CLI
+// (cmd/envshare), not settings of the function: they are neither applied nor reported as
+// unknown.
+var toolVariables = []string{"ENVSHARE_RIE_BIN", "ENVSHARE_CHROMIUM", "ENVSHARE_URL", "ENVSHARE_FUNCTION", "ENVSHARE_INVOKE"}
 
 // setting is one variable of the effective configuration.
 type setting struct {

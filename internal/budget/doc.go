@@ -7,6 +7,8 @@
 //	BenchmarkColdStartAWS   envshare_ms, hello_ms, ratio,              target: ratio <= 1.10 (the
 //	                        ratio_no_wechat_call                               median of 3 runs)
 //	BenchmarkHandlerShare   ns/op, allocs/op                           target: < 50 µs per request
+//	BenchmarkClientShare    ns/op, allocs/op (handler/, client/;       read beside HandlerShare: the
+//	                        bearer and hmac)                                   client's part of a round trip
 //	BenchmarkZipSize        aws_arm64_bytes, aws_amd64_bytes,          budget: each <= 5 MiB (fails
 //	                        scf_bytes                                          over it)
 //	BenchmarkReconcileRSS   peak_rss_MiB, manifest_rss_MiB,            target: 200k: peak_rss_MiB < 128;
@@ -53,6 +55,14 @@
 // as in production and written to io.Discard. The WeChat API is an in-memory share.Upstream that answers at once,
 // so ns/op is envshare's own cost per request. The AWS event decoding of function/aws is not
 // included: it lives in package main, which cannot be imported.
+//
+// # The Go client (BenchmarkClientShare)
+//
+// The same share through pkg/client over HTTP on 127.0.0.1: handler/ against the real handler
+// (as in BenchmarkHandlerShare) behind a net/http server, the whole round trip in one process;
+// client/ against a server that answers the handler's answer as canned bytes, so that what is
+// left is the client's own cost (checking, signing, net/http on both sides, decoding into
+// share.Result). pkg/client's BenchmarkShareWithoutNetwork is that cost without net/http.
 //
 // # Deployment size (BenchmarkZipSize)
 //

@@ -97,6 +97,9 @@ func StartProcess(t *testing.T, cmd *exec.Cmd) *Process {
 	return p
 }
 
+// Output returns what the process wrote so far.
+func (p *Process) Output() string { return p.out.String() }
+
 // Stop kills the process and returns its whole output: only after the process is gone has
 // everything it wrote been read.
 func (p *Process) Stop() string {

@@ -98,8 +98,9 @@ func Text(text string, values ...string) string { return New(values...).String(t
 // Values masks values in err's message, like Set.Error.
 func Values(err error, values ...string) error { return New(values...).Error(err) }
 
-// URL masks the access_token query value of a URL; a URL that does not parse loses its query,
-// which is where a token would be.
+// URL masks the access_token query value of a URL (and that of component_access_token or any
+// other parameter named *_access_token); a URL that does not parse loses its query, which is
+// where a token would be.
 func URL(raw string) string {
 	u, err := url.Parse(raw)
 	var q url.Values
@@ -114,7 +115,7 @@ func URL(raw string) string {
 	}
 	changed := false
 	for k := range q {
-		if strings.EqualFold(k, "access_token") {
+		if isTokenParam(k) {
 			q.Set(k, Mask)
 			changed = true
 		}
@@ -124,6 +125,15 @@ func URL(raw string) string {
 	}
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// isTokenParam reports a query parameter that carries a token: access_token, or a name ending
+// in _access_token (component_access_token), in any case.
+func isTokenParam(name string) bool {
+	const key = "access_token"
+	n := len(name)
+	return strings.EqualFold(name, key) ||
+		n > len(key) && name[n-len(key)-1] == '_' && strings.EqualFold(name[n-len(key):], key)
 }
 
 // URLError returns a copy of a *url.Error (what net/http returns, quoting the whole request

@@ -88,6 +88,9 @@ func TestURL(t *testing.T) {
 	for in, want := range map[string]string{
 		"https://h/p?access_token=abc&x=1":                         "https://h/p?access_token=%5Bredacted%5D&x=1",
 		"https://h/p?x=1":                                          "https://h/p?x=1",
+		"https://h/p?component_access_token=abc":                   "https://h/p?component_access_token=%5Bredacted%5D",
+		"https://h/p?Authorizer_Access_Token=abc":                  "https://h/p?Authorizer_Access_Token=%5Bredacted%5D",
+		"https://h/p?notaccess_token=abc":                          "https://h/p?notaccess_token=abc",
 		"https://h/p?access_token=%zz":                             "https://h/p?" + Mask,
 		"http://127.0.0.1:1/\x7f?access_token=abc":                 "http://127.0.0.1:1/\x7f?" + Mask,
 		"http://127.0.0.1:1/cgi-bin/component/api_component_token": "http://127.0.0.1:1/cgi-bin/component/api_component_token",

@@ -99,7 +99,7 @@ func applyBindings(resp *wechat.GetEnvIDResponse, ids []string, states []appBind
 		if msg == "" {
 			msg = "rejected by WeChat"
 		}
-		states[k].err = &callError{entry: EntryError{Code: CodeRejected, Message: mask(msg)}}
+		states[k].err = &callError{entry: EntryError{Code: rejectionCode(msg), Message: mask(msg)}}
 	}
 	for k := range states {
 		if states[k].envs == nil && states[k].err == nil {

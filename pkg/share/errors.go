@@ -12,8 +12,11 @@ type Code string
 // Error codes of the core (the README's "Results and errors"). The function's transport adds
 // its own (unauthorized, not_found, ...) and maps codes to HTTP statuses.
 const (
-	CodeInvalidRequest      Code = "invalid_request"
-	CodeRejected            Code = "rejected" // entry-level only: WeChat listed the entry in err_list
+	CodeInvalidRequest Code = "invalid_request"
+	CodeRejected       Code = "rejected" // entry-level only: WeChat listed the entry in err_list
+	// CodeDifferentEntity is entry-level only: WeChat listed the entry in err_list because the
+	// env's and the appid's entities (主体) differ. It is permanent: no retry will change it.
+	CodeDifferentEntity     Code = "different_entity"
 	CodeUpstreamError       Code = "upstream_error"
 	CodeUpstreamUnavailable Code = "upstream_unavailable"
 	CodeDeadlineExceeded    Code = "deadline_exceeded"
@@ -45,3 +48,20 @@ func (e *Error) Transient() bool {
 
 // errInternal is the answer to anything unexpected; its cause goes to the log only.
 func errInternal() *Error { return &Error{Code: CodeInternal, Message: "internal error"} }
+
+// differentEntityWordings are the errmsg wordings, matched as case-insensitive substrings, by
+// which WeChat says that an env and an appid belong to different entities: "main body not
+// same" since 2023, and the others seen in its answers and docs.
+var differentEntityWordings = []string{"main body not same", "different subject", "belong to different", "主体不一致", "主体不同"}
+
+// rejectionCode is the code of an err_list entry with errmsg msg: different_entity when msg
+// says the entities differ, else rejected.
+func rejectionCode(msg string) Code {
+	lower := strings.ToLower(msg)
+	for _, w := range differentEntityWordings {
+		if strings.Contains(lower, w) {
+			return CodeDifferentEntity
+		}
+	}
+	return CodeRejected
+}

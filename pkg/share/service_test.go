@@ -497,3 +497,58 @@ func TestAPanicOfTheCallersGoroutineIsLeftToItsBoundary(t *testing.T) {
 	_, _ = newService(t, &panicky{}, Options{}).Do(t.Context(), Request{Action: "bindings", AppIDs: []string{a0}})
 	t.Fatal("no panic")
 }
+
+// TestEntriesOfDifferentEntitiesAreDifferentEntity: an err_list entry whose errmsg says the
+// env's and the appid's entities differ gets different_entity, in every action; any other
+// errmsg stays rejected.
+func TestEntriesOfDifferentEntitiesAreDifferentEntity(t *testing.T) {
+	messages := []struct {
+		errmsg string
+		want   Code
+	}{
+		{"main body not same", CodeDifferentEntity},
+		{"Main Body Not Same", CodeDifferentEntity},
+		{"env and appid belong to different subjects", CodeDifferentEntity},
+		{"appid and env belong to different principals", CodeDifferentEntity},
+		{"different subject", CodeDifferentEntity},
+		{"环境与小程序主体不一致", CodeDifferentEntity},
+		{"主体不同", CodeDifferentEntity},
+		{"api unauthorized", CodeRejected},
+		{"invalid appid", CodeRejected},
+		{"", CodeRejected},
+	}
+	for _, m := range messages {
+		up := &funcUpstream{
+			share: func(r *wechat.ShareEnvRequest) (*wechat.ShareEnvResponse, error) {
+				return &wechat.ShareEnvResponse{ErrList: []wechat.EnvError{{Env: "e1", AppID: a0, ErrMsg: m.errmsg}}}, nil
+			},
+			unshare: func(r *wechat.ShareEnvRequest) (*wechat.UnshareEnvResponse, error) {
+				return &wechat.UnshareEnvResponse{ErrList: []wechat.EnvError{{Env: "e1", AppID: a0, ErrMsg: m.errmsg}}}, nil
+			},
+			get: func(r *wechat.GetEnvIDRequest) (*wechat.GetEnvIDResponse, error) {
+				return &wechat.GetEnvIDResponse{ErrList: []wechat.AppError{{AppID: a0, ErrMsg: m.errmsg}}}, nil
+			},
+		}
+		s := newService(t, up, Options{})
+		for _, action := range []string{ActionShare, ActionUnshare} {
+			t.Run(action+" "+m.errmsg, func(t *testing.T) {
+				res, err := s.Do(t.Context(), shareReq(action, wechat.EnvAppIDs{Env: "e1", AppIDs: []string{a0}}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if o := outcomeOf(t, res, "e1", a0); o.Status != StatusFailed || o.Error == nil || o.Error.Code != m.want {
+					t.Errorf("outcome %+v %+v, want %s", o, o.Error, m.want)
+				}
+			})
+		}
+		t.Run("bindings "+m.errmsg, func(t *testing.T) {
+			res, err := s.Do(t.Context(), Request{Action: ActionBindings, AppIDs: []string{a0}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Errors) != 1 || res.Errors[0].Error.Code != m.want {
+				t.Errorf("errors %+v, want %s", res.Errors, m.want)
+			}
+		})
+	}
+}

@@ -107,7 +107,8 @@ func (job writeJob) setAll(status Status, ce *callError) {
 }
 
 // applyAnswer sets each entry from a successful answer: listed in err_list (matched by env and
-// appid, or by appid alone when an older answer omits env) → failed "rejected"; listed in
+// appid, or by appid alone when an older answer omits env) → failed "rejected", or
+// "different_entity" when its errmsg says the entities differ; listed in
 // msg_info_list → pending_confirmation; otherwise shared (unshared for an unshare). WeChat's
 // texts pass through mask, in case they echo a secret.
 func (job writeJob) applyAnswer(errList []wechat.EnvError, links []wechat.MsgInfo, mask func(string) string) {
@@ -142,7 +143,7 @@ func (job writeJob) applyAnswer(errList []wechat.EnvError, links []wechat.MsgInf
 			if msg == "" {
 				msg = "rejected by WeChat"
 			}
-			o.Status, o.Error = StatusFailed, &EntryError{Code: CodeRejected, Message: mask(msg)}
+			o.Status, o.Error = StatusFailed, &EntryError{Code: rejectionCode(msg), Message: mask(msg)}
 		} else if url, ok := urls[o.AppID]; ok {
 			o.Status, o.ConfirmURL = StatusPendingConfirmation, mask(url)
 		} else {

@@ -36,9 +36,11 @@ type Client struct {
 	baseURL string
 	tokens  TokenSource
 	http    *http.Client
-	retry   retry.Policy  // attempts, backoff, and how to wait (also for the rate limiter)
+	retry   retry.Policy  // attempts, backoff, how to wait (also for the rate limiter and 45011), the clock
 	limiter *rate.Limiter // nil: unlimited
 	logger  *slog.Logger
+
+	minuteWaits int // waits for the next minute a call may make after errcode 45011
 }
 
 // Option configures a Client.
@@ -91,14 +93,34 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithWait replaces how the client waits for a backoff or the rate limiter. wait must return
-// early with ctx.Err() when ctx ends. Tests use it to make waiting instant.
+// WithWait replaces how the client waits for a backoff, the rate limiter or the next minute
+// (45011). wait must return early with ctx.Err() when ctx ends. Tests use it to make waiting
+// instant, or to move a fake clock (WithClock).
 func WithWait(wait func(ctx context.Context, d time.Duration) error) Option {
 	return func(c *Client) {
 		if wait != nil {
 			c.retry.Wait = wait
 		}
 	}
+}
+
+// WithClock sets the client's clock (default time.Now): it decides when the next minute starts
+// (45011), when a daily quota is reset (45009's RetryAfter), and whether a wait would overrun
+// the context's deadline. Tests pair it with WithWait, so that waiting moves the fake clock.
+func WithClock(now func() time.Time) Option {
+	return func(c *Client) {
+		if now != nil {
+			c.retry.Now = now
+		}
+	}
+}
+
+// WithMinuteWaits sets how many times one call waits for the next minute after errcode 45011
+// (the per-minute limit) before it fails as Unavailable (default DefaultMinuteWaits, 2; 0:
+// never wait). A wait never overruns the context's deadline: when the next minute starts
+// after it, the call fails at once as Unavailable.
+func WithMinuteWaits(n int) Option {
+	return func(c *Client) { c.minuteWaits = max(n, 0) }
 }
 
 // New returns a client for the API at baseURL (such as "https://api.weixin.qq.com"). tokens
@@ -110,6 +132,8 @@ func New(baseURL string, tokens TokenSource, opts ...Option) *Client {
 		tokens:  tokens,
 		retry:   retry.Policy{Attempts: DefaultAttempts, Base: DefaultBackoffBase, Max: DefaultBackoffMax},
 		logger:  slog.New(slog.DiscardHandler),
+
+		minuteWaits: DefaultMinuteWaits,
 	}
 	for _, opt := range opts {
 		opt(c)
@@ -140,29 +164,24 @@ func (c *Client) GetEnvID(ctx context.Context, req *GetEnvIDRequest) (*GetEnvIDR
 // (cgi-bin/component/api_component_token). It needs no access token and no TokenSource.
 // An answer without errcode and without a token is a *ResponseError.
 func (c *Client) ComponentToken(ctx context.Context, req *ComponentTokenRequest) (*ComponentTokenResponse, error) {
-	resp, err := call[ComponentTokenResponse](ctx, c, epComponentToken, req)
-	if err != nil {
-		return nil, err
-	}
-	if resp.ComponentAccessToken == "" {
-		return nil, &ResponseError{Endpoint: epComponentToken.name, StatusCode: http.StatusOK,
-			Err: errors.New("answer has no component_access_token")}
-	}
-	return resp, nil
+	return call[ComponentTokenResponse](ctx, c, epComponentToken, req)
 }
 
 // endpoint describes one API call.
 type endpoint struct {
-	name  string // the last path element, used in errors and logs
-	path  string
-	token bool // sends ?access_token=
+	name       string // used in errors, logs and traces: the last path element, or "quota/get"
+	path       string
+	tokenParam string // the query parameter of the token; "": the call sends none
 }
 
 var (
-	epShareEnv       = endpoint{"batchshareenv", PathShareEnv, true}
-	epUnshareEnv     = endpoint{"batchunshareenv", PathUnshareEnv, true}
-	epGetEnvID       = endpoint{"batchgetenvid", PathGetEnvID, true}
-	epComponentToken = endpoint{"api_component_token", PathComponentToken, false}
+	epShareEnv       = endpoint{"batchshareenv", PathShareEnv, "access_token"}
+	epUnshareEnv     = endpoint{"batchunshareenv", PathUnshareEnv, "access_token"}
+	epGetEnvID       = endpoint{"batchgetenvid", PathGetEnvID, "access_token"}
+	epComponentToken = endpoint{"api_component_token", PathComponentToken, ""}
+	epAuthorizerInfo = endpoint{"api_get_authorizer_info", PathAuthorizerInfo, "component_access_token"}
+	epAuthorizerList = endpoint{"api_get_authorizer_list", PathAuthorizerList, "component_access_token"}
+	epQuota          = endpoint{"quota/get", PathQuota, "access_token"}
 )
 
 // answer is a decoded response: every one carries errcode and errmsg.
@@ -170,10 +189,31 @@ type answer interface {
 	status() (code int, msg string)
 }
 
+// validator is an answer that checks, once WeChat answered errcode 0, that it holds what the
+// caller relies on; raw is the answer's JSON. Its error makes the answer a *ResponseError.
+type validator interface {
+	validate(raw []byte) error
+}
+
+// checker is a request that can be refused before it is sent.
+type checker interface {
+	check() error
+}
+
 func (r *ShareEnvResponse) status() (int, string)       { return r.ErrCode, r.ErrMsg }
 func (r *UnshareEnvResponse) status() (int, string)     { return r.ErrCode, r.ErrMsg }
 func (r *GetEnvIDResponse) status() (int, string)       { return r.ErrCode, r.ErrMsg }
 func (r *ComponentTokenResponse) status() (int, string) { return r.ErrCode, r.ErrMsg }
+func (r *AuthorizerInfoResponse) status() (int, string) { return r.ErrCode, r.ErrMsg }
+func (r *AuthorizerListResponse) status() (int, string) { return r.ErrCode, r.ErrMsg }
+func (r *QuotaResponse) status() (int, string)          { return r.ErrCode, r.ErrMsg }
+
+func (r *ComponentTokenResponse) validate([]byte) error {
+	if r.ComponentAccessToken == "" {
+		return errors.New("answer has no component_access_token")
+	}
+	return nil
+}
 
 // call runs one API call: token, rate limit, attempts with backoff (pkg/retry), one reload
 // after a token error. Every error it returns has been scrubbed of the tokens it used.
@@ -185,6 +225,11 @@ func call[T any, P interface {
 	if isNilRequest(in) {
 		return nil, fmt.Errorf("wechat %s: nil request", ep.name)
 	}
+	if ch, ok := in.(checker); ok {
+		if err := ch.check(); err != nil {
+			return nil, fmt.Errorf("wechat %s: request not sent: %w", ep.name, err)
+		}
+	}
 	body, err := json.Marshal(in)
 	if err != nil {
 		return nil, fmt.Errorf("wechat %s: encoding request: %w", ep.name, err)
@@ -194,7 +239,7 @@ func call[T any, P interface {
 	}
 
 	r := run{c: c, ep: ep, trace: ContextClientTrace(ctx)}
-	if ep.token {
+	if ep.tokenParam != "" {
 		if c.tokens == nil {
 			return nil, &TokenSourceError{Err: errors.New("client has no token source")}
 		}
@@ -226,6 +271,8 @@ type run struct {
 	sent    int      // HTTP requests sent
 	reloads int      // 0 or 1
 	last    error    // the last request's error
+
+	minuteWaits int // waits for the next minute after 45011 so far
 }
 
 func (r *run) use(tok string) {
@@ -243,8 +290,9 @@ func (e stopError) Error() string { return e.err.Error() }
 func (e stopError) Unwrap() error { return e.err }
 
 // attempt is one attempt of the retry policy: a request (its answer decoded into out) and,
-// when WeChat rejected the token, one reload and a second request, which does not use up an
-// attempt meant for transient failures.
+// when WeChat rejected the token, one reload and a second request, or, after errcode 45011,
+// a wait for the next minute and another request; neither uses up an attempt meant for
+// transient failures.
 func (r *run) attempt(ctx context.Context, body []byte, out answer) error {
 	for {
 		if err := ctx.Err(); err != nil {
@@ -266,25 +314,40 @@ func (r *run) attempt(ctx context.Context, body []byte, out answer) error {
 		r.log(ctx, resp, err, took)
 
 		var apiErr *APIError
-		if !r.ep.token || !errors.As(err, &apiErr) || apiErr.Class() != ClassToken {
+		if !errors.As(err, &apiErr) {
 			return err
 		}
-		if r.reloads > 0 {
-			return fmt.Errorf("%w: %w", ErrTokenRejected, err)
+		switch {
+		case apiErr.Code == ErrcodeMinuteQuota:
+			err = r.waitNextMinute(ctx, err)
+		case r.ep.tokenParam != "" && apiErr.Class() == ClassToken:
+			err = r.reload(ctx, apiErr, err)
 		}
-		if err := ctx.Err(); err != nil {
-			return stopError{err}
-		}
-		r.reloads++
-		r.trace.tokenReload(r.ep.name)
-		r.c.logger.LogAttrs(ctx, slog.LevelInfo, "wechat rejected the access token; reloading it",
-			slog.String("endpoint", r.ep.name), slog.Int("errcode", apiErr.Code))
-		tok, err := r.c.tokens.Reload(ctx, r.token)
 		if err != nil {
-			return &TokenSourceError{Err: err}
+			return err
 		}
-		r.use(tok)
 	}
+}
+
+// reload handles a rejected token (err): it reloads the token once and returns nil so that the
+// request is sent again, or returns the error to end the call with.
+func (r *run) reload(ctx context.Context, apiErr *APIError, err error) error {
+	if r.reloads > 0 {
+		return fmt.Errorf("%w: %w", ErrTokenRejected, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return stopError{err}
+	}
+	r.reloads++
+	r.trace.tokenReload(r.ep.name)
+	r.c.logger.LogAttrs(ctx, slog.LevelInfo, "wechat rejected the access token; reloading it",
+		slog.String("endpoint", r.ep.name), slog.Int("errcode", apiErr.Code))
+	tok, err := r.c.tokens.Reload(ctx, r.token)
+	if err != nil {
+		return &TokenSourceError{Err: err}
+	}
+	r.use(tok)
+	return nil
 }
 
 // failure is the error of a call whose attempts ended in err: the context's end, transient
@@ -350,8 +413,8 @@ func (r *run) log(ctx context.Context, resp *http.Response, err error, took time
 // for every attempt.
 func (c *Client) send(ctx context.Context, ep endpoint, token string, body []byte, out answer) (*http.Response, error) {
 	u := c.baseURL + ep.path
-	if ep.token {
-		u += "?access_token=" + url.QueryEscape(token)
+	if ep.tokenParam != "" {
+		u += "?" + ep.tokenParam + "=" + url.QueryEscape(token)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
@@ -376,7 +439,16 @@ func (c *Client) send(ctx context.Context, ep endpoint, token string, body []byt
 		return resp, &ResponseError{Endpoint: ep.name, StatusCode: resp.StatusCode, Err: err}
 	}
 	if code, msg := out.status(); code != 0 {
-		return resp, &APIError{Endpoint: ep.name, Code: code, Msg: msg}
+		apiErr := &APIError{Endpoint: ep.name, Code: code, Msg: msg}
+		if code == ErrcodeDailyQuota {
+			return resp, &QuotaExhaustedError{Endpoint: ep.name, RetryAfter: NextDailyReset(c.now()), Err: apiErr}
+		}
+		return resp, apiErr
+	}
+	if v, ok := out.(validator); ok {
+		if err := v.validate(data); err != nil {
+			return resp, &ResponseError{Endpoint: ep.name, StatusCode: resp.StatusCode, Err: err}
+		}
 	}
 	return resp, nil
 }
@@ -411,6 +483,12 @@ func isNilRequest(in any) bool {
 	case *GetEnvIDRequest:
 		return v == nil
 	case *ComponentTokenRequest:
+		return v == nil
+	case *AuthorizerInfoRequest:
+		return v == nil
+	case *AuthorizerListRequest:
+		return v == nil
+	case *QuotaRequest:
 		return v == nil
 	}
 	return in == nil

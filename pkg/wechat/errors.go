@@ -108,8 +108,10 @@ func (e *APIError) Error() string {
 func (e *APIError) Class() Class { return ClassOf(e.Code) }
 
 // UnavailableError means WeChat could not be reached or kept failing transiently
-// (busy, HTTP 5xx, timeouts, connection errors) after every attempt.
-// Err is the last cause, already redacted.
+// (busy, HTTP 5xx, timeouts, connection errors) after every attempt, or kept answering 45011
+// (the per-minute limit) after the call's waits for the next minute, or answered 45011 when
+// the next minute starts after the context's deadline. Err is the last cause, already
+// redacted.
 type UnavailableError struct {
 	Endpoint string
 	Attempts int
@@ -161,6 +163,9 @@ const (
 	Unavailable
 	// Stopped: the context ended (deadline or cancellation) before WeChat answered.
 	Stopped
+	// Exhausted: the API's daily quota is used up (45009, *QuotaExhaustedError): no call of
+	// that API succeeds before its RetryAfter.
+	Exhausted
 )
 
 func (f Failure) String() string {
@@ -171,6 +176,8 @@ func (f Failure) String() string {
 		return "unavailable"
 	case Stopped:
 		return "stopped"
+	case Exhausted:
+		return "exhausted"
 	default:
 		return "none"
 	}
@@ -179,12 +186,15 @@ func (f Failure) String() string {
 // Classify tells what err means for the caller; 0 for nil.
 func Classify(err error) Failure {
 	var (
+		exhausted   *QuotaExhaustedError
 		unavailable *UnavailableError
 		source      *TokenSourceError
 	)
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &exhausted):
+		return Exhausted
 	case errors.As(err, &unavailable):
 		return Unavailable
 	case errors.As(err, &source):

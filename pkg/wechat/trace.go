@@ -17,6 +17,15 @@ type ClientTrace struct {
 	AttemptDone func(AttemptDoneInfo)
 	// TokenReload is called when WeChat rejected the access token and the client reloads it.
 	TokenReload func(endpoint string)
+	// MinuteQuotaWait is called when WeChat answered 45011 (the per-minute limit) and the
+	// client waits for the next minute before it sends the request again.
+	MinuteQuotaWait func(MinuteQuotaWaitInfo)
+}
+
+// MinuteQuotaWaitInfo describes a wait for the next minute.
+type MinuteQuotaWaitInfo struct {
+	Endpoint string
+	Wait     time.Duration // until the next minute starts, by the client's clock
 }
 
 // AttemptStartInfo describes a request about to be sent.
@@ -63,5 +72,11 @@ func (t *ClientTrace) attemptDone(info AttemptDoneInfo) {
 func (t *ClientTrace) tokenReload(endpoint string) {
 	if t != nil && t.TokenReload != nil {
 		t.TokenReload(endpoint)
+	}
+}
+
+func (t *ClientTrace) minuteQuotaWait(info MinuteQuotaWaitInfo) {
+	if t != nil && t.MinuteQuotaWait != nil {
+		t.MinuteQuotaWait(info)
 	}
 }

@@ -84,10 +84,14 @@ type ComponentTokenResponse struct {
 	ExpiresIn            int    `json:"expires_in"`
 }
 
-// Endpoint paths, relative to the API origin.
+// Endpoint paths, relative to the API origin. A path is also the cgi_path that names the API
+// in a quota read (QuotaRequest).
 const (
 	PathShareEnv       = "/componenttcb/batchshareenv"
 	PathUnshareEnv     = "/componenttcb/batchunshareenv"
 	PathGetEnvID       = "/componenttcb/batchgetenvid"
 	PathComponentToken = "/cgi-bin/component/api_component_token"
+	PathAuthorizerInfo = "/cgi-bin/component/api_get_authorizer_info"
+	PathAuthorizerList = "/cgi-bin/component/api_get_authorizer_list"
+	PathQuota          = "/cgi-bin/openapi/quota/get"
 )

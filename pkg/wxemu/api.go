@@ -18,10 +18,16 @@ const maxBodyBytes = 32 << 20
 // requestBody is the union of every endpoint's body, decoded once: each endpoint reads its
 // own fields and, like WeChat, ignores the others.
 type requestBody struct {
-	Data       []wechat.EnvAppIDs `json:"data"`
-	AppIDs     []string           `json:"appids"`
-	SourceType *int               `json:"source_type"`
+	// component_appid, of api_component_token and of the authorizer calls
 	wechat.ComponentTokenRequest
+
+	Data            []wechat.EnvAppIDs `json:"data"`
+	AppIDs          []string           `json:"appids"`
+	SourceType      *int               `json:"source_type"`
+	AuthorizerAppID string             `json:"authorizer_appid"`
+	Offset          *int               `json:"offset"`
+	Count           *int               `json:"count"`
+	CGIPath         string             `json:"cgi_path"`
 }
 
 // reply is what a call answers.
@@ -51,6 +57,7 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request, ep string) {
 	call := Call{Endpoint: ep, Method: r.Method}
 	if ep != EndpointComponentToken { // never record credentials
 		call.Data, call.AppIDs, call.SourceType = body.Data, body.AppIDs, body.SourceType
+		call.AuthorizerAppID, call.CGIPath = body.AuthorizerAppID, body.CGIPath
 	}
 
 	delay, fault := e.takeFaults(ep)
@@ -82,13 +89,16 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request, ep string) {
 	write(w, rep)
 }
 
-// answer applies WeChat's request-level checks in its order (token, method, body, arguments),
-// then the endpoint.
+// answer applies WeChat's request-level checks in its order (token, quota, method, body,
+// arguments), then the endpoint.
 func (e *Emulator) answer(r *http.Request, ep string, raw []byte, body requestBody, decodeErr error) reply {
-	if ep != EndpointComponentToken {
-		if code := e.tokenCode(r.URL.Query().Get("access_token")); code != 0 {
+	if param := tokenParam(ep); param != "" {
+		if code := e.tokenCode(r.URL.Query().Get(param)); code != 0 {
 			return errReply(code)
 		}
+	}
+	if code := e.meter(ep); code != 0 {
+		return errReply(code)
 	}
 	switch {
 	case r.Method != http.MethodPost:
@@ -98,13 +108,20 @@ func (e *Emulator) answer(r *http.Request, ep string, raw []byte, body requestBo
 	case decodeErr != nil:
 		return errReply(47001)
 	}
-	if ep == EndpointComponentToken {
+	switch ep {
+	case EndpointComponentToken:
 		tok, code := e.mint(body.ComponentTokenRequest)
 		if code != 0 {
 			return errReply(code)
 		}
 		return reply{status: http.StatusOK, body: wechat.ComponentTokenResponse{
 			ComponentAccessToken: tok, ExpiresIn: int(TokenTTL / time.Second)}}
+	case EndpointAuthorizerInfo:
+		return e.authorizerInfo(body)
+	case EndpointAuthorizerList:
+		return e.authorizerList(body)
+	case EndpointQuota:
+		return e.quotaGet(body.CGIPath)
 	}
 	if e.opts.Strict && body.SourceType == nil {
 		return errReply(40097)
@@ -207,6 +224,8 @@ func (e *Emulator) getEnvID(appids []string) wechat.GetEnvIDResponse {
 		switch {
 		case !ok:
 			resp.ErrList = append(resp.ErrList, wechat.AppError{AppID: appid, ErrMsg: MsgInvalidAppID})
+		case app.OfficialAccount:
+			resp.ErrList = append(resp.ErrList, wechat.AppError{AppID: appid, ErrMsg: MsgNotMiniProgram})
 		case app.unauthorized():
 			resp.ErrList = append(resp.ErrList, wechat.AppError{AppID: appid, ErrMsg: MsgNotAuthorized18})
 		default:
@@ -265,9 +284,12 @@ type Call struct {
 	Data       []wechat.EnvAppIDs `json:"data,omitempty"`   // share and unshare bodies
 	AppIDs     []string           `json:"appids,omitempty"` // batchgetenvid bodies
 	SourceType *int               `json:"source_type,omitempty"`
-	Fault      FaultKind          `json:"fault,omitempty"`
-	Status     int                `json:"status"` // HTTP status; 0: no answer (dropped, or the caller gave up)
-	ErrCode    int                `json:"errcode"`
+	// AuthorizerAppID of an api_get_authorizer_info body, CGIPath of a quota/get body.
+	AuthorizerAppID string    `json:"authorizer_appid,omitempty"`
+	CGIPath         string    `json:"cgi_path,omitempty"`
+	Fault           FaultKind `json:"fault,omitempty"`
+	Status          int       `json:"status"` // HTTP status; 0: no answer (dropped, or the caller gave up)
+	ErrCode         int       `json:"errcode"`
 }
 
 // PairCount is the number of (env, appid) entries the call named.

@@ -111,3 +111,15 @@ func BenchmarkLatency20msConcurrency8(b *testing.B) {
 	close(calls)
 	wg.Wait()
 }
+
+// BenchmarkAuthorizerListPage pages through the 100,000 authorizers of bigState, 500 a call:
+// the list order is made once, so a page costs what its 500 entries cost.
+func BenchmarkAuthorizerListPage(b *testing.B) {
+	base, client := benchEmulator(b, Options{})
+	url := base + wechat.PathAuthorizerList + "?component_access_token=" + testToken
+	offset := 0
+	for b.Loop() {
+		benchPost(b, client, url, fmt.Appendf(nil, `{"component_appid":"c","offset":%d,"count":500}`, offset))
+		offset = (offset + 500) % 100_000
+	}
+}

@@ -1,13 +1,15 @@
 package wxemu
 
-// Entry-level errmsgs the emulator puts in err_list. WeChat does not document them; these
-// read like its messages and are stable, so tests may compare them.
+// Entry-level errmsgs the emulator puts in err_list. WeChat documents only the cross-entity
+// one (MsgDifferentSubject, since 2023); the others read like its messages and are stable, so
+// tests may compare them.
 const (
 	MsgEnvNotExist      = "env not exist"
 	MsgInvalidAppID     = "invalid appid"
 	MsgNotAuthorized18  = "api unauthorized: permission set 18 not authorized to the component"
+	MsgNotMiniProgram   = "appid is not a mini program"
 	MsgNoCloud          = "app has no cloud development"
-	MsgDifferentSubject = "env and appid belong to different subjects"
+	MsgDifferentSubject = "main body not same" // the env's and the app's entities (主体) differ
 	MsgEnvNotShared     = "env not shared"
 )
 
@@ -46,10 +48,14 @@ func errMsg(code int) string {
 		return "data format error"
 	case 48001:
 		return "api unauthorized"
+	case 61003:
+		return "component is not authorized by this account"
 	case 61004:
 		return "access clientip is not registered"
 	case 61006:
 		return "component verify ticket is invalid"
+	case 76021:
+		return "cgi_path not found, please check"
 	case 85088:
 		return "no cloud development"
 	default:

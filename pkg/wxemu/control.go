@@ -82,6 +82,26 @@ func (e *Emulator) controlMux() *http.ServeMux {
 	mux.HandleFunc("GET /__emu/pushes", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, pushList{Pushes: append([]Push{}, e.Pushes()...)})
 	})
+	mux.HandleFunc("GET /__emu/quota", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, quotaList{e.Quotas()})
+	})
+	mux.HandleFunc("POST /__emu/quota", func(w http.ResponseWriter, r *http.Request) {
+		var c QuotaChange
+		err := decodeStrict(http.MaxBytesReader(w, r.Body, maxBodyBytes), &c)
+		var u QuotaUsage
+		if err == nil {
+			u, err = e.ChangeQuota(c)
+		}
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, controlError{err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, u)
+	})
+	mux.HandleFunc("DELETE /__emu/quota", func(w http.ResponseWriter, r *http.Request) {
+		e.ResetQuotaUsage()
+		writeJSON(w, http.StatusOK, okBody{true})
+	})
 	mux.HandleFunc("GET /__emu/confirm/{id}", func(w http.ResponseWriter, r *http.Request) {
 		env, appid, ok := e.Confirm(r.PathValue("id"))
 		if !ok {
@@ -120,6 +140,9 @@ type (
 	}
 	pushList struct {
 		Pushes []Push `json:"pushes"`
+	}
+	quotaList struct {
+		Quotas []QuotaUsage `json:"quotas"`
 	}
 	// appRequest is the body of POST /__emu/authorize: an appid and, optionally, App's fields.
 	appRequest struct {

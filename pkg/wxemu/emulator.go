@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"path"
 	"strings"
 	"sync"
 	"time"
@@ -14,13 +13,28 @@ import (
 	"github.com/envshare/envshare/pkg/wechat"
 )
 
-// Endpoint names, as in wechat.APIError.Endpoint: the last element of each API path.
+// Endpoint names, as in wechat.APIError.Endpoint: the last element of each API path, and
+// "quota/get" for the quota read.
 const (
 	EndpointShare          = "batchshareenv"
 	EndpointUnshare        = "batchunshareenv"
 	EndpointGetEnvID       = "batchgetenvid"
 	EndpointComponentToken = "api_component_token"
+	EndpointAuthorizerInfo = "api_get_authorizer_info"
+	EndpointAuthorizerList = "api_get_authorizer_list"
+	EndpointQuota          = "quota/get"
 )
+
+// endpoints lists every API the emulator answers: its name and its path.
+var endpoints = []struct{ name, path string }{
+	{EndpointShare, wechat.PathShareEnv},
+	{EndpointUnshare, wechat.PathUnshareEnv},
+	{EndpointGetEnvID, wechat.PathGetEnvID},
+	{EndpointComponentToken, wechat.PathComponentToken},
+	{EndpointAuthorizerInfo, wechat.PathAuthorizerInfo},
+	{EndpointAuthorizerList, wechat.PathAuthorizerList},
+	{EndpointQuota, wechat.PathQuota},
+}
 
 // WeChat's lifetimes.
 const (
@@ -57,8 +71,12 @@ type Options struct {
 	// PublicURL is the base of confirmation links; empty: taken from each request's Host.
 	PublicURL string
 	// Now is the clock of everything WeChat times: token expiry and grace, ticket age, the
-	// CreateTime and timestamp of pushes. nil: time.Now.
+	// CreateTime and timestamp of pushes, quota days and minutes. nil: time.Now.
 	Now func() time.Time
+	// Quotas replace the default limits of some APIs (keys: endpoint names or paths of
+	// metered APIs, see Quotas in the package documentation); the state's quotas replace
+	// these in turn. New panics on an invalid entry, as on any other programming error.
+	Quotas map[string]QuotaLimit
 
 	// Pushes to the platform's "authorization event receiving URL", signed and encrypted
 	// like WeChat's (see Pushes in the package documentation).
@@ -75,8 +93,9 @@ type Options struct {
 }
 
 // Emulator is a stateful, concurrency-safe WeChat third-party platform API for
-// batchshareenv, batchunshareenv, batchgetenvid and api_component_token, with control
-// endpoints under /__emu/. See the package documentation.
+// batchshareenv, batchunshareenv, batchgetenvid, api_component_token,
+// api_get_authorizer_info, api_get_authorizer_list and quota/get, with per-API quotas and
+// control endpoints under /__emu/. See the package documentation.
 type Emulator struct {
 	opts    Options
 	log     *slog.Logger
@@ -101,6 +120,10 @@ type Emulator struct {
 	mints      int // successful api_component_token calls since ResetCalls
 	pushLog    []Push
 	seq        int // last confirmation id
+
+	quotaOpts  map[string]QuotaLimit // Options.Quotas, by endpoint name
+	quotaState map[string]QuotaLimit // the state's quotas (Seed, ChangeQuota), by endpoint name
+	quotaUse   map[string]*quotaUse  // what each metered API used today and this minute
 }
 
 // tokenLife is when a token stops working; zero times: never.
@@ -143,6 +166,11 @@ func New(opts Options) *Emulator {
 	if e.now == nil {
 		e.now = time.Now
 	}
+	quotas, err := normalizeQuotas(opts.Quotas)
+	if err != nil {
+		panic("wxemu.New: Options.Quotas: " + err.Error())
+	}
+	e.quotaOpts, e.quotaState, e.quotaUse = quotas, map[string]QuotaLimit{}, map[string]*quotaUse{}
 	e.world, _ = newWorld(State{}) // an empty state is always valid
 	for _, t := range opts.Tokens {
 		if t != "" {
@@ -182,20 +210,43 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // pathEndpoint maps an API path to its endpoint name.
 func pathEndpoint(p string) (string, bool) {
-	switch p {
-	case wechat.PathShareEnv, wechat.PathUnshareEnv, wechat.PathGetEnvID, wechat.PathComponentToken:
-		return path.Base(p), true
+	for _, ep := range endpoints {
+		if ep.path == p {
+			return ep.name, true
+		}
 	}
 	return "", false
 }
 
 // endpointOf maps an endpoint name or API path to the endpoint name.
 func endpointOf(nameOrPath string) (string, bool) {
-	switch nameOrPath {
-	case EndpointShare, EndpointUnshare, EndpointGetEnvID, EndpointComponentToken:
-		return nameOrPath, true
+	for _, ep := range endpoints {
+		if ep.name == nameOrPath || ep.path == nameOrPath {
+			return ep.name, true
+		}
 	}
-	return pathEndpoint(nameOrPath)
+	return "", false
+}
+
+// endpointPath is the path of an endpoint name.
+func endpointPath(name string) string {
+	for _, ep := range endpoints {
+		if ep.name == name {
+			return ep.path
+		}
+	}
+	return ""
+}
+
+// tokenParam is the query parameter that carries an endpoint's token ("" for none).
+func tokenParam(ep string) string {
+	switch ep {
+	case EndpointComponentToken:
+		return ""
+	case EndpointAuthorizerInfo, EndpointAuthorizerList:
+		return "component_access_token"
+	}
+	return "access_token"
 }
 
 // Token returns the current primary access token: the first of Options.Tokens, the

@@ -10,16 +10,20 @@ import (
 	"github.com/envshare/envshare/pkg/wechat"
 )
 
-// FuzzAPI: whatever the body, every endpoint answers HTTP 200 with a WeChat errcode.
+// FuzzAPI: whatever the body, every endpoint (the authorizer calls and the quota read
+// included) answers HTTP 200 with a WeChat errcode.
 func FuzzAPI(f *testing.F) {
 	for _, body := range []string{
 		`{"data":[{"env":"` + envProd + `","appids":["` + appAuto + `","` + appConfirm + `"]}],"source_type":1}`,
 		`{"appids":["` + appBound + `"],"source_type":1}`,
 		`{"component_appid":"a","component_appsecret":"b","component_verify_ticket":"c"}`,
+		`{"component_appid":"a","authorizer_appid":"` + appAuto + `"}`,
+		`{"component_appid":"a","offset":3,"count":2}`, `{"component_appid":"a","offset":9223372036854775807,"count":500}`,
+		`{"cgi_path":"/componenttcb/batchshareenv"}`,
 		``, `{`, `null`, `[]`, `{"data":[{"env":"","appids":null}]}`,
 	} {
-		for _, p := range []string{wechat.PathShareEnv, wechat.PathUnshareEnv, wechat.PathGetEnvID, wechat.PathComponentToken} {
-			f.Add(p, body)
+		for _, ep := range endpoints {
+			f.Add(ep.path, body)
 		}
 	}
 	emu := New(Options{Tokens: []string{testToken}, Strict: true, ComponentAppID: "a", ComponentAppSecret: "b", ComponentVerifyTicket: "c"})
@@ -28,11 +32,12 @@ func FuzzAPI(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, path, body string) {
 		emu.ResetCalls() // the log would grow with every input
+		emu.ResetQuotaUsage()
 		if _, ok := pathEndpoint(path); !ok {
 			return
 		}
 		rec := httptest.NewRecorder()
-		emu.ServeHTTP(rec, httptest.NewRequest("POST", path+"?access_token="+testToken, strings.NewReader(body)))
+		emu.ServeHTTP(rec, httptest.NewRequest("POST", path+"?access_token="+testToken+"&component_access_token="+testToken, strings.NewReader(body)))
 		var b struct {
 			ErrCode *int `json:"errcode"`
 		}

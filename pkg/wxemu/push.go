@@ -137,9 +137,9 @@ func (e *Emulator) pushTicketLogged(ctx context.Context) {
 
 // Authorize makes appid a Mini Program that has authorised the platform, and pushes the
 // event: authorized, or updateauthorized when it was already authorised (and not revoked).
-// app describes it; the zero App is the common case (permission set 18 granted, cloud
-// development, shares needing confirmation) and an empty Subject is DemoSubject. The app
-// stays authorised even when the push is not acknowledged.
+// app describes it; the zero App is the common case (DefaultPermissionSets, set 18 included,
+// cloud development, shares needing confirmation), an empty Subject is DemoSubject and a zero
+// AuthTime is now. The app stays authorised even when the push is not acknowledged.
 func (e *Emulator) Authorize(ctx context.Context, appid string, app App) error {
 	if appid == "" {
 		return fmt.Errorf("wxemu: authorize: empty appid")
@@ -147,16 +147,23 @@ func (e *Emulator) Authorize(ctx context.Context, appid string, app App) error {
 	if e.crypto == nil {
 		return e.cryptoErr
 	}
+	if err := app.validate(appid); err != nil {
+		return fmt.Errorf("wxemu: authorize: %w", err)
+	}
 	if app.Subject == "" {
 		app.Subject = DemoSubject
 	}
 	app.Revoked = false
+	app.Permissions = slices.Clone(app.Permissions)
+	now := e.now()
+	if app.AuthTime == 0 {
+		app.AuthTime = now.Unix()
+	}
 	e.mu.Lock()
 	old, known := e.world.apps[appid]
-	e.world.apps[appid] = app
+	e.world.setApp(appid, app)
 	e.mu.Unlock()
 
-	now := e.now()
 	info := InfoAuthorized
 	if known && !old.Revoked {
 		info = InfoUpdateAuthorized
@@ -180,7 +187,7 @@ func (e *Emulator) Revoke(ctx context.Context, appid string) error {
 	app, ok := e.world.apps[appid]
 	if ok {
 		app.Revoked = true
-		e.world.apps[appid] = app
+		e.world.setApp(appid, app)
 	}
 	e.mu.Unlock()
 	if !ok {

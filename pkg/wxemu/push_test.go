@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -354,7 +355,7 @@ func TestAuthorizeAndRevoke(t *testing.T) {
 		}
 	})
 	t.Run("the authorised app is of the demo subject and needs confirmation", func(t *testing.T) {
-		if app := h.emu.State().Apps[newApp]; app != (App{Subject: DemoSubject}) {
+		if app := h.emu.State().Apps[newApp]; !reflect.DeepEqual(app, App{Subject: DemoSubject, AuthTime: startTime.Unix()}) {
 			t.Fatalf("%+v", app)
 		}
 		var resp wechat.ShareEnvResponse
@@ -560,7 +561,9 @@ func TestPushControlEndpoints(t *testing.T) {
 	}
 	t.Run("the apps are in the state", func(t *testing.T) {
 		apps := h.emu.State().Apps
-		if !apps["wx4e3d2c1b0a998877"].Revoked || apps["wx4e3d2c1b0a998878"] != (App{Subject: DemoOtherSubject, AutoConfirm: true}) {
+		globex := apps["wx4e3d2c1b0a998878"]
+		if !apps["wx4e3d2c1b0a998877"].Revoked || globex.AuthTime == 0 ||
+			!reflect.DeepEqual(globex, App{Subject: DemoOtherSubject, AutoConfirm: true, AuthTime: globex.AuthTime}) {
 			t.Fatalf("%+v", apps)
 		}
 	})

@@ -9,6 +9,8 @@ import (
 	"os"
 	"slices"
 	"sort"
+
+	"github.com/envshare/envshare/pkg/wechat"
 )
 
 // State is the emulator's world, as seeded and as inspected: its JSON form is documented in
@@ -19,6 +21,9 @@ type State struct {
 	Bindings map[string][]string `json:"bindings,omitempty"` // appid → confirmed envs
 	Pending  []Pending           `json:"pending,omitempty"`
 	Faults   []Fault             `json:"faults,omitempty"`
+	// Quotas replace the limits of some metered APIs (keys: endpoint names or paths); the
+	// others keep Options.Quotas or the defaults.
+	Quotas map[string]QuotaLimit `json:"quotas,omitempty"`
 }
 
 // Env is a CloudBase / CloudRun environment.
@@ -26,19 +31,74 @@ type Env struct {
 	Subject string `json:"subject"` // the entity that owns it
 }
 
-// App is a Mini Program authorised to the third-party platform. The zero value (besides
-// Subject) is the common case: permission set 18 granted, cloud development enabled, and
-// shares waiting for the administrator's confirmation.
+// App is an account authorised to the third-party platform: a Mini Program, unless
+// OfficialAccount. The zero value (besides Subject) is the common case: a Mini Program that
+// granted DefaultPermissionSets (set 18 included), with cloud development, whose shares wait
+// for the administrator's confirmation.
 type App struct {
-	Subject             string `json:"subject"`
-	MissingPermission18 bool   `json:"missing_permission_18,omitempty"` // has not authorised set 18
-	NoCloud             bool   `json:"no_cloud,omitempty"`              // has no cloud development
-	AutoConfirm         bool   `json:"auto_confirm,omitempty"`          // shares take effect at once, no link
-	Revoked             bool   `json:"revoked,omitempty"`               // has revoked its authorization (Revoke)
+	// Subject is the legal entity that owns the app: api_get_authorizer_info's principal_name.
+	// An env is shared only with apps of its own subject.
+	Subject string `json:"subject"`
+	// Permissions are the permission sets granted (func_info ids); nil: DefaultPermissionSets.
+	Permissions         []int `json:"permissions,omitzero"`
+	MissingPermission18 bool  `json:"missing_permission_18,omitempty"` // shorthand: the sets without 18
+	OfficialAccount     bool  `json:"official_account,omitempty"`      // not a Mini Program: no MiniProgramInfo
+	NoCloud             bool  `json:"no_cloud,omitempty"`              // has no cloud development
+	AutoConfirm         bool  `json:"auto_confirm,omitempty"`          // shares take effect at once, no link
+	Revoked             bool  `json:"revoked,omitempty"`               // has revoked its authorization (Revoke)
+	// RefreshToken is the authorizer_refresh_token answered for it; empty: RefreshTokenPrefix
+	// followed by the appid.
+	RefreshToken string `json:"refresh_token,omitempty"`
+	AuthTime     int64  `json:"auth_time,omitempty"` // when it authorised the platform, Unix seconds
 }
 
-// unauthorized: the app grants the platform no permission set 18, or none at all.
-func (a App) unauthorized() bool { return a.MissingPermission18 || a.Revoked }
+// RefreshTokenPrefix begins every refresh token the emulator makes up, so that a test can scan
+// outputs for them.
+const RefreshTokenPrefix = "refreshtoken@@@"
+
+// DefaultPermissionSets are the permission sets an App grants unless it says otherwise: a
+// typical grant to a cloud-development platform, set 18 included.
+func DefaultPermissionSets() []int { return []int{17, 18, 19, 25, 30} }
+
+// PermissionSets returns the permission sets the app granted: Permissions (or the default),
+// without 18 when MissingPermission18.
+func (a App) PermissionSets() []int {
+	sets := a.Permissions
+	if sets == nil {
+		sets = DefaultPermissionSets()
+	}
+	sets = slices.Clone(sets)
+	if a.MissingPermission18 {
+		sets = slices.DeleteFunc(sets, func(id int) bool { return id == wechat.PermissionSetDevelopment })
+	}
+	return sets
+}
+
+// unauthorized: the app grants the platform no permission set 18, or nothing at all any more.
+func (a App) unauthorized() bool {
+	return a.Revoked || !slices.Contains(a.PermissionSets(), wechat.PermissionSetDevelopment)
+}
+
+// refreshToken is the app's authorizer_refresh_token.
+func (a App) refreshToken(appid string) string {
+	if a.RefreshToken != "" {
+		return a.RefreshToken
+	}
+	return RefreshTokenPrefix + appid
+}
+
+// validate checks the app's own fields.
+func (a App) validate(appid string) error {
+	for _, id := range a.Permissions {
+		if id < 1 {
+			return fmt.Errorf("app %s: permission set %d is not positive", appid, id)
+		}
+	}
+	if a.MissingPermission18 && slices.Contains(a.Permissions, wechat.PermissionSetDevelopment) {
+		return fmt.Errorf("app %s: missing_permission_18 contradicts permissions, which list 18", appid)
+	}
+	return nil
+}
 
 // Pending is a share waiting for the Mini Program administrator to open its confirmation link,
 // served at <base>/__emu/confirm/<ID>.
@@ -58,13 +118,14 @@ type world struct {
 	bound         map[string][]string // appid → sorted envs
 	pendingByID   map[string]pair
 	pendingByPair map[pair]string
+	listed        []string // authorizers in list order (authorizerOrder); nil: to be made
 }
 
 // newWorld indexes s, copying everything so that the caller keeps its own State.
 func newWorld(s State) (world, error) {
 	w := world{
 		envs:          maps.Clone(s.Envs),
-		apps:          maps.Clone(s.Apps),
+		apps:          cloneApps(s.Apps),
 		bound:         make(map[string][]string, len(s.Bindings)),
 		pendingByID:   make(map[string]pair, len(s.Pending)),
 		pendingByPair: make(map[pair]string, len(s.Pending)),
@@ -76,6 +137,11 @@ func newWorld(s State) (world, error) {
 		w.apps = map[string]App{}
 	}
 	var errs []error
+	for _, appid := range slices.Sorted(maps.Keys(w.apps)) {
+		if err := w.apps[appid].validate(appid); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for appid, envs := range s.Bindings {
 		if _, ok := w.apps[appid]; !ok {
 			errs = append(errs, fmt.Errorf("bindings: unknown appid %q", appid))
@@ -112,6 +178,24 @@ func newWorld(s State) (world, error) {
 	return w, errors.Join(errs...)
 }
 
+// cloneApps copies apps, their permission lists included.
+func cloneApps(apps map[string]App) map[string]App {
+	out := maps.Clone(apps)
+	for appid, a := range out {
+		if a.Permissions != nil {
+			a.Permissions = slices.Clone(a.Permissions)
+			out[appid] = a
+		}
+	}
+	return out
+}
+
+// setApp adds or replaces an app.
+func (w *world) setApp(appid string, a App) {
+	w.apps[appid] = a
+	w.listed = nil
+}
+
 func hasKey[V any](m map[string]V, k string) bool {
 	_, ok := m[k]
 	return ok
@@ -121,7 +205,7 @@ func hasKey[V any](m map[string]V, k string) bool {
 func (w *world) state() State {
 	s := State{
 		Envs:     maps.Clone(w.envs),
-		Apps:     maps.Clone(w.apps),
+		Apps:     cloneApps(w.apps),
 		Bindings: make(map[string][]string, len(w.bound)),
 	}
 	for appid, envs := range w.bound {
@@ -182,6 +266,8 @@ func (w *world) refusal(env, appid string) string {
 		return MsgEnvNotExist
 	case !appOK:
 		return MsgInvalidAppID
+	case a.OfficialAccount:
+		return MsgNotMiniProgram
 	case a.unauthorized():
 		return MsgNotAuthorized18
 	case a.NoCloud:
@@ -192,8 +278,9 @@ func (w *world) refusal(env, appid string) string {
 	return ""
 }
 
-// Seed replaces the emulator's state (envs, apps, bindings, pending confirmations) and its
-// faults with s. Calls and tokens are kept. s is copied.
+// Seed replaces the emulator's state (envs, apps, bindings, pending confirmations), its faults
+// and its state quotas with s. Calls, tokens and what the APIs used of their quotas are kept.
+// s is copied.
 func (e *Emulator) Seed(s State) error {
 	w, err := newWorld(s)
 	if err != nil {
@@ -203,10 +290,15 @@ func (e *Emulator) Seed(s State) error {
 	if err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
+	quotas, err := normalizeQuotas(s.Quotas)
+	if err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.world = w
 	e.faults = faults
+	e.quotaState = quotas
 	return nil
 }
 
@@ -241,5 +333,8 @@ func (e *Emulator) State() State {
 	defer e.mu.Unlock()
 	s := e.world.state()
 	s.Faults = e.faultsLocked()
+	if len(e.quotaState) > 0 {
+		s.Quotas = maps.Clone(e.quotaState)
+	}
 	return s
 }

@@ -3,6 +3,7 @@ package wxemu
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,12 @@ func TestSeedFile(t *testing.T) {
 		}
 		if a := s.Apps[appNo18]; !a.MissingPermission18 {
 			t.Errorf("%s: %+v", appNo18, a)
+		}
+		if a := s.Apps[appGlobex]; !slices.Equal(a.Permissions, []int{17, 18}) || a.AuthTime != 1700000000 {
+			t.Errorf("%s: %+v", appGlobex, a)
+		}
+		if want := map[string]QuotaLimit{EndpointShare: {DailyLimit: 500, MinuteLimit: 20}}; !reflect.DeepEqual(s.Quotas, want) {
+			t.Errorf("quotas %+v", s.Quotas)
 		}
 		if got := s.Bindings[appBound]; !reflect.DeepEqual(got, []string{envProd, envTest}) {
 			t.Errorf("bindings are sorted: %v", got)
@@ -57,6 +64,10 @@ func TestSeedRefusesBadStates(t *testing.T) {
 		{"the same pair pending twice", `{"envs":{"e":{}},"apps":{"wx1":{}},"pending":[{"id":"a","env":"e","appid":"wx1"},{"id":"b","env":"e","appid":"wx1"}]}`},
 		{"a pending share of an unknown app", `{"envs":{"e":{}},"apps":{},"pending":[{"id":"a","env":"e","appid":"wx1"}]}`},
 		{"an invalid fault", `{"envs":{},"apps":{},"faults":[{"kind":"explode"}]}`},
+		{"missing_permission_18 with 18 listed", `{"envs":{},"apps":{"wx1":{"permissions":[17,18],"missing_permission_18":true}}}`},
+		{"a permission set that is not positive", `{"envs":{},"apps":{"wx1":{"permissions":[0]}}}`},
+		{"a permission set that is no number", `{"envs":{},"apps":{"wx1":{"permissions":["18"]}}}`},
+		{"an invalid quota", `{"envs":{},"apps":{},"quotas":{"batchshareenv":{"daily_limit":0}}}`},
 		{"not JSON", `{`},
 	}
 	for _, tt := range tests {
@@ -111,6 +122,13 @@ func TestSeedCopiesItsInput(t *testing.T) {
 	got := emu.State()
 	if got.Bindings[appBound][0] != envTest || !got.Apps[appAuto].AutoConfirm {
 		t.Fatal("the emulator shares memory with the seeded State")
+	}
+	s = DemoState()
+	s.Apps[appAuto] = App{Subject: DemoSubject, Permissions: []int{18}}
+	_ = emu.Seed(s)
+	s.Apps[appAuto].Permissions[0] = 19
+	if got := emu.State().Apps[appAuto].Permissions; got[0] != 18 {
+		t.Fatal("the emulator shares the permission sets with the seeded State")
 	}
 	got.Bindings[appBound][0] = "changed again"
 	if emu.State().Bindings[appBound][0] != envTest {

@@ -3,6 +3,7 @@ package enginetest
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -135,7 +136,9 @@ func startDynalite(node, pkg string) (endpoint, dataDir string, stop func(), err
 // signatureProxy forwards requests to target after checking their signature as DynamoDB would,
 // answering a bad one with DynamoDB's error. It reads each body whole before passing it on, which
 // also keeps dynalite up: dynalite 4.0.0 exits ("Error: aborted", thrown from its request's
-// error handler) when a client goes away in the middle of a request's body.
+// error handler) when a client goes away in the middle of a request's body. For the same reason a
+// request is forwarded whole even when its client gives up (a test's deadline, a killed writer):
+// the proxy's own request to dynalite is never cancelled half-way.
 func signatureProxy(target string) (*httptest.Server, error) {
 	u, err := url.Parse(target)
 	if err != nil {
@@ -155,7 +158,7 @@ func signatureProxy(target string) (*httptest.Server, error) {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		forward.ServeHTTP(w, r)
+		forward.ServeHTTP(w, r.WithContext(context.WithoutCancel(r.Context())))
 	})), nil
 }
 

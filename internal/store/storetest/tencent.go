@@ -23,6 +23,11 @@ type Tencent struct {
 	functions   map[string]bool        // namespace + "/" + name
 	invocations []Invocation
 	created     uint64
+
+	// Run, when set, carries out a synchronous Invoke (InvocationType RequestResponse): it gets
+	// the event and returns the function's answer (RetMsg), or its error (InvokeResult -1, the
+	// error's text as ErrMsg). Without it such an Invoke answers an empty RetMsg.
+	Run func(event string) (string, error)
 }
 
 type tcVersion struct {
@@ -233,13 +238,25 @@ func (f *Tencent) invoke(w http.ResponseWriter, in tcInput, region string) {
 		tcFail(w, "InvalidParameterValue.ClientContext", "ClientContext is not valid JSON.")
 		return
 	}
-	f.invocations = append(f.invocations, Invocation{FunctionName: in.FunctionName, Namespace: namespace,
+	inv := Invocation{FunctionName: in.FunctionName, Namespace: namespace,
 		Qualifier: in.Qualifier, InvocationType: cmp.Or(in.InvocationType, "RequestResponse"),
-		ClientContext: in.ClientContext, Region: region})
-	tcOK(w, map[string]any{"Result": map[string]any{
+		ClientContext: in.ClientContext, Region: region}
+	f.invocations = append(f.invocations, inv)
+	result := map[string]any{
 		"FunctionRequestId": newID(), "InvokeResult": 0, "RetMsg": "", "ErrMsg": "",
 		"MemUsage": 0, "Duration": 0, "BillDuration": 0, "Log": "",
-	}})
+	}
+	if run := f.Run; run != nil && inv.InvocationType == "RequestResponse" {
+		f.mu.Unlock() // the function may take its time, and call the fake itself
+		ret, err := run(in.ClientContext)
+		f.mu.Lock()
+		if err != nil {
+			result["InvokeResult"], result["ErrMsg"] = -1, err.Error()
+		} else {
+			result["RetMsg"] = ret
+		}
+	}
+	tcOK(w, map[string]any{"Result": result})
 }
 
 // tcOK answers Tencent Cloud API v3's success shape.

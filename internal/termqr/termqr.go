@@ -1,18 +1,22 @@
-package main
+// Package termqr draws a QR code in a terminal with half-block characters: the local tools
+// (make run) and the operator CLI (cmd/envshare) show confirmation links with it.
+package termqr
 
 import (
+	"io"
+	"os"
 	"strings"
 
 	qrcode "github.com/skip2/go-qrcode"
 )
 
-// terminalQR draws the QR code of text with half-block characters, two rows of modules per
+// Draw draws the QR code of text with half-block characters, two rows of modules per
 // line, with the standard's 4-module quiet zone, at the page's error correction level (M).
 //
 // A character's foreground shows the light modules: on the dark background of most
 // terminals that gives dark modules on light, as scanners expect. With ansi, the colours are
 // set explicitly (bright white on black), so the code reads on any terminal theme.
-func terminalQR(text string, ansi bool) (string, error) {
+func Draw(text string, ansi bool) (string, error) {
 	q, err := qrcode.New(text, qrcode.Medium)
 	if err != nil {
 		return "", err
@@ -48,4 +52,14 @@ func halfBlock(upper, lower bool) rune {
 	default:
 		return ' '
 	}
+}
+
+// IsTerminal reports whether w is a terminal: then a QR code is drawn, in explicit colours.
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }
