@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 	"time"
+
+	"github.com/envshare/envshare/pkg/wechat"
 )
 
 // Fleet is a memory of the fleet: which authorizers (Mini Programs that authorized the
@@ -43,7 +45,7 @@ type Authorizer struct {
 
 // PermissionSetShare is the permission set a Mini Program must grant the platform before an
 // env can be shared with it (开发管理与数据分析).
-const PermissionSetShare = 18
+const PermissionSetShare = wechat.PermissionSetDevelopment
 
 // CanShare reports whether envs may be shared with the authorizer: it is authorized and
 // granted PermissionSetShare.
@@ -79,15 +81,10 @@ type BackfillSummary struct {
 	Error     *Error `json:"error,omitempty"` // the backfill stopped: the reconcile ran on what was known
 }
 
-// Entry codes of the fleet (contract section 8). Both are permanent: with a Fleet, a pair that
-// failed so is not sent again while nothing it depends on changed.
-const (
-	// CodeDifferentEntity: WeChat refused the pair because the env and the appid belong to
-	// different legal entities (main body not same).
-	CodeDifferentEntity Code = "different_entity"
-	// CodePermissionMissing: the authorizer has not granted PermissionSetShare.
-	CodePermissionMissing Code = "permission_missing"
-)
+// CodePermissionMissing is entry-level only: the Fleet knows the authorizer has not granted
+// PermissionSetShare, so the pair was not sent. Like CodeDifferentEntity it is permanent: with
+// a Fleet, a pair that failed so is not sent again while nothing it depends on changed.
+const CodePermissionMissing Code = "permission_missing"
 
 // PermanentFailure reports whether an entry that failed with code will fail again while the
 // authorizer's principal and the manifest stay the same: a reconcile does not send it again.
