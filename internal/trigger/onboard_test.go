@@ -495,3 +495,60 @@ func TestAwaitingConfirmationWithALedger(t *testing.T) {
 		t.Fatalf("result %s, %d share calls", mustJSON(t, res), l.emu.Calls(wxemu.EndpointShare)-shares)
 	}
 }
+
+// TestTheClosedLoopByCustomer drives onboarding by customer end to end: the emulator pushes
+// authorized over HTTP, the function asks it for the authorizer's info, records it in an
+// SQLite ledger and shares the customer's env; then the fleet view and a backfill.
+func TestTheClosedLoopByCustomer(t *testing.T) {
+	l := newLoop(t, map[string]string{
+		"ENVSHARE_ONBOARD_ENVS": "",
+		"ENVSHARE_LEDGER":       "sqlite:" + filepath.Join(t.TempDir(), "ledger.db"),
+		"ENVSHARE_MANIFEST": `{"customers":[{"principal":"` + wxemu.DemoThirdSubject + `","envs":["cust-a-7f3k2m"]},` +
+			`{"principal":"` + wxemu.DemoOtherSubject + `","envs":["globex-prod-3h5j7k9m2n4p6q8r"]}]}`,
+	}, false)
+	ctx := t.Context()
+	if _, err := l.emu.PushTicket(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Answer(l.app.Message(ctx, []byte(`{"action":"refresh"}`))); err != nil {
+		t.Fatal(err)
+	}
+	const newcomer = "wx3c5e7a9b1d2f4680"
+	if err := l.emu.Authorize(ctx, newcomer, wxemu.App{Subject: wxemu.DemoThirdSubject}); err != nil {
+		t.Fatal(err)
+	}
+	l.notices.mu.Lock()
+	last := l.notices.bodies[len(l.notices.bodies)-1]
+	l.notices.mu.Unlock()
+	wantNotice(t, last, "authorized", newcomer, wxemu.DemoThirdSubject, "onboarded")
+	if l.emu.Calls(wxemu.EndpointAuthorizerInfo) != 1 {
+		t.Errorf("%d info calls", l.emu.Calls(wxemu.EndpointAuthorizerInfo))
+	}
+	st := l.emu.State()
+	if !slices.ContainsFunc(st.Pending, func(p wxemu.Pending) bool { return p.AppID == newcomer && p.Env == "cust-a-7f3k2m" }) {
+		t.Errorf("no pending share of cust-a-7f3k2m with the newcomer: %+v", st.Pending)
+	}
+
+	// A backfill finds the demo fleet, whose pushes were never sent, and the reconcile shares
+	// each customer's env with its Mini Programs: the newcomer's link is awaited.
+	v, err := Answer(l.app.Message(ctx, []byte(`{"action":"reconcile","backfill":true}`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(mustJSON(t, v))
+	for _, want := range []string{`"backfill":{"listed":13,"new":12,"fetched":12,"remaining":0}`, `"awaiting_confirmation":1`,
+		`"appid":"` + newcomer + `","status":"awaiting_confirmation"`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("reconcile %s\nlacks %s", got, want)
+		}
+	}
+	for _, secret := range []string{wxemu.RefreshTokenPrefix} {
+		if strings.Contains(l.logs.String(), secret) || strings.Contains(got, secret) {
+			t.Errorf("a refresh token reached the log or the answer")
+		}
+	}
+	resp := l.app.HTTP(ctx, HTTPRequest{Method: "GET", Path: "/release/fleet", Headers: bearer()})
+	if resp.Status != 200 || !strings.Contains(resp.Body, `"principal":"`+wxemu.DemoThirdSubject+`","envs":["cust-a-7f3k2m"],"authorizers":3`) {
+		t.Errorf("fleet view %d %s", resp.Status, resp.Body)
+	}
+}
