@@ -62,12 +62,14 @@ type Fleet struct {
 
 var _ share.Fleet = (*Fleet)(nil)
 
-// Now is the time on the fleet's clock (Fleet.Now, default time.Now).
+// Now is the time on the fleet's clock (Clock, default time.Now), in UTC to the second: the
+// precision of the records.
 func (f *Fleet) Now() time.Time {
+	now := time.Now()
 	if f.Clock != nil {
-		return f.Clock()
+		now = f.Clock()
 	}
-	return time.Now()
+	return now.UTC().Truncate(time.Second)
 }
 
 func (f *Fleet) log() *slog.Logger {
