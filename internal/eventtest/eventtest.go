@@ -253,11 +253,11 @@ func (sc Sidecar) Configure(base, dir, tmp string) (map[string]string, error) {
 		env["ENVSHARE_TOKEN_MODE"], env["ENVSHARE_TOKEN_FILE"] = "file", path
 	}
 	if sc.Ledger != nil {
-		path := filepath.Join(tmp, "ledger.db")
-		if err := seedLedger(path, *sc.Ledger); err != nil {
+		value := "sqlite:" + filepath.Join(tmp, "ledger.db")
+		if err := seedLedger(value, *sc.Ledger); err != nil {
 			return nil, fmt.Errorf("ledger: %w", err)
 		}
-		env["ENVSHARE_LEDGER"] = "sqlite:" + path
+		env["ENVSHARE_LEDGER"] = value
 	}
 	if sc.StateRecord != nil {
 		if sc.Credentials == nil {

@@ -6,22 +6,40 @@ import (
 	"maps"
 	"reflect"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/envshare/envshare/internal/ledger"
+	"github.com/envshare/envshare/internal/ledger/dynamoledger"
+	"github.com/envshare/envshare/internal/ledger/mysqlledger"
 	"github.com/envshare/envshare/internal/ledger/sqliteledger"
 	"github.com/envshare/envshare/internal/trigger"
 )
 
-// Cloud is what the samples run in process link: the SQLite ledger of the sidecars (the
-// binaries link their own engine; the samples that need a ledger run in process).
+// Cloud is what the samples run in process link: the SQLite ledger of the sidecars (each
+// binary links its own engine: the binary tests move a sample's ledger into it, UseLedger).
 var Cloud = trigger.Cloud{Name: "the tests", Ledgers: []ledger.Engine{sqliteledger.Engine}}
 
-// seedLedger writes records into a new SQLite ledger at path.
-func seedLedger(path string, recs LedgerRecords) error {
+// engines open the ledgers of the samples: the sidecars' SQLite files, and the binary tests'
+// DynamoDB (dynalite) and MySQL (MariaDB).
+var engines = []ledger.Engine{sqliteledger.Engine, dynamoledger.Engine, mysqlledger.Engine}
+
+// UseLedger makes the sample run on the ledger value (ENVSHARE_LEDGER, such as a dynalite table
+// or a MariaDB database), seeded with the sidecar's records, instead of its SQLite file.
+func (f *Fixture) UseLedger(t testing.TB, value string) {
+	t.Helper()
+	if f.Sidecar.Ledger == nil {
+		t.Fatal("UseLedger: the sample's sidecar has no ledger")
+	}
+	if err := seedLedger(value, *f.Sidecar.Ledger); err != nil {
+		t.Fatal(err)
+	}
+	f.Env["ENVSHARE_LEDGER"] = value
+}
+
+// seedLedger writes records into the ledger value (created when missing, for SQLite).
+func seedLedger(value string, recs LedgerRecords) error {
 	ctx := context.Background()
-	l, err := ledger.Open(ctx, "sqlite:"+path, "", ledger.Options{}, sqliteledger.Engine)
+	l, err := ledger.Open(ctx, value, "", ledger.Options{}, engines...)
 	if err != nil {
 		return err
 	}
@@ -50,12 +68,11 @@ func seedLedger(path string, recs LedgerRecords) error {
 // checkLedger compares the records want lists with the ledger's, field by field given.
 func checkLedger(t testing.TB, value string, want WantLedger) {
 	t.Helper()
-	path, ok := strings.CutPrefix(value, "sqlite:")
-	if !ok {
-		t.Fatalf("want_ledger: the sample has no ledger (ENVSHARE_LEDGER %q)", value)
+	if value == "" {
+		t.Fatal("want_ledger: the sample has no ledger")
 	}
 	ctx := context.Background()
-	l, err := ledger.Open(ctx, "sqlite:"+path, "", ledger.Options{}, sqliteledger.Engine)
+	l, err := ledger.Open(ctx, value, "", ledger.Options{}, engines...)
 	if err != nil {
 		t.Fatal(err)
 	}
