@@ -171,15 +171,9 @@ func (f *Fleet) Remember(ctx context.Context, outcomes []share.Outcome) error {
 	if len(todo) == 0 {
 		return nil
 	}
-	slices.Sort(appids)
-	appids = slices.Compact(appids)
-	recs, err := f.Ledger.Authorizers(ctx, appids)
+	principal, err := f.principalsOf(ctx, appids)
 	if err != nil {
 		return err
-	}
-	principal := make(map[string]string, len(recs))
-	for _, a := range recs {
-		principal[a.AppID] = a.Principal
 	}
 	now := f.Now()
 	g, ctx := errgroup.WithContext(ctx)
@@ -198,6 +192,20 @@ func (f *Fleet) Remember(ctx context.Context, outcomes []share.Outcome) error {
 		})
 	}
 	return g.Wait()
+}
+
+// principalsOf reads the principal of each of appids (repeats allowed) from the ledger.
+func (f *Fleet) principalsOf(ctx context.Context, appids []string) (map[string]string, error) {
+	slices.Sort(appids)
+	recs, err := f.Ledger.Authorizers(ctx, slices.Compact(appids))
+	if err != nil {
+		return nil, err
+	}
+	principal := make(map[string]string, len(recs))
+	for _, a := range recs {
+		principal[a.AppID] = a.Principal
+	}
+	return principal, nil
 }
 
 // Backfill pages through api_get_authorizer_list and fetches the info of every authorizer

@@ -133,13 +133,9 @@ func (f *Fleet) principals(ctx context.Context, list []PendingPair) error {
 	if len(appids) == 0 {
 		return nil
 	}
-	recs, err := f.Ledger.Authorizers(ctx, appids)
+	principal, err := f.principalsOf(ctx, appids)
 	if err != nil {
 		return err
-	}
-	principal := make(map[string]string, len(recs))
-	for _, a := range recs {
-		principal[a.AppID] = a.Principal
 	}
 	for i := range list {
 		if list[i].Principal == "" {

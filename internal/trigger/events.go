@@ -167,15 +167,33 @@ const (
 // over, or fails for good, is reported as onboard_failed. Nothing is lost silently.
 func (a *App) shareWith(ctx context.Context, inst *instance, action, appid string) *onboarding {
 	envs := inst.cfg.OnboardEnvList()
-	data := make([]map[string]any, len(envs))
-	for i, env := range envs {
-		data[i] = map[string]any{"env": env, "appids": []string{appid}}
+	message, _ := json.Marshal(map[string]any{"action": action, "data": onboardData(envs, appid)})
+	out, _, transient := a.onboardShare(ctx, inst, message, envs) // invalid_request: the appid WeChat sent is no appid
+	switch {
+	case transient && inst.Retry != nil:
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), eventRetryBudget)
+		defer cancel()
+		if err := inst.Retry(rctx, string(message)); err != nil {
+			out.Status, out.Error = statusFailed, &share.Error{Code: share.CodeUpstreamUnavailable,
+				Message: a.secrets.String("not finished in time, and the platform's retry refused it: " + err.Error())}
+		} else {
+			out.Status = statusRetrying
+		}
+	case transient:
+		out.Status, out.Error = statusFailed, &share.Error{Code: share.CodeUpstreamUnavailable,
+			Message: "not finished in time, and no retry is configured (ENVSHARE_RETRY_QUEUE_URL on AWS; SCF_FUNCTIONNAME on SCF)"}
 	}
-	message, _ := json.Marshal(map[string]any{"action": action, "data": data})
-	out := &onboarding{Envs: envs, Status: statusDone}
-	log := a.log.With("action", action, "authorizer_appid", appid)
+	a.logOnboarding(ctx, action, appid, out)
+	return out
+}
 
-	res, se := a.do(ctx, inst, message, "") // invalid_request: the appid WeChat sent is no appid
+// onboardShare carries out an onboarding's share (or unshare) message through the core. It
+// returns the outcome (done, or onboard_failed with the entries that failed for good or the
+// error of a request that failed as a whole), that error, and whether anything failed for a
+// reason a retry may overcome: then the status is left done, for the caller to settle.
+func (a *App) onboardShare(ctx context.Context, inst *instance, message []byte, envs []string) (*onboarding, *share.Error, bool) {
+	out := &onboarding{Envs: envs, Status: statusDone}
+	res, se := a.do(ctx, inst, message, "")
 	transient := se != nil && se.Transient()
 	if se == nil {
 		out.Summary = res.Summary
@@ -190,24 +208,18 @@ func (a *App) shareWith(ctx context.Context, inst *instance, action, appid strin
 		}
 	}
 	switch {
-	case transient && inst.Retry != nil:
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), eventRetryBudget)
-		defer cancel()
-		if err := inst.Retry(rctx, string(message)); err != nil {
-			out.Status, out.Error = statusFailed, &share.Error{Code: share.CodeUpstreamUnavailable,
-				Message: a.secrets.String("not finished in time, and the platform's retry refused it: " + err.Error())}
-		} else {
-			out.Status = statusRetrying
-		}
 	case transient:
-		out.Status, out.Error = statusFailed, &share.Error{Code: share.CodeUpstreamUnavailable,
-			Message: "not finished in time, and no retry is configured (ENVSHARE_RETRY_QUEUE_URL on AWS; SCF_FUNCTIONNAME on SCF)"}
 	case se != nil:
 		out.Status, out.Error = statusFailed, se
 	case len(out.Failed) > 0:
 		out.Status = statusFailed
 	}
-	attrs := []any{"status", out.Status, "envs", envs}
+	return out, se, transient
+}
+
+// logOnboarding writes what became of an onboarding share: onboard_failed at ERROR.
+func (a *App) logOnboarding(ctx context.Context, action, appid string, out *onboarding) {
+	attrs := []any{"action", action, "authorizer_appid", appid, "status", out.Status, "envs", out.Envs}
 	if out.Error != nil {
 		attrs = append(attrs, "error", out.Error.Error())
 	}
@@ -215,11 +227,10 @@ func (a *App) shareWith(ctx context.Context, inst *instance, action, appid strin
 		attrs = append(attrs, "failed", out.Failed)
 	}
 	if out.Status == statusFailed {
-		log.ErrorContext(ctx, "onboard_failed", attrs...)
+		a.log.ErrorContext(ctx, "onboard_failed", attrs...)
 	} else {
-		log.InfoContext(ctx, "onboarding "+out.Status, attrs...)
+		a.log.InfoContext(ctx, "onboarding "+out.Status, attrs...)
 	}
-	return out
 }
 
 // onboarding reports what became of an onboarding share (or an offboarding unshare).

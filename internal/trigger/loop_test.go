@@ -108,15 +108,7 @@ func newLoop(t *testing.T, env map[string]string, withRetry bool) *loop {
 		"ENVSHARE_NOTIFY_URL":      notify.URL,
 		"ENVSHARE_RATE_LIMIT":      "0",
 	}
-	for k, v := range env {
-		base[k] = v
-	}
-	isolateEnv(t)
-	for k, v := range base {
-		if v != "" {
-			t.Setenv(k, v)
-		}
-	}
+	useEnv(t, base, env)
 	opts := Options{Platform: PlatformAWS, MetricsOut: discard{}, Cloud: Cloud{Ledgers: []ledger.Engine{sqliteledger.Engine}},
 		Logger: slog.New(slog.NewJSONHandler(l.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	if withRetry {

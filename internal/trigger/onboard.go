@@ -244,45 +244,15 @@ func (a *App) shareEnvs(ctx context.Context, inst *instance, action, appid strin
 		body["source_type"] = sourceType
 	}
 	message, _ := json.Marshal(body)
-	out := &onboarding{Envs: envs, Status: statusDone}
-	res, se := a.do(ctx, inst, message, "")
-	transient := se != nil && se.Transient()
-	if se == nil {
-		out.Summary = res.Summary
-		for _, o := range res.Results {
-			switch {
-			case o.Status != share.StatusFailed:
-			case o.Error.Code == share.CodeUpstreamUnavailable || o.Error.Code == share.CodeDeadlineExceeded:
-				transient = true
-			default:
-				out.Failed = append(out.Failed, o)
-			}
-		}
-	}
-	switch {
-	case transient:
+	out, se, transient := a.onboardShare(ctx, inst, message, envs)
+	if transient {
 		msg := "a call did not finish"
 		if se != nil {
 			msg = se.Message
 		}
 		out.Status, out.Error = statusRetrying, &share.Error{Code: share.CodeUpstreamUnavailable, Message: a.secrets.String(msg)}
-	case se != nil:
-		out.Status, out.Error = statusFailed, se
-	case len(out.Failed) > 0:
-		out.Status = statusFailed
 	}
-	attrs := []any{"action", action, "authorizer_appid", appid, "status", out.Status, "envs", envs}
-	if out.Error != nil {
-		attrs = append(attrs, "error", out.Error.Error())
-	}
-	if len(out.Failed) > 0 {
-		attrs = append(attrs, "failed", out.Failed)
-	}
-	if out.Status == statusFailed {
-		a.log.ErrorContext(ctx, outcomeOnboardFailed, attrs...)
-	} else {
-		a.log.InfoContext(ctx, "onboarding "+out.Status, attrs...)
-	}
+	a.logOnboarding(ctx, action, appid, out)
 	return out
 }
 

@@ -108,15 +108,7 @@ func newLedgerApp(t *testing.T, env map[string]string, engines ...ledger.Engine)
 		"ENVSHARE_MANIFEST":               ledgerDemo,
 		"ENVSHARE_LEDGER":                 "sqlite:" + filepath.Join(t.TempDir(), "ledger.db"),
 	}
-	for k, v := range env {
-		base[k] = v
-	}
-	isolateEnv(t)
-	for k, v := range base {
-		if v != "" {
-			t.Setenv(k, v)
-		}
-	}
+	useEnv(t, base, env)
 	if len(engines) == 0 {
 		engines = []ledger.Engine{sqliteledger.Engine}
 	}

@@ -195,17 +195,5 @@ func checkCustomers(p *problems, st fieldState, list []Customer) {
 
 // checkEnvIDs reports what is wrong with a list of env ids at path.
 func checkEnvIDs(p *problems, st fieldState, path fieldPath, envs []string) {
-	if envs == nil {
-		p.add(path, "required")
-		return
-	}
-	if len(envs) == 0 {
-		p.add(path, "must not be empty")
-		return
-	}
-	for i, env := range envs {
-		if ip := path.index(i); !st.bad[ip] {
-			checkEnv(p, ip, env)
-		}
-	}
+	checkList(p, st, path, envs, func(ip fieldPath, env string) { checkEnv(p, ip, env) })
 }
