@@ -198,6 +198,9 @@ func (a *App) offboard(ctx context.Context, inst *instance, out authorization, l
 	sourceType := 0
 	if inst.ManifestErr == nil {
 		envs, sourceType = a.customerEnvs(inst, out.Principal)
+	} else { // its customer's envs are unknown: the onboard envs only, and the error said
+		out.Outcome, out.Error = outcomeOnboardFailed, inst.ManifestErr
+		log.ErrorContext(ctx, outcomeOnboardFailed, "error", inst.ManifestErr.Error())
 	}
 	for _, env := range inst.cfg.OnboardEnvList() {
 		if !slices.Contains(envs, env) {

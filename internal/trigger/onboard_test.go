@@ -434,7 +434,7 @@ func TestTheLedgerAtColdStart(t *testing.T) {
 }
 
 func TestABadManifestFailsOnlyWhatNeedsIt(t *testing.T) {
-	l := newLedgerApp(t, map[string]string{"ENVSHARE_MANIFEST": `{"envs":[{"env":"Bad Env","appids":[]}]}`})
+	l := newLedgerApp(t, map[string]string{"ENVSHARE_MANIFEST": `{"envs":[{"env":"Bad Env","appids":[]}]}`, "ENVSHARE_OFFBOARD": "unshare"})
 	ctx := t.Context()
 	isManifestError := func(t *testing.T, what string, v any, err error) {
 		t.Helper()
@@ -459,6 +459,13 @@ func TestABadManifestFailsOnlyWhatNeedsIt(t *testing.T) {
 	n := l.last(t)
 	wantNotice(t, n, "authorized", acmeApp, wxemu.DemoSubject, "onboard_failed")
 	if !strings.Contains(fmt.Sprint(n["error"]), "ENVSHARE_MANIFEST") || !l.authorizer(t, acmeApp).Authorized {
+		t.Errorf("notification %v", n)
+	}
+	// So does an offboarding by customer: the revocation is recorded, its envs are unknown.
+	l.push(t, wxcrypt.InfoUnauthorized, acmeApp, l.now.Add(time.Second))
+	n = l.last(t)
+	wantNotice(t, n, "unauthorized", acmeApp, wxemu.DemoSubject, "onboard_failed")
+	if !strings.Contains(fmt.Sprint(n["error"]), "ENVSHARE_MANIFEST") || l.authorizer(t, acmeApp).Authorized {
 		t.Errorf("notification %v", n)
 	}
 	// Everything else works.
