@@ -20,6 +20,10 @@ const (
 	DefaultTicketWriteInterval = time.Hour        // ENVSHARE_TICKET_WRITE_INTERVAL
 )
 
+// StoreEveryTicket, as Refresher.TicketEvery, stores every pushed ticket that is newer than the
+// stored one and differs (ENVSHARE_TICKET_WRITE_INTERVAL=0s; the zero TicketEvery is the default).
+const StoreEveryTicket time.Duration = -1
+
 // ErrNoTicket means there is no ticket to mint with: none stored, none seeded.
 var ErrNoTicket = errors.New("no component_verify_ticket: none in the state record and none seeded in the credentials " +
 	"secret; point the authorization event URL at /wechat/events (README, Receiving WeChat's events)")
@@ -44,7 +48,7 @@ type Refresher struct {
 	Credentials   func(ctx context.Context) (Credentials, error)
 	Issuer        Issuer
 	RefreshBefore time.Duration // mint when the stored token expires within this (default 30m)
-	TicketEvery   time.Duration // store a new ticket at most this often (default 1h)
+	TicketEvery   time.Duration // store a new ticket at most this often (default 1h; StoreEveryTicket: every newer one)
 	Source        *Source       // this instance's Source, told of a new token at once (may be nil)
 	Now           func() time.Time
 	Logger        *slog.Logger
@@ -213,7 +217,7 @@ func (r *Refresher) StoreTicket(ctx context.Context, ticket string, created time
 	if err != nil {
 		return false, err
 	}
-	if st.Ticket != "" && (ticket == st.Ticket || created.Sub(st.TicketCreated) < r.ticketEvery()) {
+	if st.Ticket != "" && (ticket == st.Ticket || !created.After(st.TicketCreated) || created.Sub(st.TicketCreated) < r.ticketEvery()) {
 		return false, nil
 	}
 	if st.leased("", r.now()) { // a mint is about to write the record: ours would be overwritten, or overwrite it
@@ -254,8 +258,12 @@ func (r *Refresher) refreshBefore() time.Duration {
 	return DefaultRefreshBefore
 }
 
+// ticketEvery is the least time between two stored tickets' CreateTime (0: any newer one).
 func (r *Refresher) ticketEvery() time.Duration {
-	if r.TicketEvery > 0 {
+	switch {
+	case r.TicketEvery == StoreEveryTicket:
+		return 0
+	case r.TicketEvery > 0:
 		return r.TicketEvery
 	}
 	return DefaultTicketWriteInterval

@@ -311,6 +311,8 @@ func TestStoreTicket(t *testing.T) {
 		{"a newer ticket is stored an hour after the stored one", stored(nil), newer, t0.Add(time.Hour), 0, true},
 		{"a newer ticket is not stored 50 minutes after the stored one", stored(nil), newer, t0.Add(50 * time.Minute), 0, false},
 		{"a newer ticket is stored 10 minutes after the stored one when TicketEvery is 10 minutes", stored(nil), newer, t0.Add(10 * time.Minute), 10 * time.Minute, true},
+		{"a newer ticket is stored 10 seconds after the stored one when every ticket is stored (ENVSHARE_TICKET_WRITE_INTERVAL=0s)", stored(nil), newer, t0.Add(10 * time.Second), StoreEveryTicket, true},
+		{"a ticket as old as the stored one is not stored when every ticket is stored", stored(nil), newer, t0, StoreEveryTicket, false},
 		{"the same ticket pushed again later is not written again", stored(nil), storedTicket, t0.Add(2 * time.Hour), 0, false},
 		{"an older ticket never replaces a newer one", stored(nil), newer, t0.Add(-2 * time.Hour), 0, false},
 	} {

@@ -69,8 +69,12 @@ func (a *App) wire(_ context.Context, cfg config.Config) (*Core, error) {
 	}
 	tokens := token.NewSource(src)
 	if src.State != nil {
+		ticketEvery := cfg.TicketWriteInterval
+		if ticketEvery == 0 { // documented: every newer ticket that differs
+			ticketEvery = token.StoreEveryTicket
+		}
 		core.Refresher = &token.Refresher{State: *src.State, Credentials: reader.Read, Issuer: issuer,
-			RefreshBefore: cfg.RefreshBefore, TicketEvery: cfg.TicketWriteInterval, Source: tokens,
+			RefreshBefore: cfg.RefreshBefore, TicketEvery: ticketEvery, Source: tokens,
 			Logger: a.log, Secrets: a.secrets}
 	}
 	client := wechat.New(cfg.WechatBaseURL, tokens, append(base, wechat.WithRateLimit(cfg.RateLimit, cfg.Concurrency))...)
