@@ -33,7 +33,10 @@ type Config struct {
 	SourceType           int    `envconfig:"ENVSHARE_SOURCE_TYPE" default:"1"`
 	HTTPAuth             string `envconfig:"ENVSHARE_HTTP_AUTH"`
 	HTTPSecret           string `envconfig:"ENVSHARE_HTTP_SECRET"`
-	Manifest             string `envconfig:"ENVSHARE_MANIFEST"`
+	// The HTTP secret before a rotation: only confirmation pages accept it, through the page key
+	// derived from it (README, Confirmation pages); HTTP authentication does not.
+	HTTPSecretPrevious string `envconfig:"ENVSHARE_HTTP_SECRET_PREVIOUS"`
+	Manifest           string `envconfig:"ENVSHARE_MANIFEST"`
 
 	// Tencent SSM only: the API endpoint (tests point it at a local fake) and the secret's
 	// version (unset: the newest version).
@@ -172,7 +175,7 @@ func (c Config) Validate() error {
 	// A secret that can never match (" ", a trailing newline from a copy) fails here, not as
 	// a 401 on every request.
 	for _, sec := range []struct{ name, value string }{
-		{"HTTP_SECRET", c.HTTPSecret}, {"NOTIFY_SECRET", c.NotifySecret},
+		{"HTTP_SECRET", c.HTTPSecret}, {"HTTP_SECRET_PREVIOUS", c.HTTPSecretPrevious}, {"NOTIFY_SECRET", c.NotifySecret},
 		{"PAGE_SECRET", c.PageSecret}, {"PAGE_SECRET_PREVIOUS", c.PageSecretPrevious},
 	} {
 		switch {
@@ -297,7 +300,7 @@ func (c Config) OnboardEnvList() []string {
 
 // Secrets lists the secret values of the configuration, for the redactor.
 func (c Config) Secrets() []string {
-	return []string{c.ComponentAccessToken, c.HTTPSecret, c.NotifySecret, c.PageSecret, c.PageSecretPrevious,
+	return []string{c.ComponentAccessToken, c.HTTPSecret, c.HTTPSecretPrevious, c.NotifySecret, c.PageSecret, c.PageSecretPrevious,
 		c.ComponentToken, c.ComponentAESKey, c.ComponentAESKeyPrevious}
 }
 

@@ -390,6 +390,8 @@ func TestLoadRefusesValuesThatWouldDisableAFeature(t *testing.T) {
 			[]string{"ENVSHARE_COMPONENT_TOKEN", "8 to 32"}},
 		{"a message token longer than WeChat allows", map[string]string{"ENVSHARE_COMPONENT_TOKEN": strings.Repeat("a", 33)},
 			[]string{"ENVSHARE_COMPONENT_TOKEN", "8 to 32"}},
+		{"a previous HTTP secret that can never match", map[string]string{"ENVSHARE_HTTP_SECRET_PREVIOUS": "short"},
+			[]string{"ENVSHARE_HTTP_SECRET_PREVIOUS", "at least 16 bytes"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

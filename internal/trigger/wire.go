@@ -94,7 +94,8 @@ func (a *App) wire(_ context.Context, cfg config.Config) (*Core, error) {
 		core.Notifier = notify.NewHTTPNotifier(cfg.NotifyURL, cfg.NotifyKey(), hc, time.Now)
 		opts.Notifier = core.Notifier
 	}
-	core.Pages = page.KeysFrom(cfg.PageSecret, cfg.PageSecretPrevious, cfg.HTTPSecret)
+	core.Pages = page.KeysFrom(page.Secrets{Page: cfg.PageSecret, PagePrevious: cfg.PageSecretPrevious,
+		HTTP: cfg.HTTPSecret, HTTPPrevious: cfg.HTTPSecretPrevious})
 	opts.ConfirmPage = a.pageLinker(core.Pages, cfg.PublicURL, cfg.PageTTL)
 	opts.MaxResults = cfg.MaxResults
 	core.Share = share.New(client, opts)
