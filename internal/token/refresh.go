@@ -32,6 +32,11 @@ var ErrNoTicket = errors.New("no component_verify_ticket: none in the state reco
 var ErrTicketTooOld = errors.New("the stored component_verify_ticket is older than the 12 h WeChat accepts; check " +
 	"that WeChat's pushes reach /wechat/events")
 
+// ErrLeaseHeld means another refresh holds the minting lease while the record holds no token
+// that can be served: nothing was minted, and if that refresh failed nobody will mint until its
+// lease lapses.
+var ErrLeaseHeld = errors.New("another refresh holds the minting lease and the state record holds no usable token")
+
 // Refresher is the one minter: it keeps the state record's token fresh, and stores the
 // tickets WeChat pushes. It is safe for concurrent use; one instance refreshes at a time.
 //
@@ -108,13 +113,19 @@ func (r *Refresher) Refresh(ctx context.Context, force bool) (res *RefreshResult
 		r.Source.useIfSet(st.Token, st.ExpiresAt)
 		return &RefreshResult{OK: true, Action: "refresh", ExpiresAt: st.ExpiresAt, TicketAgeS: seconds(ticketAge(st, now))}, nil
 	}
-	held, err := r.lease(ctx, st, now)
+	cur, held, err := r.lease(ctx, st, now)
 	if err != nil {
 		return nil, err
 	}
 	if !held { // another refresh is minting at this very moment: it writes the token
-		r.log().InfoContext(ctx, "another refresh holds the minting lease; not minting")
-		return &RefreshResult{OK: true, Action: "refresh", ExpiresAt: st.ExpiresAt, TicketAgeS: seconds(ticketAge(st, now))}, nil
+		if problem := usableToken(cur, now); problem != "" {
+			// Perhaps a failed mint's leftover: nobody may mint until the lease lapses, and
+			// meanwhile there is no token to serve. Say so loudly (the alarm), never "ok".
+			return nil, fmt.Errorf("%w (%s until %s), so nothing was minted: if that refresh failed, run refresh again after then",
+				ErrLeaseHeld, cur.MintingBy, cur.MintingUntil.UTC().Format(time.RFC3339))
+		}
+		r.log().InfoContext(ctx, "another refresh holds the minting lease; not minting", "minting_until", cur.MintingUntil)
+		return &RefreshResult{OK: true, Action: "refresh", ExpiresAt: cur.ExpiresAt, TicketAgeS: seconds(ticketAge(cur, now))}, nil
 	}
 	defer func() {
 		if err != nil {
@@ -154,23 +165,30 @@ func (r *Refresher) Refresh(ctx context.Context, force bool) (res *RefreshResult
 }
 
 // lease takes the minting lease and reports whether it is still this instance's after
-// leaseSettle. Two refreshes that both wrote a lease read back the one written last.
-func (r *Refresher) lease(ctx context.Context, st State, now time.Time) (bool, error) {
-	if st.leased(r.id, now) {
-		return false, nil
+// leaseSettle, with the record as last read. Two refreshes that both wrote a lease read back the
+// one written last. A lease gone altogether was overwritten by a ticket write that was under
+// way (see StoreTicket): it is taken once more.
+func (r *Refresher) lease(ctx context.Context, st State, now time.Time) (State, bool, error) {
+	for attempt := 0; ; attempt++ {
+		if st.leased(r.id, now) {
+			return st, false, nil
+		}
+		st.MintingBy, st.MintingUntil = r.id, now.Add(leaseTTL)
+		if err := r.State.Write(ctx, st); err != nil {
+			return State{}, false, fmt.Errorf("take the minting lease: %w", err)
+		}
+		if err := r.wait(ctx, leaseSettle); err != nil {
+			return State{}, false, err
+		}
+		back, err := r.State.Read(ctx)
+		if err != nil {
+			return State{}, false, err
+		}
+		if back.MintingBy != "" || attempt > 0 {
+			return back, back.MintingBy == r.id, nil
+		}
+		st = back
 	}
-	st.MintingBy, st.MintingUntil = r.id, now.Add(leaseTTL)
-	if err := r.State.Write(ctx, st); err != nil {
-		return false, fmt.Errorf("take the minting lease: %w", err)
-	}
-	if err := r.wait(ctx, leaseSettle); err != nil {
-		return false, err
-	}
-	back, err := r.State.Read(ctx)
-	if err != nil {
-		return false, err
-	}
-	return back.MintingBy == r.id, nil
 }
 
 // release gives the lease up after a refresh that could not mint, so that the next one (a
