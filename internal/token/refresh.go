@@ -40,14 +40,16 @@ var ErrLeaseHeld = errors.New("another refresh holds the minting lease and the s
 // Refresher is the one minter: it keeps the state record's token fresh, and stores the
 // tickets WeChat pushes. It is safe for concurrent use; one instance refreshes at a time.
 //
-// The stores have no conditional write, so two writers of the record can overlap. Three rules
+// The stores have no conditional write, so two writers of the record can overlap. Four rules
 // keep the record right: a refresh about to mint takes a lease in the record and mints only if
 // the lease is still its own after leaseSettle (a second refresh at the same time then stands
-// down); neither writer ever replaces a token with an older one (by minted_at), each re-reading
-// the record just before its write; and an instance that finds its last minted token replaced
-// by an older one writes it back at its next refresh. What remains is a write that lands within
-// one store round trip of another: at worst one ticket push is lost, and the next one, 10
-// minutes later, is stored.
+// down); a ticket write stands down during a lease and is given up unless it lands within
+// ticketWriteWithin of its read, shorter than leaseSettle, so it can never span a mint and put
+// the older token back; neither writer ever replaces a token with an older one (by minted_at),
+// each re-reading the record just before its write; and an instance that finds its last minted
+// token replaced by an older one writes it back at its next refresh. What remains is a write
+// that the store applies long after the client gave it up: at worst one ticket push is lost, and
+// the next one, 10 minutes later, is stored.
 type Refresher struct {
 	State         StateRecord
 	Credentials   func(ctx context.Context) (Credentials, error)
@@ -81,8 +83,14 @@ const (
 	// leaseTTL bounds how long a lease holds off other minters: a mint takes one WeChat call.
 	leaseTTL = 30 * time.Second
 	// leaseSettle is how long a refresh waits after taking the lease before it reads the record
-	// again to see it still holds it: longer than a store write.
-	leaseSettle = time.Second
+	// again to see it still holds it: longer than a store write, and than ticketWriteWithin.
+	leaseSettle = 3 * time.Second
+	// ticketWriteWithin bounds a ticket write, from its read of the record to its write (the
+	// store's retries included): a write that has not landed by then is given up. It is shorter
+	// than leaseSettle, so a ticket write that read the record before a lease was taken has
+	// landed, or been given up, before that lease is read back: it overwrites the lease (the
+	// minter stands down) or nothing, never the token minted under the lease.
+	ticketWriteWithin = 2 * time.Second
 )
 
 // Refresh mints a token when the stored one is missing, expires within RefreshBefore, or force
@@ -227,10 +235,13 @@ func (r *Refresher) writeToken(ctx context.Context, t State) (State, error) {
 // none, or when created is at least TicketEvery after the stored one and the ticket differs.
 // So an older ticket never replaces a newer one, and the store sees at most one ticket write
 // per TicketEvery. It keeps the token fields as read, and stands down (the push is lost; the
-// next one comes in 10 minutes) while a refresh holds the minting lease. It reports whether it
-// wrote.
+// next one comes in 10 minutes) while a refresh holds the minting lease. Its read and write
+// take at most ticketWriteWithin, or the write is given up (an error), so that it never writes
+// a token older than one minted meanwhile. It reports whether it wrote.
 func (r *Refresher) StoreTicket(ctx context.Context, ticket string, created time.Time) (bool, error) {
 	r.Secrets.Add(ticket)
+	ctx, cancel := context.WithTimeout(ctx, ticketWriteWithin)
+	defer cancel()
 	st, err := r.State.Read(ctx)
 	if err != nil {
 		return false, err

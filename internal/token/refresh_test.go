@@ -272,7 +272,7 @@ func TestRefresh(t *testing.T) {
 	// token it could serve must fail, so that the invocation fails and the alarm fires, never
 	// answer ok with no expiry while no token is stored and nobody mints.
 	for name, fields := range map[string]map[string]any{
-		"no token": {},
+		"no token":         {},
 		"an expired token": {"component_access_token": storedToken, "expires_at": t0.Add(-time.Minute), "minted_at": t0.Add(-2 * time.Hour)},
 	} {
 		t.Run("a refresh that finds another's lease and "+name+" fails", func(t *testing.T) {
