@@ -2,10 +2,27 @@ package trigger
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/envshare/envshare/internal/config"
 	"github.com/envshare/envshare/internal/page"
+	"github.com/envshare/envshare/internal/store"
+	"github.com/envshare/envshare/internal/testkit"
+	"github.com/envshare/envshare/pkg/wechat"
 )
 
 // Regression tests of issue 23 (security and strictness, round 3) that live in the trigger.
@@ -81,5 +98,103 @@ func TestPagesSurviveAChangeOfTheirDerivedKey(t *testing.T) {
 				t.Errorf("GET /confirm/<last week's token> = %d, want %d", resp.Status, tc.status)
 			}
 		})
+	}
+}
+
+// cloudCredentials are what AWS Lambda and Tencent SCF put in the environment (SCF with each
+// invocation): the secret halves of the function role's credentials.
+var cloudCredentials = map[string]string{
+	"AWS_SECRET_ACCESS_KEY":     "AWSSECRET-wJalrXUtnFEMI/K7MDENG+bPxRfiCY",
+	"AWS_SESSION_TOKEN":         "AWSSESSION-IQoJb3JpZ2luX2VjE+AaCXVzLWVhc3QtMSJH/MEUCIQ==",
+	"TENCENTCLOUD_SECRETKEY":    "TCSECRET-Gu5t9xGARNpq86cd98joQYCN3Cozk1qA",
+	"TENCENTCLOUD_SESSIONTOKEN": "TCSESSION-ekfvBbN2m/wMbK+e8lrHeFo6WQJ3vjnb==",
+}
+
+// credentialEcho is text that quotes every cloud credential, as a proxy that echoes a signed
+// request's headers would.
+func credentialEcho() string {
+	var b strings.Builder
+	for _, name := range slices.Sorted(maps.Keys(cloudCredentials)) {
+		fmt.Fprintf(&b, " %s=%s", name, os.Getenv(name))
+	}
+	return b.String()
+}
+
+// credentialsEchoingStore is a state record holding a token, whose every write fails with an
+// error that quotes the cloud credentials.
+type credentialsEchoingStore struct{}
+
+func (credentialsEchoingStore) Get(context.Context, string) (string, error) {
+	return `{"component_access_token":"token-of-the-credentials-scan","expires_at":"2099-01-01T00:00:00Z"}`, nil
+}
+
+func (credentialsEchoingStore) Put(context.Context, string, string) error {
+	return errors.New("proxy refused PutSecretValue:" + credentialEcho())
+}
+
+// Cloud credentials (issue 23 #2) reach no answer, log line or notification, even when WeChat
+// (or a proxy in front of it) and a store echo them.
+func TestCloudCredentialsAreMaskedEverywhere(t *testing.T) {
+	isolateEnv(t)
+	for k, v := range cloudCredentials {
+		t.Setenv(k, v)
+	}
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Data []wechat.EnvAppIDs `json:"data"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&in)
+		resp := wechat.ShareEnvResponse{}
+		for _, d := range in.Data {
+			resp.ErrList = append(resp.ErrList, wechat.EnvError{Env: d.Env, AppID: d.AppIDs[0], ErrMsg: "denied:" + credentialEcho()})
+			for _, a := range d.AppIDs[1:] {
+				resp.MsgInfoList = append(resp.MsgInfoList, wechat.MsgInfo{AppID: a,
+					URL: "https://mp.weixin.qq.com/wxopen/confirm?e=" + url.QueryEscape(credentialEcho())})
+			}
+		}
+		json.NewEncoder(w).Encode(resp)
+	}))
+	defer upstream.Close()
+	var notices testkit.Buffer
+	notify := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(&notices, r.Body)
+	}))
+	defer notify.Close()
+	dir := t.TempDir()
+	creds := filepath.Join(dir, "credentials.json")
+	writeJSON(t, creds, map[string]string{"component_access_token": "token-of-the-credentials-scan"})
+	for k, v := range map[string]string{"ENVSHARE_WECHAT_BASE_URL": upstream.URL, "ENVSHARE_TOKEN_MODE": "aws-secretsmanager",
+		"ENVSHARE_TOKEN_SECRET_ID": creds, "ENVSHARE_STATE_ID": "envshare/state", "ENVSHARE_HTTP_AUTH": "bearer",
+		"ENVSHARE_HTTP_SECRET": testSecret, "ENVSHARE_NOTIFY_URL": notify.URL, "ENVSHARE_ATTEMPTS": "1",
+		"ENVSHARE_LOG_LEVEL": "debug"} {
+		t.Setenv(k, v)
+	}
+	var logs, emf testkit.Buffer
+	app := New(Options{Platform: PlatformAWS, MetricsOut: &emf,
+		Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Cloud: Cloud{Stores: map[string]func(config.Config) (store.Store, store.Store, error){
+			"aws-secretsmanager": func(config.Config) (store.Store, store.Store, error) {
+				return store.File{}, credentialsEchoingStore{}, nil
+			}}}})
+	ctx := context.Background()
+	var outputs []string
+	resp := app.HTTP(ctx, post("/share", `{"env":"prod-6gni9ity244a6ea3","appids":["wx5fe6bb43205e9e07","wx1a2b3c4d5e6f7081"]}`))
+	outputs = append(outputs, resp.Body)
+	v, err := Answer(app.Message(ctx, []byte(`{"action":"refresh","force":true}`))) // the state record's store echoes too
+	b, _ := json.Marshal(v)
+	outputs = append(outputs, string(b), fmt.Sprint(err))
+	all := strings.Join(outputs, "\n") + "\n" + logs.String() + "\n" + emf.String() + "\n" + notices.String()
+	for _, echoed := range []string{"denied: AWS_SECRET_ACCESS_KEY=", "proxy refused PutSecretValue: AWS_SECRET_ACCESS_KEY=",
+		"mp.weixin.qq.com/wxopen/confirm?e="} {
+		if !strings.Contains(all, echoed) {
+			t.Fatalf("the outputs lack %q: the test proves nothing:\n%.3000s", echoed, all)
+		}
+	}
+	for name, value := range cloudCredentials {
+		for _, form := range []string{value, url.QueryEscape(value)} {
+			if strings.Contains(all, form) {
+				t.Errorf("%s leaked: %.2000s", name, all)
+			}
+		}
 	}
 }

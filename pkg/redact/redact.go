@@ -29,8 +29,9 @@ const MinLen = 8
 // Set is a set of secret values, safe for concurrent use. The zero value is empty and usable;
 // a nil *Set redacts only access_token values.
 type Set struct {
-	mu    sync.RWMutex
-	forms []string // every searched form of every value, longest first
+	mu     sync.RWMutex
+	values map[string]bool // the values added, to add each once
+	forms  []string        // every searched form of every value, longest first
 }
 
 // New returns a Set holding values.
@@ -45,17 +46,29 @@ func (s *Set) Add(values ...string) {
 	if s == nil {
 		return
 	}
-	var add []string
+	s.mu.RLock()
+	fresh := make([]string, 0, len(values))
 	for _, v := range values {
-		if len(v) >= MinLen {
-			add = append(add, forms(v)...)
+		if len(v) >= MinLen && !s.values[v] {
+			fresh = append(fresh, v)
 		}
 	}
-	if len(add) == 0 {
-		return
+	s.mu.RUnlock()
+	if len(fresh) == 0 {
+		return // the common case: every invocation adds the values it already knows
+	}
+	var add []string
+	for _, v := range fresh {
+		add = append(add, forms(v)...)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.values == nil {
+		s.values = make(map[string]bool)
+	}
+	for _, v := range fresh {
+		s.values[v] = true
+	}
 	for _, f := range add {
 		if !slices.Contains(s.forms, f) {
 			s.forms = append(s.forms, f)
