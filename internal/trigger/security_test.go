@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -196,5 +197,92 @@ func TestCloudCredentialsAreMaskedEverywhere(t *testing.T) {
 				t.Errorf("%s leaked: %.2000s", name, all)
 			}
 		}
+	}
+}
+
+// servingInstance is a fresh instance wired as deployed with a state record (mode file) that
+// holds a token: it serves without ever having minted, handled a push or refreshed. upstream
+// is WeChat's base URL; state wraps the state record's store.
+func servingInstance(t *testing.T, upstream string, state func(store.Store) store.Store) (*App, *testkit.Buffer) {
+	t.Helper()
+	dir := t.TempDir()
+	creds, record := filepath.Join(dir, "credentials.json"), filepath.Join(dir, "state.json")
+	writeJSON(t, creds, map[string]string{"component_appid": loopAppID, "component_appsecret": loopAppSecret,
+		"component_token": loopMsgToken, "component_encoding_aes_key": loopAESKey})
+	writeJSON(t, record, map[string]string{"component_access_token": servedToken, "expires_at": "2099-01-01T00:00:00Z",
+		"component_verify_ticket": servedTicket, "ticket_create_time": "2026-12-01T08:00:00Z"})
+	isolateEnv(t)
+	for k, v := range map[string]string{"ENVSHARE_WECHAT_BASE_URL": upstream, "ENVSHARE_TOKEN_MODE": "aws-secretsmanager",
+		"ENVSHARE_TOKEN_SECRET_ID": creds, "ENVSHARE_STATE_ID": record, "ENVSHARE_HTTP_AUTH": "bearer",
+		"ENVSHARE_HTTP_SECRET": testSecret, "ENVSHARE_ATTEMPTS": "1", "ENVSHARE_LOG_LEVEL": "debug"} {
+		t.Setenv(k, v)
+	}
+	logs := &testkit.Buffer{}
+	app := New(Options{Platform: PlatformAWS, MetricsOut: discard{},
+		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Cloud: Cloud{Stores: map[string]func(config.Config) (store.Store, store.Store, error){
+			"aws-secretsmanager": func(config.Config) (store.Store, store.Store, error) { return store.File{}, state(store.File{}), nil },
+		}}})
+	return app, logs
+}
+
+// The values of the serving instance's records.
+const (
+	servedToken  = "served-token-0123456789abcdef"
+	servedTicket = "ticket@@@served-ticket-0123456789"
+)
+
+// failingFirstRead is a state record's store whose first read fails with an error that quotes
+// the record, as a careless store might.
+type failingFirstRead struct {
+	store.Store
+	reads atomic.Int32
+}
+
+func (s *failingFirstRead) Get(ctx context.Context, id string) (string, error) {
+	v, err := s.Store.Get(ctx, id)
+	if s.reads.Add(1) == 1 {
+		return "", fmt.Errorf("store refused to read %s, which holds %s", id, v)
+	}
+	return v, err
+}
+
+// Redaction does not depend on what the instance has read (issue 23 #4): a fresh serving
+// instance masks the app secret, the message token and the AES key before any push, refresh or
+// event has made it read them, and a store whose first read fails quoting the record puts
+// neither the token nor the ticket in an answer or a log line.
+func TestRedactionDoesNotDependOnWhatTheInstanceHasRead(t *testing.T) {
+	secrets := map[string]string{"the app secret": loopAppSecret, "the message token": loopMsgToken,
+		"the AES key": loopAESKey, "the token": servedToken, "the ticket": servedTicket}
+	echo := "echo " + loopAppSecret + " " + loopMsgToken + " " + loopAESKey
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]any{"errcode": 48001, "errmsg": echo})
+	}))
+	defer upstream.Close()
+	share := post("/share", `{"env":"prod-6gni9ity244a6ea3","appids":["wx5fe6bb43205e9e07"]}`)
+	for _, tc := range []struct {
+		name   string
+		state  func(store.Store) store.Store
+		echoed string // what the first answer must show, so that the test proves something
+	}{
+		{"WeChat echoes the credentials secret's values to a fresh serving instance",
+			func(s store.Store) store.Store { return s }, "echo [redacted]"},
+		{"the state record's first read fails quoting the record",
+			func(s store.Store) store.Store { return &failingFirstRead{Store: s} }, "store refused to read"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			app, logs := servingInstance(t, upstream.URL, tc.state)
+			first := app.HTTP(context.Background(), share)
+			if !strings.Contains(first.Body, tc.echoed) {
+				t.Fatalf("the answer %s does not show %q: the test proves nothing", first.Body, tc.echoed)
+			}
+			second := app.HTTP(context.Background(), share)
+			all := first.Body + "\n" + second.Body + "\n" + logs.String()
+			for name, secret := range secrets {
+				if strings.Contains(all, secret) {
+					t.Errorf("%s leaked: %.1500s", name, all)
+				}
+			}
+		})
 	}
 }

@@ -65,6 +65,7 @@ func (a *App) wire(_ context.Context, cfg config.Config) (*Core, error) {
 	core.Credentials = reader
 	if cfg.StateID != "" {
 		src.State = &token.StateRecord{Store: state, ID: cfg.StateID, Secrets: a.secrets}
+		src.ReadCredentials = reader.Read // a serving instance learns what to mask before it serves
 		src.Name += fmt.Sprintf(" (state record %q)", cfg.StateID)
 	}
 	tokens := token.NewSource(src)

@@ -89,7 +89,7 @@ func (s *Set) String(text string) string {
 		}
 		s.mu.RUnlock()
 	}
-	return maskAccessTokens(text)
+	return maskSecretFields(maskAccessTokens(text))
 }
 
 // Error returns err with a masked message, or err itself when nothing needed masking. The
