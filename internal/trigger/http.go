@@ -195,9 +195,11 @@ func readBody(req HTTPRequest, limit int64) ([]byte, *share.Error) {
 }
 
 // bindingsQuery turns GET /bindings?appids=wx1,wx2&source_type=1 into the equivalent body.
-// The comma may arrive percent-encoded, and repeated appids parameters are joined. A
-// parameter without a value (an empty value list, as some gateways send for ?appids or a
-// value of the wrong type) is invalid, naming the parameter.
+// Query values are decoded (each adapter decodes what its platform delivers raw), so a comma
+// the client percent-encoded once (%2C) is a comma here, and a %2C left in a value is one the
+// client encoded twice: part of the value, never a separator. Repeated appids parameters are
+// joined. A parameter without a value (an empty value list, as some gateways send for ?appids
+// or a value of the wrong type) is invalid, naming the parameter.
 func bindingsQuery(query map[string][]string) ([]byte, *share.Error) {
 	var details []string
 	body := map[string]any{}
@@ -211,7 +213,6 @@ func bindingsQuery(query map[string][]string) ([]byte, *share.Error) {
 		case key == "appids":
 			appids := []string{}
 			for _, v := range values {
-				v = strings.ReplaceAll(strings.ReplaceAll(v, "%2C", ","), "%2c", ",")
 				for _, id := range strings.Split(v, ",") {
 					appids = append(appids, strings.TrimSpace(id))
 				}
