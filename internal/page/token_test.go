@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/envshare/envshare/pkg/share"
 )
 
 var (
@@ -281,4 +283,11 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("Serve status = %d", s)
 		}
 	})
+}
+
+// A link the share service delivers always fits a page.
+func TestTheLongestDeliveredLinkFitsAPage(t *testing.T) {
+	if MaxConfirmURL != share.MaxConfirmURL {
+		t.Errorf("page.MaxConfirmURL = %d, share.MaxConfirmURL = %d: a delivered link could get no page", MaxConfirmURL, share.MaxConfirmURL)
+	}
 }

@@ -3,6 +3,8 @@ package trigger
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/url"
 	"strings"
 	"time"
 
@@ -87,6 +89,7 @@ func (a *App) wire(_ context.Context, cfg config.Config) (*Core, error) {
 		DeadlineMargin: cfg.DeadlineMargin,
 		Logger:         a.log,
 		Redact:         a.secrets.String,
+		ConfirmOrigins: loopbackOrigin(cfg.WechatBaseURL),
 	}
 	if opts.Manifest, err = config.LoadManifest(cfg.Manifest); err != nil {
 		return nil, err
@@ -131,6 +134,22 @@ func (a *App) stores(cfg config.Config) (creds, state store.Store, err error) {
 	}
 	return nil, nil, fmt.Errorf("ENVSHARE_TOKEN_MODE=%s is not available in the %s binary: use %s",
 		cfg.TokenMode, where, strings.Join(modes, ", "))
+}
+
+// loopbackOrigin is the origin of ENVSHARE_WECHAT_BASE_URL when that is a loopback address: an
+// emulator in local use and tests, whose confirmation links (http://127.0.0.1:port/...) are
+// then delivered beside WeChat's own. A deployment's base URL is WeChat's (or a proxy's, which
+// holds the token anyway), so nothing a deployment receives can widen what it delivers.
+func loopbackOrigin(base string) []string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil
+	}
+	ip := net.ParseIP(u.Hostname())
+	if ip != nil && ip.IsLoopback() || strings.EqualFold(u.Hostname(), "localhost") {
+		return []string{u.Scheme + "://" + u.Host}
+	}
+	return nil
 }
 
 // sourceID is where the credentials are read: a variable, a path or a secret's name.

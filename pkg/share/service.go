@@ -43,6 +43,9 @@ type Options struct {
 	// MaxResults is how many entries an answer lists at most (DefaultMaxResults); the others
 	// are written to the log.
 	MaxResults int
+	// ConfirmOrigins are origins ("http://127.0.0.1:8081") whose confirmation links are
+	// delivered besides https links on ConfirmHosts: for an emulator in local use and tests.
+	ConfirmOrigins []string
 }
 
 // Defaults of Options.
