@@ -26,7 +26,14 @@ type HTTPRequest struct {
 	Query             map[string][]string
 	Body              string
 	IsBase64Encoded   bool
+	// AnswerLimit is the most bytes the platform returns of an answer, envelope included
+	// (0: share.MaxAnswerBytes; an ALB takes ALBAnswerLimit).
+	AnswerLimit int
 }
+
+// ALBAnswerLimit is the most bytes of an answer an Application Load Balancer takes from a
+// Lambda function, envelope included.
+const ALBAnswerLimit = 1_000_000
 
 // HTTPResponse is the answer; Headers always carry its Content-Type.
 type HTTPResponse struct {
@@ -163,6 +170,8 @@ func (a *App) serveHTTP(ctx context.Context, req HTTPRequest, rec *record) HTTPR
 			return a.fail(rec, qErr)
 		}
 	}
+	// The answer is the JSON string body of the platform's envelope.
+	ctx = share.WithAnswerLimit(ctx, share.AnswerLimit{Bytes: req.AnswerLimit, InEnvelope: true})
 	res, se := a.do(ctx, inst, body, rt.action) // an empty body counts as {}
 	if se != nil {
 		return a.fail(rec, se)

@@ -171,6 +171,7 @@ func (s *Service) Do(ctx context.Context, req Request) (*Result, error) {
 	}
 	s.bound(ctx, res)
 	s.addPages(res.Results) // only for the listed results: 200,000 pages at once would be 50 MB
+	s.boundBytes(ctx, res)  // what the pages and WeChat's texts make too large for the platform
 	attrs := []any{"action", res.Action, "ok", res.OK, "source_type", res.SourceType,
 		"duration_ms", time.Since(start).Milliseconds()}
 	if res.Summary != nil {
