@@ -1,7 +1,9 @@
-// Package redact is envshare's one redactor: it replaces secret values, and the access_token
-// of any URL, with [redacted] in text the function did not write itself (WeChat's errmsg and
-// URLs, a secret store's error) as well as its own answers, logs, errors and notifications. It
-// is a public package: pkg/wechat and pkg/share use it, and other Go code may import it.
+// Package redact is envshare's one redactor: it replaces secret values, the access_token of any
+// URL and the values of secret fields by name (SecretFields: a record quoted by a store's
+// error, read or not) with [redacted], in text the function did not write itself (WeChat's
+// errmsg and URLs, a secret store's error) as well as its own answers, logs, errors and
+// notifications. It is a public package: pkg/wechat and pkg/share use it, and other Go code may
+// import it.
 //
 // A Set holds the secret values an instance knows; values learnt later (a minted token, a
 // ticket read from the state record) are added as they appear. Each value is searched as it
