@@ -204,20 +204,11 @@ func TestLoadRejectsBadValues(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clearEnv(t)
-			t.Setenv("ENVSHARE_COMPONENT_ACCESS_TOKEN", "tok")
+			env := map[string]string{}
 			for k, v := range tt.env { // "\\n" in the table stands for a newline
-				t.Setenv(k, strings.ReplaceAll(v, "\\n", "\n"))
+				env[k] = strings.ReplaceAll(v, "\\n", "\n")
 			}
-			_, err := Load()
-			if err == nil {
-				t.Fatal("Load succeeded, want an error")
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not contain %q", err, w)
-				}
-			}
+			loadFails(t, env, tt.want)
 		})
 	}
 }
@@ -394,20 +385,7 @@ func TestLoadRefusesValuesThatWouldDisableAFeature(t *testing.T) {
 			[]string{"ENVSHARE_HTTP_SECRET_PREVIOUS", "at least 16 bytes"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			clearEnv(t)
-			t.Setenv("ENVSHARE_COMPONENT_ACCESS_TOKEN", "tok")
-			setEnv(t, tt.env)
-			_, err := Load()
-			if err == nil {
-				t.Fatal("Load succeeded, want an error")
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not contain %q", err, w)
-				}
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { loadFails(t, tt.env, tt.want) })
 	}
 	t.Run("the values at the bounds are accepted", func(t *testing.T) {
 		clearEnv(t)
@@ -418,4 +396,22 @@ func TestLoadRefusesValuesThatWouldDisableAFeature(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// loadFails loads the configuration of env (with a token of mode env) and wants an error that
+// says each of want.
+func loadFails(t *testing.T, env map[string]string, want []string) {
+	t.Helper()
+	clearEnv(t)
+	t.Setenv("ENVSHARE_COMPONENT_ACCESS_TOKEN", "tok")
+	setEnv(t, env)
+	_, err := Load()
+	if err == nil {
+		t.Fatal("Load succeeded, want an error")
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not contain %q", err, w)
+		}
+	}
 }
