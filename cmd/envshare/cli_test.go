@@ -28,7 +28,7 @@ func TestAgainstTheLocalDeployment(t *testing.T) {
 			stdout: []string{"share: requested 3, shared 1, pending_confirmation 1, failed 1",
 				"ENV                    APPID               STATUS                DETAIL",
 				acmeEnv + "  wx1a2b3c4d5e6f7081  pending_confirmation  page " + d.URL + "/confirm/",
-				acmeEnv + "  wx7e57d0c0ffee1234  failed                rejected: "}},
+				acmeEnv + "  wx7e57d0c0ffee1234  failed                different_entity: "}},
 		{name: "bindings", args: []string{"bindings", "wx075cf85bf347b6df", "wx0f1e2d3c4b5a6978"}, code: 1,
 			stdout: []string{"APPID               ENVS", "wx075cf85bf347b6df  " + acmeEnv, "wx0f1e2d3c4b5a6978  error rejected: "}},
 		{name: "reconcile dry run", args: []string{"reconcile", "--dry-run"}, code: 0,

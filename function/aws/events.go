@@ -215,6 +215,7 @@ func (h handler) alb(ctx context.Context, payload []byte) (albResponse, error) {
 			Method: ev.HTTPMethod, Path: ev.Path,
 			Headers: ev.Headers, MultiValueHeaders: ev.MultiValueHeaders,
 			Query: query, Body: ev.Body, IsBase64Encoded: ev.IsBase64Encoded,
+			AnswerLimit: trigger.ALBAnswerLimit,
 		})
 	}
 	out := albResponse{ALBTargetGroupResponse: events.ALBTargetGroupResponse{

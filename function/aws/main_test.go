@@ -323,3 +323,39 @@ func TestDirectAndScheduledInvocations(t *testing.T) {
 func FuzzHandle(f *testing.F) {
 	adapter.Fuzz(f, []byte(`{"version":"2.0","requestContext":{"http":{}}}`))
 }
+
+// A comma the client percent-encoded once (%2C) separates appids; one it encoded twice
+// (%252C, a literal %2C once the platform has decoded the query) does not: whatever each
+// source delivers, decoded (REST, HTTP API's parameters) or not (ALB, HTTP API's raw query).
+func TestOnlyACommaTheClientEncodedOnceSeparatesAppIDs(t *testing.T) {
+	const a, b = "wx5fe6bb43205e9e07", "wx1a2b3c4d5e6f7081"
+	const auth = `"headers":{"authorization":"Bearer envshare-test-secret"}`
+	rest := func(value string) string {
+		return `{"httpMethod":"GET","path":"/bindings","requestContext":{},` + auth + `,"multiValueQueryStringParameters":{"appids":["` + value + `"]}}`
+	}
+	httpAPI := func(raw string) string {
+		return `{"version":"2.0","rawPath":"/bindings","requestContext":{"http":{"method":"GET"}},` + auth + `,"rawQueryString":"appids=` + raw + `"}`
+	}
+	alb := func(raw string) string {
+		return `{"requestContext":{"elb":{"targetGroupArn":"a"}},"httpMethod":"GET","path":"/bindings",` + auth + `,"queryStringParameters":{"appids":"` + raw + `"}}`
+	}
+	two := []string{a, b}
+	tests := []struct {
+		name    string
+		payload string
+		want    []string // nil: one value that is no appid, answered 400
+	}{
+		{"REST, ?appids=a%2Cb (delivered decoded)", rest(a + "," + b), two},
+		{"REST, ?appids=a%252Cb (delivered decoded)", rest(a + "%2C" + b), nil},
+		{"HTTP API, ?appids=a%2Cb (raw)", httpAPI(a + "%2C" + b), two},
+		{"HTTP API, ?appids=a%252Cb (raw)", httpAPI(a + "%252C" + b), nil},
+		{"ALB, ?appids=a%2Cb (raw)", alb(a + "%2C" + b), two},
+		{"ALB, ?appids=a%252Cb (raw)", alb(a + "%252C" + b), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, doer := newFake(t)
+			eventtest.CheckAppIDs(t, h.handle, doer, tt.payload, tt.want)
+		})
+	}
+}

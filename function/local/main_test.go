@@ -201,6 +201,9 @@ func TestTheConfigurationMasksEverySecret(t *testing.T) {
 		if strings.Contains(name, "AES_KEY") {
 			env[name] = strings.Repeat(string(rune('a'+i)), 43)
 		}
+		if name == "ENVSHARE_COMPONENT_TOKEN" { // WeChat's message tokens are at most 32 characters
+			env[name] = "secret-value-of-message-token"
+		}
 	}
 	env["ENVSHARE_NOTIFY_SECRET"] = "notify-secret-value-0001"
 	env["ENVSHARE_COMPONENT_APPID"] = localAppID

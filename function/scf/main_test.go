@@ -88,7 +88,7 @@ func TestAPIGatewayAnswers(t *testing.T) {
 		payload string
 	}{
 		{"queryString holds the query", `{"httpMethod":"GET","path":"/release/bindings","requestContext":{"serviceId":"s"},"headers":{"authorization":"Bearer envshare-test-secret"},"queryString":{"appids":"` + a + `,` + b + `"}}`},
-		{"queryStringParameters is the fallback", `{"httpMethod":"GET","path":"/bindings","requestContext":{"serviceId":"s"},"headers":{"authorization":"Bearer envshare-test-secret"},"queryStringParameters":{"appids":"` + a + `%2C` + b + `"}}`},
+		{"queryStringParameters is the fallback", `{"httpMethod":"GET","path":"/bindings","requestContext":{"serviceId":"s"},"headers":{"authorization":"Bearer envshare-test-secret"},"queryStringParameters":{"appids":"` + a + `,` + b + `"}}`},
 		{"repeated parameters are joined", `{"httpMethod":"GET","path":"/bindings","requestContext":{"serviceId":"s"},"headers":{"authorization":"Bearer envshare-test-secret"},"queryString":{"appids":["` + a + `","` + b + `"]}}`},
 		{"a base64 body is decoded", `{"httpMethod":"POST","path":"/bindings","requestContext":{"serviceId":"s"},"headers":{"Authorization":"Bearer envshare-test-secret"},"isBase64Encoded":true,"body":"` + base64.StdEncoding.EncodeToString([]byte(body)) + `"}`},
 	}
@@ -153,3 +153,26 @@ func TestTimers(t *testing.T) {
 
 // FuzzHandle: whatever the payload, the handler neither panics nor answers a non-JSON value.
 func FuzzHandle(f *testing.F) { adapter.Fuzz(f) }
+
+// SCF's API Gateway delivers the query decoded: ?appids=a%2Cb arrives as "a,b" and is split,
+// ?appids=a%252Cb (a comma the client encoded twice) as "a%2Cb", one value that is no appid.
+func TestOnlyACommaTheClientEncodedOnceSeparatesAppIDs(t *testing.T) {
+	const a, b = "wx5fe6bb43205e9e07", "wx1a2b3c4d5e6f7081"
+	event := func(value string) string {
+		return `{"httpMethod":"GET","path":"/release/bindings","requestContext":{"serviceId":"s"},` +
+			`"headers":{"authorization":"Bearer envshare-test-secret"},"queryString":{"appids":"` + value + `"}}`
+	}
+	for _, tt := range []struct {
+		name, value string
+		want        []string // nil: one value that is no appid, answered 400
+	}{
+		{"?appids=a%2Cb", a + "," + b, []string{a, b}},
+		{"?appids=a%252Cb", a + "%2C" + b, nil},
+		{"?appids=a%252cb", a + "%2c" + b, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h, doer := newFake(t)
+			eventtest.CheckAppIDs(t, h.handle, doer, event(tt.value), tt.want)
+		})
+	}
+}

@@ -54,7 +54,7 @@ func (w instantWeChat) ShareEnv(_ context.Context, req *wechat.ShareEnvRequest) 
 			case slices.Contains(w.rejected, a):
 				resp.ErrList = append(resp.ErrList, wechat.EnvError{Env: d.Env, AppID: a, ErrMsg: "invalid appid"})
 			case slices.Contains(w.pending, a):
-				resp.MsgInfoList = append(resp.MsgInfoList, wechat.MsgInfo{AppID: a, URL: "https://wxemu.test/__emu/confirm/c1"})
+				resp.MsgInfoList = append(resp.MsgInfoList, wechat.MsgInfo{AppID: a, URL: "https://mp.weixin.qq.com/wxopen/confirm/c1"})
 			}
 		}
 	}

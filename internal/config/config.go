@@ -14,6 +14,8 @@ import (
 	"github.com/kelseyhightower/envconfig"
 
 	"github.com/envshare/envshare/internal/ledger"
+	"github.com/envshare/envshare/internal/page"
+	"github.com/envshare/envshare/internal/wxcrypt"
 	"github.com/envshare/envshare/pkg/share"
 )
 
@@ -32,7 +34,10 @@ type Config struct {
 	SourceType           int    `envconfig:"ENVSHARE_SOURCE_TYPE" default:"1"`
 	HTTPAuth             string `envconfig:"ENVSHARE_HTTP_AUTH"`
 	HTTPSecret           string `envconfig:"ENVSHARE_HTTP_SECRET"`
-	Manifest             string `envconfig:"ENVSHARE_MANIFEST"`
+	// The HTTP secret before a rotation: only confirmation pages accept it, through the page key
+	// derived from it (README, Confirmation pages); HTTP authentication does not.
+	HTTPSecretPrevious string `envconfig:"ENVSHARE_HTTP_SECRET_PREVIOUS"`
+	Manifest           string `envconfig:"ENVSHARE_MANIFEST"`
 
 	// Tencent SSM only: the API endpoint (tests point it at a local fake) and the secret's
 	// version (unset: the newest version).
@@ -176,7 +181,7 @@ func (c Config) Validate() error {
 	// A secret that can never match (" ", a trailing newline from a copy) fails here, not as
 	// a 401 on every request.
 	for _, sec := range []struct{ name, value string }{
-		{"HTTP_SECRET", c.HTTPSecret}, {"NOTIFY_SECRET", c.NotifySecret},
+		{"HTTP_SECRET", c.HTTPSecret}, {"HTTP_SECRET_PREVIOUS", c.HTTPSecretPrevious}, {"NOTIFY_SECRET", c.NotifySecret},
 		{"PAGE_SECRET", c.PageSecret}, {"PAGE_SECRET_PREVIOUS", c.PageSecretPrevious},
 	} {
 		switch {
@@ -220,11 +225,11 @@ func (c Config) Validate() error {
 	c.validateLifecycle(bad)
 	c.validateEvents(bad)
 	c.validateLedger(bad)
-	if c.PublicURL != "" && !isHTTPURL(c.PublicURL) {
-		bad("PUBLIC_URL", "must be the deployment's http(s) base URL, stage included")
+	if c.PublicURL != "" && page.CheckPublicURL(c.PublicURL) != nil {
+		bad("PUBLIC_URL", "must be the deployment's http(s) base URL, stage included, without query, fragment or user info")
 	}
-	if c.PageTTL <= 0 {
-		bad("PAGE_TTL", "must be a positive duration such as 168h")
+	if c.PageTTL < time.Second || c.PageTTL > page.MaxTTL {
+		bad("PAGE_TTL", "must be a positive duration from 1s to %s (30 days, the longest page lifetime), such as 168h", hours(page.MaxTTL))
 	}
 	if !oneOf(strings.ToLower(c.LogLevel), []string{"debug", "info", "warn", "error"}) {
 		bad("LOG_LEVEL", "must be one of debug, info, warn, error")
@@ -247,7 +252,7 @@ func (c Config) validateLifecycle(bad func(name, format string, args ...any)) {
 		bad("REFRESH_BEFORE", "must be between 1m and 100m (a token lives 2 hours; the schedule runs every 20 minutes)")
 	}
 	if c.TicketWriteInterval < 0 || c.TicketWriteInterval > 11*time.Hour {
-		bad("TICKET_WRITE_INTERVAL", "must be between 0s and 11h (a ticket lives 12 hours)")
+		bad("TICKET_WRITE_INTERVAL", "must be between 0s and 11h (a ticket lives 12 hours; 0s stores every newer ticket)")
 	}
 	if c.StateKMSKeyID != "" && c.TokenMode != "aws-ssm" {
 		bad("STATE_KMS_KEY_ID", "only used with ENVSHARE_TOKEN_MODE=aws-ssm")
@@ -269,9 +274,12 @@ func (c Config) validateEvents(bad func(name, format string, args ...any)) {
 		bad("COMPONENT_APPID", "must be the third-party platform's appid (wx followed by 16 lowercase hex digits)")
 	}
 	for _, k := range []struct{ name, value string }{{"COMPONENT_AES_KEY", c.ComponentAESKey}, {"COMPONENT_AES_KEY_PREVIOUS", c.ComponentAESKeyPrevious}} {
-		if k.value != "" && len(k.value) != 43 {
-			bad(k.name, "must be the 43-character EncodingAESKey (消息加解密Key)")
+		if problem := wxcrypt.KeyProblem(k.value); k.value != "" && problem != "" {
+			bad(k.name, "%s", problem)
 		}
+	}
+	if problem := wxcrypt.TokenProblem(c.ComponentToken); c.ComponentToken != "" && problem != "" {
+		bad("COMPONENT_TOKEN", "%s", problem)
 	}
 	for i, env := range c.OnboardEnvList() {
 		if !share.ValidEnv(env) {
@@ -323,7 +331,7 @@ func (c Config) OnboardEnvList() []string {
 // Secrets lists the secret values of the configuration, for the redactor: a DSN in
 // ENVSHARE_LEDGER (mysql:DSN) and its password among them.
 func (c Config) Secrets() []string {
-	return append([]string{c.ComponentAccessToken, c.HTTPSecret, c.NotifySecret, c.PageSecret, c.PageSecretPrevious,
+	return append([]string{c.ComponentAccessToken, c.HTTPSecret, c.HTTPSecretPrevious, c.NotifySecret, c.PageSecret, c.PageSecretPrevious,
 		c.ComponentToken, c.ComponentAESKey, c.ComponentAESKeyPrevious}, ledger.Secrets(c.Ledger)...)
 }
 
@@ -348,6 +356,9 @@ func (c Config) NotifyKey() string {
 	}
 	return c.HTTPSecret
 }
+
+// hours writes d in hours, as a person sets it (720h).
+func hours(d time.Duration) string { return fmt.Sprintf("%dh", d/time.Hour) }
 
 // isHTTPURL reports whether s is an absolute http or https URL with a host.
 func isHTTPURL(s string) bool {

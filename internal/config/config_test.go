@@ -220,20 +220,11 @@ func TestLoadRejectsBadValues(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clearEnv(t)
-			t.Setenv("ENVSHARE_COMPONENT_ACCESS_TOKEN", "tok")
+			env := map[string]string{}
 			for k, v := range tt.env { // "\\n" in the table stands for a newline
-				t.Setenv(k, strings.ReplaceAll(v, "\\n", "\n"))
+				env[k] = strings.ReplaceAll(v, "\\n", "\n")
 			}
-			_, err := Load()
-			if err == nil {
-				t.Fatal("Load succeeded, want an error")
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not contain %q", err, w)
-				}
-			}
+			loadFails(t, env, tt.want)
 		})
 	}
 }
@@ -391,5 +382,68 @@ func repoRoot(t *testing.T) string {
 			t.Fatal("no go.mod above the test directory")
 		}
 		dir = parent
+	}
+}
+
+// TestLoadRefusesValuesThatWouldDisableAFeature: values that passed the cold-start check and
+// then silently disabled a feature (issue 23 #7) fail fast, naming the variable.
+func TestLoadRefusesValuesThatWouldDisableAFeature(t *testing.T) {
+	const key = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG" // a well-formed EncodingAESKey
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"a public URL with a query", map[string]string{"ENVSHARE_PUBLIC_URL": "https://abc.execute-api.amazonaws.com/prod?x=1"},
+			[]string{"ENVSHARE_PUBLIC_URL", "query"}},
+		{"a public URL with a fragment", map[string]string{"ENVSHARE_PUBLIC_URL": "https://abc.execute-api.amazonaws.com/prod#top"},
+			[]string{"ENVSHARE_PUBLIC_URL", "fragment"}},
+		{"a public URL with user info", map[string]string{"ENVSHARE_PUBLIC_URL": "https://user:pass@abc.execute-api.amazonaws.com/prod"},
+			[]string{"ENVSHARE_PUBLIC_URL", "user info"}},
+		{"a page TTL above the longest page lifetime", map[string]string{"ENVSHARE_PAGE_TTL": "721h"},
+			[]string{"ENVSHARE_PAGE_TTL", "720h"}},
+		{"a page TTL below a second", map[string]string{"ENVSHARE_PAGE_TTL": "500ms"},
+			[]string{"ENVSHARE_PAGE_TTL", "1s"}},
+		{"an AES key that is not base64", map[string]string{"ENVSHARE_COMPONENT_AES_KEY": strings.Repeat("!", 43)},
+			[]string{"ENVSHARE_COMPONENT_AES_KEY", "base64"}},
+		{"a previous AES key that is not base64", map[string]string{"ENVSHARE_COMPONENT_AES_KEY": key,
+			"ENVSHARE_COMPONENT_AES_KEY_PREVIOUS": "abcdefghijklmnopqrstuvwxyz0123456789ABCDE-_"},
+			[]string{"ENVSHARE_COMPONENT_AES_KEY_PREVIOUS", "base64"}},
+		{"a message token too short to be masked", map[string]string{"ENVSHARE_COMPONENT_TOKEN": "abc1234"},
+			[]string{"ENVSHARE_COMPONENT_TOKEN", "8 to 32"}},
+		{"a message token longer than WeChat allows", map[string]string{"ENVSHARE_COMPONENT_TOKEN": strings.Repeat("a", 33)},
+			[]string{"ENVSHARE_COMPONENT_TOKEN", "8 to 32"}},
+		{"a previous HTTP secret that can never match", map[string]string{"ENVSHARE_HTTP_SECRET_PREVIOUS": "short"},
+			[]string{"ENVSHARE_HTTP_SECRET_PREVIOUS", "at least 16 bytes"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { loadFails(t, tt.env, tt.want) })
+	}
+	t.Run("the values at the bounds are accepted", func(t *testing.T) {
+		clearEnv(t)
+		setEnv(t, map[string]string{"ENVSHARE_COMPONENT_ACCESS_TOKEN": "tok", "ENVSHARE_PAGE_TTL": "720h",
+			"ENVSHARE_COMPONENT_AES_KEY": key, "ENVSHARE_COMPONENT_TOKEN": "abcd1234", "ENVSHARE_TICKET_WRITE_INTERVAL": "0s",
+			"ENVSHARE_PUBLIC_URL": "https://abc.execute-api.amazonaws.com/prod/"})
+		if _, err := Load(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// loadFails loads the configuration of env (with a token of mode env) and wants an error that
+// says each of want.
+func loadFails(t *testing.T, env map[string]string, want []string) {
+	t.Helper()
+	clearEnv(t)
+	t.Setenv("ENVSHARE_COMPONENT_ACCESS_TOKEN", "tok")
+	setEnv(t, env)
+	_, err := Load()
+	if err == nil {
+		t.Fatal("Load succeeded, want an error")
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not contain %q", err, w)
+		}
 	}
 }

@@ -15,6 +15,7 @@ var (
 		"ENVSHARE_TOKEN_SECRET_ID":      "envshare-credentials",
 		"ENVSHARE_STATE_ID":             "envshare-state",
 		"ENVSHARE_HTTP_SECRET":          "0123456789abcdef0123456789abcdef",
+		"ENVSHARE_HTTP_SECRET_PREVIOUS": "previous-http-secret-0123456789a",
 		"ENVSHARE_NOTIFY_URL":           "https://hooks.example.com/envshare",
 		"ENVSHARE_NOTIFY_SECRET":        "fedcba9876543210fedcba9876543210",
 		"ENVSHARE_ONBOARD_ENVS":         "prod-6gni9ity244a6ea3,test-env-6gni9ity244a6ea3",

@@ -38,7 +38,7 @@ var deliberateDefaults = map[string]map[string]string{
 
 // secretVariables must never be written into a template: NoEcho parameters on AWS, ${env:...}
 // on SCF. secretNames adds every variable whose value config.Config.Secrets lists.
-var secretVariables = []string{"ENVSHARE_COMPONENT_ACCESS_TOKEN", "ENVSHARE_HTTP_SECRET", "ENVSHARE_NOTIFY_SECRET",
+var secretVariables = []string{"ENVSHARE_COMPONENT_ACCESS_TOKEN", "ENVSHARE_HTTP_SECRET", "ENVSHARE_HTTP_SECRET_PREVIOUS", "ENVSHARE_NOTIFY_SECRET",
 	"ENVSHARE_COMPONENT_TOKEN", "ENVSHARE_COMPONENT_AES_KEY", "ENVSHARE_COMPONENT_AES_KEY_PREVIOUS",
 	"ENVSHARE_PAGE_SECRET", "ENVSHARE_PAGE_SECRET_PREVIOUS"}
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 
@@ -76,4 +77,21 @@ func AsMap(t *testing.T, v any) map[string]any {
 		t.Fatalf("%s: %v", b, err)
 	}
 	return m
+}
+
+// CheckAppIDs hands payload to handle, an adapter's handler over a FakeDoer, and checks that the
+// core was asked for exactly the appids want, or, with want nil, for nothing and answered 400.
+func CheckAppIDs(t *testing.T, handle func(context.Context, json.RawMessage) (any, error), doer *FakeDoer, payload string, want []string) {
+	t.Helper()
+	v, err := handle(context.Background(), json.RawMessage(payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := doer.Requests()
+	switch status := AsMap(t, v)["statusCode"]; {
+	case want != nil && (len(reqs) != 1 || !slices.Equal(reqs[0].AppIDs, want)):
+		t.Errorf("Doer saw %+v, want appids %v", reqs, want)
+	case want == nil && (status != 400.0 || len(reqs) != 0):
+		t.Errorf("status %v, Doer saw %+v; want 400 and no request", status, reqs)
+	}
 }

@@ -70,26 +70,43 @@ func DeriveKey(httpSecret []byte) []byte {
 	return m.Sum(nil)
 }
 
-// Keys are the page keys: Current signs and verifies, Previous (optional) only
-// verifies, so pages made before a key rotation stay valid until they expire.
+// Keys are the page keys: Current signs and verifies, each of Previous only verifies, so
+// pages made before a key changed stay valid until they expire.
 type Keys struct {
-	Current, Previous []byte
+	Current  []byte
+	Previous [][]byte
 }
 
-// KeysFrom applies the configuration rule of the README's "Confirmation pages" to the
-// values of ENVSHARE_PAGE_SECRET, the previous page secret (for rotation, e.g.
-// ENVSHARE_PAGE_SECRET_PREVIOUS) and ENVSHARE_HTTP_SECRET: the page secret when set, else a key derived from
-// the HTTP secret, else none (Enabled is false).
-func KeysFrom(pageSecret, previousPageSecret, httpSecret string) Keys {
+// Secrets are the configured values the page keys come from.
+type Secrets struct {
+	Page         string // ENVSHARE_PAGE_SECRET
+	PagePrevious string // ENVSHARE_PAGE_SECRET_PREVIOUS
+	HTTP         string // ENVSHARE_HTTP_SECRET
+	HTTPPrevious string // ENVSHARE_HTTP_SECRET_PREVIOUS
+}
+
+// KeysFrom applies the configuration rule of the README's "Confirmation pages". The current key
+// is the page secret when set, else a key derived from the HTTP secret, else none (Enabled is
+// false). Still accepted: the previous page secret; the key derived from the previous HTTP
+// secret (a rotation of the HTTP secret); and, while a page secret is set without a previous
+// one, the key derived from the HTTP secret (the move from derived pages to a page secret).
+// Setting a previous page secret ends that last one.
+func KeysFrom(s Secrets) Keys {
 	var k Keys
 	switch {
-	case pageSecret != "":
-		k.Current = []byte(pageSecret)
-	case httpSecret != "":
-		k.Current = DeriveKey([]byte(httpSecret))
+	case s.Page != "":
+		k.Current = []byte(s.Page)
+	case s.HTTP != "":
+		k.Current = DeriveKey([]byte(s.HTTP))
 	}
-	if previousPageSecret != "" {
-		k.Previous = []byte(previousPageSecret)
+	if s.PagePrevious != "" {
+		k.Previous = append(k.Previous, []byte(s.PagePrevious))
+	}
+	if s.Page != "" && s.PagePrevious == "" && s.HTTP != "" {
+		k.Previous = append(k.Previous, DeriveKey([]byte(s.HTTP)))
+	}
+	if s.HTTPPrevious != "" {
+		k.Previous = append(k.Previous, DeriveKey([]byte(s.HTTPPrevious)))
 	}
 	return k
 }
@@ -183,7 +200,7 @@ func (k Keys) Open(token string, now time.Time) (l Link, expires time.Time, err 
 
 // verify checks the MAC under every accepted key; each check is constant-time.
 func (k Keys) verify(payload, mac []byte) bool {
-	for _, key := range [][]byte{k.Current, k.Previous} {
+	for _, key := range append([][]byte{k.Current}, k.Previous...) {
 		if len(key) < MinKeyLen {
 			continue
 		}

@@ -7,9 +7,12 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/envshare/envshare/pkg/share"
 )
 
 var (
@@ -92,7 +95,7 @@ func TestTokenRefused(t *testing.T) {
 	}{
 		{"no key", Keys{}, realistic, time.Hour, ErrNoKey},
 		{"short key", Keys{Current: []byte("fifteen bytes..")}, realistic, time.Hour, ErrNoKey},
-		{"only a previous key", Keys{Previous: testKeys.Current}, realistic, time.Hour, ErrNoKey},
+		{"only a previous key", Keys{Previous: [][]byte{testKeys.Current}}, realistic, time.Hour, ErrNoKey},
 		{"no env", testKeys, with(func(l *Link) { l.Env = "" }), time.Hour, ErrLink},
 		{"no appid", testKeys, with(func(l *Link) { l.AppID = "" }), time.Hour, ErrLink},
 		{"env too long", testKeys, with(func(l *Link) { l.Env = strings.Repeat("e", 256) }), time.Hour, ErrLink},
@@ -125,7 +128,7 @@ func TestOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rotated := Keys{Current: other.Current, Previous: testKeys.Current}
+	rotated := Keys{Current: other.Current, Previous: [][]byte{testKeys.Current}}
 	raw, _ := base64.RawURLEncoding.DecodeString(tok)
 	payload := raw[:len(raw)-sha256.Size]
 	resealed := func(f func(p []byte) []byte) string {
@@ -149,7 +152,7 @@ func TestOpen(t *testing.T) {
 		{"unknown key", testKeys, fromOther, made, ErrInvalid},
 		{"expired and unknown key", testKeys, fromOther, expiry, ErrInvalid},
 		{"no keys", Keys{}, tok, made, ErrInvalid},
-		{"short previous key is never used", Keys{Current: other.Current, Previous: []byte("short")}, seal([]byte("short"), payload), made, ErrInvalid},
+		{"short previous key is never used", Keys{Current: other.Current, Previous: [][]byte{[]byte("short")}}, seal([]byte("short"), payload), made, ErrInvalid},
 		{"empty", testKeys, "", made, ErrInvalid},
 		{"padding", testKeys, tok + "=", made, ErrInvalid},
 		{"standard base64", testKeys, strings.NewReplacer("-", "+", "_", "/").Replace(tok) + "+/", made, ErrInvalid},
@@ -208,22 +211,30 @@ func TestDeriveKey(t *testing.T) {
 }
 
 func TestKeysFrom(t *testing.T) {
-	derived := DeriveKey([]byte("http-secret-0123456789"))
+	const httpSecret, oldHTTP = "http-secret-0123456789", "old-http-secret-0123456789"
+	derived, oldDerived := DeriveKey([]byte(httpSecret)), DeriveKey([]byte(oldHTTP))
+	page, oldPage := []byte("page-secret-0123456789"), []byte("old-page-secret-0123456789")
 	for _, tc := range []struct {
-		name                 string
-		page, previous, http string
-		want                 Keys
-		enabled              bool
+		name    string
+		secrets Secrets
+		want    Keys
+		enabled bool
 	}{
-		{"page secret wins", "page-secret-0123456789", "", "http-secret-0123456789", Keys{Current: []byte("page-secret-0123456789")}, true},
-		{"derived from the HTTP secret", "", "", "http-secret-0123456789", Keys{Current: derived}, true},
-		{"with a previous key", "page-secret-0123456789", "old-page-secret-0123456789", "", Keys{Current: []byte("page-secret-0123456789"), Previous: []byte("old-page-secret-0123456789")}, true},
-		{"neither: no pages", "", "", "", Keys{}, false},
-		{"only a previous key: no pages", "", "old-page-secret-0123456789", "", Keys{Previous: []byte("old-page-secret-0123456789")}, false},
+		{"page secret wins; the derived key is still accepted", Secrets{Page: string(page), HTTP: httpSecret},
+			Keys{Current: page, Previous: [][]byte{derived}}, true},
+		{"derived from the HTTP secret", Secrets{HTTP: httpSecret}, Keys{Current: derived}, true},
+		{"with a previous key", Secrets{Page: string(page), PagePrevious: string(oldPage)},
+			Keys{Current: page, Previous: [][]byte{oldPage}}, true},
+		{"a previous page secret ends the derived key", Secrets{Page: string(page), PagePrevious: string(oldPage), HTTP: httpSecret},
+			Keys{Current: page, Previous: [][]byte{oldPage}}, true},
+		{"derived, with the previous HTTP secret's key", Secrets{HTTP: httpSecret, HTTPPrevious: oldHTTP},
+			Keys{Current: derived, Previous: [][]byte{oldDerived}}, true},
+		{"neither: no pages", Secrets{}, Keys{}, false},
+		{"only a previous key: no pages", Secrets{PagePrevious: string(oldPage)}, Keys{Previous: [][]byte{oldPage}}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := KeysFrom(tc.page, tc.previous, tc.http)
-			if !bytes.Equal(got.Current, tc.want.Current) || !bytes.Equal(got.Previous, tc.want.Previous) {
+			got := KeysFrom(tc.secrets)
+			if !bytes.Equal(got.Current, tc.want.Current) || !slices.EqualFunc(got.Previous, tc.want.Previous, bytes.Equal) {
 				t.Errorf("KeysFrom = %+v, want %+v", got, tc.want)
 			}
 			if got.Enabled() != tc.enabled {
@@ -272,4 +283,11 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("Serve status = %d", s)
 		}
 	})
+}
+
+// A link the share service delivers always fits a page.
+func TestTheLongestDeliveredLinkFitsAPage(t *testing.T) {
+	if MaxConfirmURL != share.MaxConfirmURL {
+		t.Errorf("page.MaxConfirmURL = %d, share.MaxConfirmURL = %d: a delivered link could get no page", MaxConfirmURL, share.MaxConfirmURL)
+	}
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"os"
 )
 
 // Store holds secret values by id: the credentials secret (read) and the state record (read and write).
@@ -18,6 +19,22 @@ var ErrNotFound = errors.New("record not found")
 // ErrMissingCredentials is wrapped when the cloud credentials or region a store needs are not in
 // the environment; the error names the variables, never their values.
 var ErrMissingCredentials = errors.New("missing cloud credentials or region")
+
+// CredentialVariables name the secret halves of the cloud credentials the stores (and the
+// ledger's DynamoDB engine) read from the environment: AWS Lambda sets them at start, Tencent
+// SCF with every invocation. The key ids (AWS_ACCESS_KEY_ID, TENCENTCLOUD_SECRETID) are not
+// secret.
+var CredentialVariables = []string{"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN"}
+
+// Credentials returns the values of CredentialVariables now (empty ones included), for the
+// redactor.
+func Credentials() []string {
+	values := make([]string, len(CredentialVariables))
+	for i, name := range CredentialVariables {
+		values[i] = os.Getenv(name)
+	}
+	return values
+}
 
 // Value is a Store holding one fixed value whatever the id (mode env: the value of
 // ENVSHARE_COMPONENT_ACCESS_TOKEN as read at configuration time). Put is refused.

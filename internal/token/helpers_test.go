@@ -53,8 +53,9 @@ type memStore struct {
 	failPuts int   // the next failPuts Puts fail with failErr
 	failErr  error // default errStoreDown
 	// hook runs before each call, outside the lock, with op "get" or "put": a hook that blocks
-	// holds that call (and that call alone) back.
-	hook func(op, id string)
+	// holds that call (and that call alone) back. A call whose context has ended by the time its
+	// hook returns does nothing, as a request the client gave up before sending.
+	hook func(ctx context.Context, op, id string)
 }
 
 var errStoreDown = errors.New("store unavailable (HTTP 503)")
@@ -69,7 +70,7 @@ func newMemStore(idValues ...string) *memStore {
 }
 
 func (m *memStore) Get(ctx context.Context, id string) (string, error) {
-	m.runHook("get", id)
+	m.runHook(ctx, "get", id)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.gets++
@@ -88,7 +89,7 @@ func (m *memStore) Get(ctx context.Context, id string) (string, error) {
 }
 
 func (m *memStore) Put(ctx context.Context, id, value string) error {
-	m.runHook("put", id)
+	m.runHook(ctx, "put", id)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.puts++
@@ -106,12 +107,12 @@ func (m *memStore) Put(ctx context.Context, id, value string) error {
 	return nil
 }
 
-func (m *memStore) runHook(op, id string) {
+func (m *memStore) runHook(ctx context.Context, op, id string) {
 	m.mu.Lock()
 	hook := m.hook
 	m.mu.Unlock()
 	if hook != nil {
-		hook(op, id)
+		hook(ctx, op, id)
 	}
 }
 
@@ -137,7 +138,7 @@ func (m *memStore) value(id string) string {
 // failPut makes the nth Put from now (counting from 1) fail, and only that one.
 func (m *memStore) failPut(n int) {
 	puts := 0
-	m.setHook(func(op, _ string) {
+	m.setHook(func(_ context.Context, op, _ string) {
 		if op != "put" {
 			return
 		}
@@ -152,7 +153,7 @@ func (m *memStore) failPut(n int) {
 // instant is a Refresher's Wait that does not wait.
 func instant(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 
-func (m *memStore) setHook(hook func(op, id string)) {
+func (m *memStore) setHook(hook func(ctx context.Context, op, id string)) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.hook = hook

@@ -20,6 +20,10 @@ const (
 	DefaultTicketWriteInterval = time.Hour        // ENVSHARE_TICKET_WRITE_INTERVAL
 )
 
+// StoreEveryTicket, as Refresher.TicketEvery, stores every pushed ticket that is newer than the
+// stored one and differs (ENVSHARE_TICKET_WRITE_INTERVAL=0s; the zero TicketEvery is the default).
+const StoreEveryTicket time.Duration = -1
+
 // ErrNoTicket means there is no ticket to mint with: none stored, none seeded.
 var ErrNoTicket = errors.New("no component_verify_ticket: none in the state record and none seeded in the credentials " +
 	"secret; point the authorization event URL at /wechat/events (README, Receiving WeChat's events)")
@@ -28,23 +32,30 @@ var ErrNoTicket = errors.New("no component_verify_ticket: none in the state reco
 var ErrTicketTooOld = errors.New("the stored component_verify_ticket is older than the 12 h WeChat accepts; check " +
 	"that WeChat's pushes reach /wechat/events")
 
+// ErrLeaseHeld means another refresh holds the minting lease while the record holds no token
+// that can be served: nothing was minted, and if that refresh failed nobody will mint until its
+// lease lapses.
+var ErrLeaseHeld = errors.New("another refresh holds the minting lease and the state record holds no usable token")
+
 // Refresher is the one minter: it keeps the state record's token fresh, and stores the
 // tickets WeChat pushes. It is safe for concurrent use; one instance refreshes at a time.
 //
-// The stores have no conditional write, so two writers of the record can overlap. Three rules
+// The stores have no conditional write, so two writers of the record can overlap. Four rules
 // keep the record right: a refresh about to mint takes a lease in the record and mints only if
 // the lease is still its own after leaseSettle (a second refresh at the same time then stands
-// down); neither writer ever replaces a token with an older one (by minted_at), each re-reading
-// the record just before its write; and an instance that finds its last minted token replaced
-// by an older one writes it back at its next refresh. What remains is a write that lands within
-// one store round trip of another: at worst one ticket push is lost, and the next one, 10
-// minutes later, is stored.
+// down); a ticket write stands down during a lease and is given up unless it lands within
+// ticketWriteWithin of its read, shorter than leaseSettle, so it can never span a mint and put
+// the older token back; neither writer ever replaces a token with an older one (by minted_at),
+// each re-reading the record just before its write; and an instance that finds its last minted
+// token replaced by an older one writes it back at its next refresh. What remains is a write
+// that the store applies long after the client gave it up: at worst one ticket push is lost, and
+// the next one, 10 minutes later, is stored.
 type Refresher struct {
 	State         StateRecord
 	Credentials   func(ctx context.Context) (Credentials, error)
 	Issuer        Issuer
 	RefreshBefore time.Duration // mint when the stored token expires within this (default 30m)
-	TicketEvery   time.Duration // store a new ticket at most this often (default 1h)
+	TicketEvery   time.Duration // store a new ticket at most this often (default 1h; StoreEveryTicket: every newer one)
 	Source        *Source       // this instance's Source, told of a new token at once (may be nil)
 	Now           func() time.Time
 	Logger        *slog.Logger
@@ -72,8 +83,14 @@ const (
 	// leaseTTL bounds how long a lease holds off other minters: a mint takes one WeChat call.
 	leaseTTL = 30 * time.Second
 	// leaseSettle is how long a refresh waits after taking the lease before it reads the record
-	// again to see it still holds it: longer than a store write.
-	leaseSettle = time.Second
+	// again to see it still holds it: longer than a store write, and than ticketWriteWithin.
+	leaseSettle = 3 * time.Second
+	// ticketWriteWithin bounds a ticket write, from its read of the record to its write (the
+	// store's retries included): a write that has not landed by then is given up. It is shorter
+	// than leaseSettle, so a ticket write that read the record before a lease was taken has
+	// landed, or been given up, before that lease is read back: it overwrites the lease (the
+	// minter stands down) or nothing, never the token minted under the lease.
+	ticketWriteWithin = 2 * time.Second
 )
 
 // Refresh mints a token when the stored one is missing, expires within RefreshBefore, or force
@@ -104,13 +121,19 @@ func (r *Refresher) Refresh(ctx context.Context, force bool) (res *RefreshResult
 		r.Source.useIfSet(st.Token, st.ExpiresAt)
 		return &RefreshResult{OK: true, Action: "refresh", ExpiresAt: st.ExpiresAt, TicketAgeS: seconds(ticketAge(st, now))}, nil
 	}
-	held, err := r.lease(ctx, st, now)
+	cur, held, err := r.lease(ctx, st, now)
 	if err != nil {
 		return nil, err
 	}
 	if !held { // another refresh is minting at this very moment: it writes the token
-		r.log().InfoContext(ctx, "another refresh holds the minting lease; not minting")
-		return &RefreshResult{OK: true, Action: "refresh", ExpiresAt: st.ExpiresAt, TicketAgeS: seconds(ticketAge(st, now))}, nil
+		if problem := usableToken(cur, now); problem != "" {
+			// Perhaps a failed mint's leftover: nobody may mint until the lease lapses, and
+			// meanwhile there is no token to serve. Say so loudly (the alarm), never "ok".
+			return nil, fmt.Errorf("%w (%s until %s), so nothing was minted: if that refresh failed, run refresh again after then",
+				ErrLeaseHeld, cur.MintingBy, cur.MintingUntil.UTC().Format(time.RFC3339))
+		}
+		r.log().InfoContext(ctx, "another refresh holds the minting lease; not minting", "minting_until", cur.MintingUntil)
+		return &RefreshResult{OK: true, Action: "refresh", ExpiresAt: cur.ExpiresAt, TicketAgeS: seconds(ticketAge(cur, now))}, nil
 	}
 	defer func() {
 		if err != nil {
@@ -150,23 +173,30 @@ func (r *Refresher) Refresh(ctx context.Context, force bool) (res *RefreshResult
 }
 
 // lease takes the minting lease and reports whether it is still this instance's after
-// leaseSettle. Two refreshes that both wrote a lease read back the one written last.
-func (r *Refresher) lease(ctx context.Context, st State, now time.Time) (bool, error) {
-	if st.leased(r.id, now) {
-		return false, nil
+// leaseSettle, with the record as last read. Two refreshes that both wrote a lease read back the
+// one written last. A lease gone altogether was overwritten by a ticket write that was under
+// way (see StoreTicket): it is taken once more.
+func (r *Refresher) lease(ctx context.Context, st State, now time.Time) (State, bool, error) {
+	for attempt := 0; ; attempt++ {
+		if st.leased(r.id, now) {
+			return st, false, nil
+		}
+		st.MintingBy, st.MintingUntil = r.id, now.Add(leaseTTL)
+		if err := r.State.Write(ctx, st); err != nil {
+			return State{}, false, fmt.Errorf("take the minting lease: %w", err)
+		}
+		if err := r.wait(ctx, leaseSettle); err != nil {
+			return State{}, false, err
+		}
+		back, err := r.State.Read(ctx)
+		if err != nil {
+			return State{}, false, err
+		}
+		if back.MintingBy != "" || attempt > 0 {
+			return back, back.MintingBy == r.id, nil
+		}
+		st = back
 	}
-	st.MintingBy, st.MintingUntil = r.id, now.Add(leaseTTL)
-	if err := r.State.Write(ctx, st); err != nil {
-		return false, fmt.Errorf("take the minting lease: %w", err)
-	}
-	if err := r.wait(ctx, leaseSettle); err != nil {
-		return false, err
-	}
-	back, err := r.State.Read(ctx)
-	if err != nil {
-		return false, err
-	}
-	return back.MintingBy == r.id, nil
 }
 
 // release gives the lease up after a refresh that could not mint, so that the next one (a
@@ -205,15 +235,18 @@ func (r *Refresher) writeToken(ctx context.Context, t State) (State, error) {
 // none, or when created is at least TicketEvery after the stored one and the ticket differs.
 // So an older ticket never replaces a newer one, and the store sees at most one ticket write
 // per TicketEvery. It keeps the token fields as read, and stands down (the push is lost; the
-// next one comes in 10 minutes) while a refresh holds the minting lease. It reports whether it
-// wrote.
+// next one comes in 10 minutes) while a refresh holds the minting lease. Its read and write
+// take at most ticketWriteWithin, or the write is given up (an error), so that it never writes
+// a token older than one minted meanwhile. It reports whether it wrote.
 func (r *Refresher) StoreTicket(ctx context.Context, ticket string, created time.Time) (bool, error) {
 	r.Secrets.Add(ticket)
+	ctx, cancel := context.WithTimeout(ctx, ticketWriteWithin)
+	defer cancel()
 	st, err := r.State.Read(ctx)
 	if err != nil {
 		return false, err
 	}
-	if st.Ticket != "" && (ticket == st.Ticket || created.Sub(st.TicketCreated) < r.ticketEvery()) {
+	if st.Ticket != "" && (ticket == st.Ticket || !created.After(st.TicketCreated) || created.Sub(st.TicketCreated) < r.ticketEvery()) {
 		return false, nil
 	}
 	if st.leased("", r.now()) { // a mint is about to write the record: ours would be overwritten, or overwrite it
@@ -254,8 +287,12 @@ func (r *Refresher) refreshBefore() time.Duration {
 	return DefaultRefreshBefore
 }
 
+// ticketEvery is the least time between two stored tickets' CreateTime (0: any newer one).
 func (r *Refresher) ticketEvery() time.Duration {
-	if r.TicketEvery > 0 {
+	switch {
+	case r.TicketEvery == StoreEveryTicket:
+		return 0
+	case r.TicketEvery > 0:
 		return r.TicketEvery
 	}
 	return DefaultTicketWriteInterval

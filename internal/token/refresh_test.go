@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -240,11 +241,20 @@ func TestRefresh(t *testing.T) {
 		}
 	})
 
+	// The record's token, due for a refresh but still usable while another refresh mints.
+	expiring := map[string]any{"component_access_token": storedToken, "expires_at": t0.Add(10 * time.Minute),
+		"minted_at": t0.Add(-110 * time.Minute)}
+	leased := func(fields map[string]any) map[string]any {
+		out := map[string]any{"minting_by": "other-instance", "minting_until": t0.Add(leaseTTL)}
+		maps.Copy(out, fields)
+		return out
+	}
+
 	t.Run("a refresh stands down while another instance holds the minting lease, and mints once it lapses", func(t *testing.T) {
-		m := newMinter(withTicket(map[string]any{"minting_by": "other-instance", "minting_until": t0.Add(leaseTTL)}), credsJSON(""))
+		m := newMinter(withTicket(leased(expiring)), credsJSON(""))
 		res, err := m.r.Refresh(t.Context(), true)
-		if err != nil || res.Minted || m.issuer.calls() != 0 {
-			t.Fatalf("Refresh during another's lease = %+v, %v, %d mints; want OK, not minted", res, err, m.issuer.calls())
+		if err != nil || res.Minted || m.issuer.calls() != 0 || !res.ExpiresAt.Equal(t0.Add(10*time.Minute)) {
+			t.Fatalf("Refresh during another's lease = %+v, %v, %d mints; want OK, not minted, the stored expiry", res, err, m.issuer.calls())
 		}
 		if _, puts := m.store.counts(); puts != 0 {
 			t.Errorf("%d writes during another's lease, want none", puts)
@@ -258,8 +268,27 @@ func TestRefresh(t *testing.T) {
 		}
 	})
 
+	// A failed mint's leftover lease (issue 23 #6): a refresh that finds another's lease and no
+	// token it could serve must fail, so that the invocation fails and the alarm fires, never
+	// answer ok with no expiry while no token is stored and nobody mints.
+	for name, fields := range map[string]map[string]any{
+		"no token":         {},
+		"an expired token": {"component_access_token": storedToken, "expires_at": t0.Add(-time.Minute), "minted_at": t0.Add(-2 * time.Hour)},
+	} {
+		t.Run("a refresh that finds another's lease and "+name+" fails", func(t *testing.T) {
+			m := newMinter(withTicket(leased(fields)), credsJSON(""))
+			res, err := m.r.Refresh(t.Context(), false)
+			if !errors.Is(err, ErrLeaseHeld) || res != nil || m.issuer.calls() != 0 {
+				t.Fatalf("Refresh = %+v, %v, %d mints; want ErrLeaseHeld, no answer, no mint", res, err, m.issuer.calls())
+			}
+			if !strings.Contains(err.Error(), t0.Add(leaseTTL).Format(time.RFC3339)) {
+				t.Errorf("the error %q does not say when the lease lapses", err)
+			}
+		})
+	}
+
 	t.Run("of two refreshes that both wrote a lease, only the one written last mints", func(t *testing.T) {
-		m := newMinter(withTicket(map[string]any{}), credsJSON(""))
+		m := newMinter(withTicket(maps.Clone(expiring)), credsJSON(""))
 		m.r.Wait = func(ctx context.Context, _ time.Duration) error {
 			// While this refresh settles, another instance writes its own lease over ours.
 			rec := m.record(t)
@@ -311,6 +340,8 @@ func TestStoreTicket(t *testing.T) {
 		{"a newer ticket is stored an hour after the stored one", stored(nil), newer, t0.Add(time.Hour), 0, true},
 		{"a newer ticket is not stored 50 minutes after the stored one", stored(nil), newer, t0.Add(50 * time.Minute), 0, false},
 		{"a newer ticket is stored 10 minutes after the stored one when TicketEvery is 10 minutes", stored(nil), newer, t0.Add(10 * time.Minute), 10 * time.Minute, true},
+		{"a newer ticket is stored 10 seconds after the stored one when every ticket is stored (ENVSHARE_TICKET_WRITE_INTERVAL=0s)", stored(nil), newer, t0.Add(10 * time.Second), StoreEveryTicket, true},
+		{"a ticket as old as the stored one is not stored when every ticket is stored", stored(nil), newer, t0, StoreEveryTicket, false},
 		{"the same ticket pushed again later is not written again", stored(nil), storedTicket, t0.Add(2 * time.Hour), 0, false},
 		{"an older ticket never replaces a newer one", stored(nil), newer, t0.Add(-2 * time.Hour), 0, false},
 	} {

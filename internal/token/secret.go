@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/envshare/envshare/internal/wxcrypt"
 	"github.com/envshare/envshare/internal/ledger"
 )
 
@@ -86,7 +87,29 @@ func parseSecret(raw string) (secretValue, error) {
 		}
 		s.token = *j.Token
 	}
+	if problem := s.creds.messageProblem(); problem != "" {
+		return secretValue{}, malformed(problem)
+	}
 	return s, nil
+}
+
+// messageProblem says which message setting of WeChat's pushes cannot work ("" when none): a
+// key that is not an EncodingAESKey would fail every push, and a message token shorter than
+// the redactor masks could leak. Fields left out are fine (no pushes, or mode env).
+func (c Credentials) messageProblem() string {
+	if c.MessageToken != "" {
+		if problem := wxcrypt.TokenProblem(c.MessageToken); problem != "" {
+			return "component_token: " + problem
+		}
+	}
+	for _, k := range []struct{ field, value string }{
+		{"component_encoding_aes_key", c.AESKey}, {"component_encoding_aes_key_previous", c.PreviousAESKey},
+	} {
+		if problem := wxcrypt.KeyProblem(k.value); k.value != "" && problem != "" {
+			return k.field + ": " + problem
+		}
+	}
+	return ""
 }
 
 // mintingProblem says what a secret without a token lacks for minting ("" when nothing).

@@ -179,3 +179,34 @@ func TestCredentialsReader(t *testing.T) {
 		assertClean(t, "", err)
 	})
 }
+
+// A credentials secret whose message settings cannot work (an EncodingAESKey that is not
+// base64, a message token too short to mask) fails its first read, naming the field and never
+// quoting the value: not a 500 on every push (issue 23 #7, "Also").
+func TestUnusableMessageSettingsFailTheFirstRead(t *testing.T) {
+	for _, tc := range []struct{ name, field, value string }{
+		{"an EncodingAESKey that is not base64", "component_encoding_aes_key", strings.Repeat("!", 43)},
+		{"an EncodingAESKey of the wrong length", "component_encoding_aes_key", testAESKey + "AB"},
+		{"a previous EncodingAESKey that is not base64", "component_encoding_aes_key_previous", strings.Repeat("~", 43)},
+		{"a message token shorter than the redactor masks", "component_token", "tok1234"},
+		{"a message token longer than WeChat allows", "component_token", strings.Repeat("T", 33)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fields := map[string]string{"component_appid": testAppID, "component_appsecret": testAppSecret,
+				"component_token": testMsgToken, "component_encoding_aes_key": testAESKey}
+			fields[tc.field] = tc.value
+			r := &CredentialsReader{Store: newMemStore("creds", recordJSON(map[string]any{
+				"component_appid": fields["component_appid"], "component_appsecret": fields["component_appsecret"],
+				"component_token": fields["component_token"], "component_encoding_aes_key": fields["component_encoding_aes_key"],
+				"component_encoding_aes_key_previous": fields["component_encoding_aes_key_previous"]})), ID: "creds"}
+			_, err := r.Read(t.Context())
+			if !errors.Is(err, ErrMalformedSecret) || !strings.Contains(err.Error(), tc.field+": ") ||
+				!strings.Contains(err.Error(), `credentials secret "creds"`) {
+				t.Fatalf("Read error = %v, want ErrMalformedSecret naming %s and the secret", err, tc.field)
+			}
+			if strings.Contains(err.Error(), tc.value) {
+				t.Errorf("the error quotes the value: %v", err)
+			}
+		})
+	}
+}

@@ -55,6 +55,11 @@ type Config struct {
 	Name string
 	// State, when set, is the state record: the token is read from it and never minted.
 	State *StateRecord
+	// ReadCredentials, with a state record, reads the credentials secret (adding its values to
+	// Secrets) before a token is served: an instance that only serves would otherwise never
+	// learn the app secret, the message token and keys, and could not mask an echo of them. A
+	// failed read fails the load.
+	ReadCredentials func(ctx context.Context) (Credentials, error)
 	// Credentials and CredentialsID are the credentials secret, read when State is nil.
 	Credentials   store.Store
 	CredentialsID string
@@ -219,6 +224,11 @@ func (s *Source) fill(ctx context.Context, reload bool) (string, error) {
 func (s *Source) fetch(ctx context.Context) (tok string, refreshAt, expiresAt time.Time, err error) {
 	now := s.cfg.Now()
 	if s.cfg.State != nil {
+		if s.cfg.ReadCredentials != nil {
+			if _, err := s.cfg.ReadCredentials(ctx); err != nil {
+				return "", time.Time{}, time.Time{}, fmt.Errorf("read first the values to mask: %w", err)
+			}
+		}
 		st, err := s.cfg.State.Read(ctx)
 		if err != nil {
 			return "", time.Time{}, time.Time{}, err

@@ -136,7 +136,7 @@ func TestSourceWithoutStateRecord(t *testing.T) {
 			mustToken(t, s, "tok-before-rotation")
 			m.set("creds", "tok-after-rotation")
 			gate := make(chan struct{})
-			m.setHook(func(string, string) { <-gate })
+			m.setHook(func(context.Context, string, string) { <-gate })
 
 			const callers = 16
 			got := make(chan string, callers)
@@ -204,7 +204,7 @@ func TestSourceWithoutStateRecord(t *testing.T) {
 		s, m := credsSource("tok-slow-00001", &fakeIssuer{}, newClock())
 		entered, release := make(chan struct{}), make(chan struct{})
 		var once sync.Once
-		m.setHook(func(string, string) { once.Do(func() { close(entered) }); <-release })
+		m.setHook(func(context.Context, string, string) { once.Do(func() { close(entered) }); <-release })
 
 		first := make(chan error, 1)
 		go func() { _, err := s.Token(t.Context()); first <- err }()
@@ -228,7 +228,7 @@ func TestSourceWithoutStateRecord(t *testing.T) {
 		s, m := credsSource("tok-slow-00001", &fakeIssuer{}, newClock())
 		entered, release := make(chan struct{}), make(chan struct{})
 		var once sync.Once
-		m.setHook(func(string, string) { once.Do(func() { close(entered) }); <-release })
+		m.setHook(func(context.Context, string, string) { once.Do(func() { close(entered) }); <-release })
 
 		ctx, cancel := context.WithCancel(t.Context())
 		first := make(chan error, 1)

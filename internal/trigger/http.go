@@ -26,7 +26,14 @@ type HTTPRequest struct {
 	Query             map[string][]string
 	Body              string
 	IsBase64Encoded   bool
+	// AnswerLimit is the most bytes the platform returns of an answer, envelope included
+	// (0: share.MaxAnswerBytes; an ALB takes ALBAnswerLimit).
+	AnswerLimit int
 }
+
+// ALBAnswerLimit is the most bytes of an answer an Application Load Balancer takes from a
+// Lambda function, envelope included.
+const ALBAnswerLimit = 1_000_000
 
 // HTTPResponse is the answer; Headers always carry its Content-Type.
 type HTTPResponse struct {
@@ -174,6 +181,8 @@ func (a *App) serveHTTP(ctx context.Context, req HTTPRequest, rec *record) HTTPR
 			return a.fail(rec, qErr)
 		}
 	}
+	// The answer is the JSON string body of the platform's envelope.
+	ctx = share.WithAnswerLimit(ctx, share.AnswerLimit{Bytes: req.AnswerLimit, InEnvelope: true})
 	res, se := a.do(ctx, inst, body, rt.action) // an empty body counts as {}
 	if se != nil {
 		return a.fail(rec, se)
@@ -206,9 +215,11 @@ func readBody(req HTTPRequest, limit int64) ([]byte, *share.Error) {
 }
 
 // bindingsQuery turns GET /bindings?appids=wx1,wx2&source_type=1 into the equivalent body.
-// The comma may arrive percent-encoded, and repeated appids parameters are joined. A
-// parameter without a value (an empty value list, as some gateways send for ?appids or a
-// value of the wrong type) is invalid, naming the parameter.
+// Query values are decoded (each adapter decodes what its platform delivers raw), so a comma
+// the client percent-encoded once (%2C) is a comma here, and a %2C left in a value is one the
+// client encoded twice: part of the value, never a separator. Repeated appids parameters are
+// joined. A parameter without a value (an empty value list, as some gateways send for ?appids
+// or a value of the wrong type) is invalid, naming the parameter.
 func bindingsQuery(query map[string][]string) ([]byte, *share.Error) {
 	var details []string
 	body := map[string]any{}
@@ -222,7 +233,6 @@ func bindingsQuery(query map[string][]string) ([]byte, *share.Error) {
 		case key == "appids":
 			appids := []string{}
 			for _, v := range values {
-				v = strings.ReplaceAll(strings.ReplaceAll(v, "%2C", ","), "%2c", ",")
 				for _, id := range strings.Split(v, ",") {
 					appids = append(appids, strings.TrimSpace(id))
 				}

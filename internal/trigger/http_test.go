@@ -241,8 +241,10 @@ func TestGetBindingsQuery(t *testing.T) {
 		wantStatus int
 	}{
 		{"a comma-separated list is split", map[string][]string{"appids": {a + "," + b}}, []string{a, b}, nil, 200},
-		{"a percent-encoded comma is split", map[string][]string{"appids": {a + "%2C" + b}}, []string{a, b}, nil, 200},
-		{"a lowercase percent-encoded comma is split", map[string][]string{"appids": {a + "%2c" + b}}, []string{a, b}, nil, 200},
+		// Query values arrive decoded: a %2C left in one is a comma the client encoded twice
+		// (?appids=wxA%252CwxB), part of one value, never a separator.
+		{"a %2C in a decoded value is no comma", map[string][]string{"appids": {a + "%2C" + b}}, nil, nil, 400},
+		{"a %2c in a decoded value is no comma", map[string][]string{"appids": {a + "%2c" + b}}, nil, nil, 400},
 		{"repeated parameters are joined", map[string][]string{"appids": {a, b}}, []string{a, b}, nil, 200},
 		{"source_type is taken from the query", map[string][]string{"appids": {a}, "source_type": {"1"}}, []string{a}, &one, 200},
 		{"a non-integer source_type is a bad request", map[string][]string{"appids": {a}, "source_type": {"x"}}, nil, nil, 400},
@@ -370,7 +372,8 @@ func TestConcurrentFirstInvocationsBuildOnce(t *testing.T) {
 // FuzzHTTP: whatever a caller sends (method, path, body, base64 flag, credentials, query and
 // headers of any names and values), the function answers, and with the class the input
 // deserves: the configuration is valid and the core never fails here, so every answer is a
-// success or a client error (4xx), never a 5xx.
+// success or a client error (4xx), never a 5xx. A GET /bindings that succeeds asked for exactly
+// the comma-separated items of its appids values: nothing else (a %2C) separates them.
 func FuzzHTTP(f *testing.F) {
 	f.Add("POST", "/share", shareBody, false, "Bearer "+testSecret, "appids", "wx0123456789abcdef", "X-Envshare-Timestamp", "1")
 	f.Add("GET", "/bindings", "", false, "Bearer "+testSecret, "source_type", "", "authorization", "Bearer x")
@@ -393,11 +396,22 @@ func FuzzHTTP(f *testing.F) {
 		if hname != "" {
 			req.Headers[hname] = hvalue
 		}
+		before := len(fx.doer.requests())
 		resp := fx.app.HTTP(context.Background(), req)
 		switch resp.Status {
 		case 200, 400, 401, 404, 405, 413:
 		default:
 			t.Fatalf("%s %s: status %d: %s", method, path, resp.Status, resp.Body)
+		}
+		if reqs := fx.doer.requests(); resp.Status == 200 && strings.ToUpper(method) == "GET" && len(reqs) > before &&
+			reqs[len(reqs)-1].Action == share.ActionBindings {
+			var items []string
+			for _, v := range req.Query["appids"] {
+				items = append(items, strings.Split(v, ",")...)
+			}
+			if got := reqs[len(reqs)-1].AppIDs; len(got) > len(items) {
+				t.Fatalf("GET /bindings?appids=%q asked for %q: more appids than comma-separated items", req.Query["appids"], got)
+			}
 		}
 		switch ct := resp.Headers["Content-Type"]; {
 		case ct == "application/json":

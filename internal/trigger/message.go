@@ -16,6 +16,7 @@ import (
 // error, if any, is a *share.Error. Pass both to Answer for a direct invocation's answer.
 func (a *App) Message(ctx context.Context, body []byte) (any, error) {
 	return a.invoke(ctx, TriggerDirect, func(ctx context.Context, rec *record) (any, error) {
+		ctx = share.WithAnswerLimit(ctx, share.AnswerLimit{}) // the answer is the invocation's value
 		inst, initErr := a.instance(ctx)
 		if initErr != nil {
 			// An invalid message is invalid whatever the configuration: answered so, it is
@@ -72,6 +73,7 @@ var ownActions = []string{refreshAction, fleetAction, onboardAction}
 // Scheduled reconciles the configured manifest (ENVSHARE_MANIFEST): a schedule without input.
 func (a *App) Scheduled(ctx context.Context) (any, error) {
 	return a.invoke(ctx, TriggerSchedule, func(ctx context.Context, rec *record) (any, error) {
+		ctx = share.WithAnswerLimit(ctx, share.AnswerLimit{}) // the answer is the invocation's value
 		rec.action = share.ActionReconcile
 		inst, initErr := a.instance(ctx)
 		if initErr != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/envshare/envshare/internal/metrics"
+	"github.com/envshare/envshare/internal/store"
 	"github.com/envshare/envshare/pkg/share"
 )
 
@@ -54,8 +55,10 @@ type record struct {
 }
 
 // begin starts the record of an invocation and puts fresh upstream counters into ctx (through
-// the WeChat client's trace hook).
+// the WeChat client's trace hook). It first learns the cloud credentials of the moment, which
+// SCF hands over with each invocation, so that no output of the invocation can show them.
 func (a *App) begin(ctx context.Context, defaultTrigger string) (context.Context, *record) {
+	a.secrets.Add(store.Credentials()...)
 	rec := &record{
 		inv:      invocationFrom(ctx),
 		start:    time.Now(),

@@ -66,7 +66,7 @@ func (a *App) refresh(ctx context.Context, inst *instance, force bool) (*token.R
 	if err == nil {
 		return res, nil
 	}
-	msg := a.secrets.String("refresh failed: " + err.Error())
+	msg := share.Clip(a.secrets.String("refresh failed: " + err.Error()))
 	a.log.ErrorContext(ctx, "refresh failed", "error", msg)
 	var api *wechat.APIError
 	switch {
@@ -77,7 +77,7 @@ func (a *App) refresh(ctx context.Context, inst *instance, force bool) (*token.R
 	case errors.As(err, &api):
 		code := api.Code
 		return nil, &share.Error{Code: share.CodeUpstreamError, Message: fmt.Sprintf("WeChat %s answered errcode %d", api.Endpoint, code),
-			WechatErrcode: &code, WechatErrmsg: a.secrets.String(api.Msg)}
+			WechatErrcode: &code, WechatErrmsg: share.Clip(a.secrets.String(api.Msg))}
 	default:
 		return nil, &share.Error{Code: share.CodeInternal, Message: msg}
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"strings"
 	"time"
 
@@ -79,12 +81,17 @@ func (a *App) wire(ctx context.Context, cfg config.Config) (*Core, error) {
 	core.Credentials = reader
 	if cfg.StateID != "" {
 		src.State = &token.StateRecord{Store: state, ID: cfg.StateID, Secrets: a.secrets}
+		src.ReadCredentials = reader.Read // a serving instance learns what to mask before it serves
 		src.Name += fmt.Sprintf(" (state record %q)", cfg.StateID)
 	}
 	tokens := token.NewSource(src)
 	if src.State != nil {
+		ticketEvery := cfg.TicketWriteInterval
+		if ticketEvery == 0 { // documented: every newer ticket that differs
+			ticketEvery = token.StoreEveryTicket
+		}
 		core.Refresher = &token.Refresher{State: *src.State, Credentials: reader.Read, Issuer: issuer,
-			RefreshBefore: cfg.RefreshBefore, TicketEvery: cfg.TicketWriteInterval, Source: tokens,
+			RefreshBefore: cfg.RefreshBefore, TicketEvery: ticketEvery, Source: tokens,
 			Logger: a.log, Secrets: a.secrets}
 	}
 	client := wechat.New(cfg.WechatBaseURL, tokens, append(base, wechat.WithRateLimit(cfg.RateLimit, cfg.Concurrency))...)
@@ -96,6 +103,7 @@ func (a *App) wire(ctx context.Context, cfg config.Config) (*Core, error) {
 		DeadlineMargin: cfg.DeadlineMargin,
 		Logger:         a.log,
 		Redact:         a.secrets.String,
+		ConfirmOrigins: loopbackOrigin(cfg.WechatBaseURL),
 		RelinkAfter:    cfg.RelinkAfter,
 	}
 	if core.Fleet, err = a.openFleet(ctx, cfg, reader, client); err != nil {
@@ -110,7 +118,8 @@ func (a *App) wire(ctx context.Context, cfg config.Config) (*Core, error) {
 		core.Notifier = notify.NewHTTPNotifier(cfg.NotifyURL, cfg.NotifyKey(), hc, time.Now)
 		opts.Notifier = core.Notifier
 	}
-	core.Pages = page.KeysFrom(cfg.PageSecret, cfg.PageSecretPrevious, cfg.HTTPSecret)
+	core.Pages = page.KeysFrom(page.Secrets{Page: cfg.PageSecret, PagePrevious: cfg.PageSecretPrevious,
+		HTTP: cfg.HTTPSecret, HTTPPrevious: cfg.HTTPSecretPrevious})
 	opts.ConfirmPage = a.pageLinker(core.Pages, cfg.PublicURL, cfg.PageTTL)
 	opts.MaxResults = cfg.MaxResults
 	core.Share = share.New(client, opts)
@@ -188,6 +197,22 @@ func (a *App) stores(cfg config.Config) (creds, state store.Store, err error) {
 	}
 	return nil, nil, fmt.Errorf("ENVSHARE_TOKEN_MODE=%s is not available in the %s binary: use %s",
 		cfg.TokenMode, where, strings.Join(modes, ", "))
+}
+
+// loopbackOrigin is the origin of ENVSHARE_WECHAT_BASE_URL when that is a loopback address: an
+// emulator in local use and tests, whose confirmation links (http://127.0.0.1:port/...) are
+// then delivered beside WeChat's own. A deployment's base URL is WeChat's (or a proxy's, which
+// holds the token anyway), so nothing a deployment receives can widen what it delivers.
+func loopbackOrigin(base string) []string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil
+	}
+	ip := net.ParseIP(u.Hostname())
+	if ip != nil && ip.IsLoopback() || strings.EqualFold(u.Hostname(), "localhost") {
+		return []string{u.Scheme + "://" + u.Host}
+	}
+	return nil
 }
 
 // sourceID is where the credentials are read: a variable, a path or a secret's name.

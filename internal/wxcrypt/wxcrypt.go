@@ -89,6 +89,41 @@ func decodeKey(field, s string) ([]byte, error) {
 	return key, nil
 }
 
+// Token lengths: WeChat's console takes a message verification token of 3 to 32 letters and
+// digits; envshare wants at least MinTokenLen, the shortest value its redactor masks (a shorter
+// one would match ordinary words, and is weak besides).
+const (
+	MinTokenLen = 8
+	MaxTokenLen = 32
+)
+
+// TokenProblem says what is wrong with a message verification token, or "" when nothing is.
+// It never quotes the value.
+func TokenProblem(token string) string {
+	if len(token) < MinTokenLen || len(token) > MaxTokenLen {
+		return fmt.Sprintf("must be %d to %d characters (WeChat's 消息校验Token takes up to %d letters and digits; "+
+			"envshare needs at least %d to mask it), not %d", MinTokenLen, MaxTokenLen, MaxTokenLen, MinTokenLen, len(token))
+	}
+	return ""
+}
+
+// KeyProblem says what is wrong with an EncodingAESKey, or "" when nothing is. It never quotes
+// the value.
+func KeyProblem(key string) string {
+	switch {
+	case len(key) != EncodingAESKeyLen:
+		return fmt.Sprintf("must be the %d-character EncodingAESKey (消息加解密Key), not %d characters", EncodingAESKeyLen, len(key))
+	case decodeKeyErr(key) != nil:
+		return fmt.Sprintf("must be the %d-character EncodingAESKey (消息加解密Key): it is not base64 of 32 bytes", EncodingAESKeyLen)
+	}
+	return ""
+}
+
+func decodeKeyErr(key string) error {
+	_, err := decodeKey("EncodingAESKey", key)
+	return err
+}
+
 // Signature is WeChat's msg_signature: the hex SHA-1 of the four strings sorted and joined.
 func Signature(token, timestamp, nonce, encrypt string) string {
 	parts := []string{token, timestamp, nonce, encrypt}

@@ -53,7 +53,7 @@ func newFakeDeployment(mode string) (*fakeDeployment, func()) {
 		panic(err)
 	}
 	f := &fakeDeployment{mode: mode, svc: share.New(wechat.New(wx.URL, wechat.StaticToken("component-token")),
-		share.Options{Manifest: &checked})}
+		share.Options{Manifest: &checked, ConfirmOrigins: []string{wx.URL}})}
 	srv := httptest.NewServer(f)
 	f.URL = srv.URL + "/prod" // a stage before the routes
 	return f, func() { srv.Close(); wx.Close() }

@@ -1,7 +1,9 @@
-// Package redact is envshare's one redactor: it replaces secret values, and the access_token
-// of any URL, with [redacted] in text the function did not write itself (WeChat's errmsg and
-// URLs, a secret store's error) as well as its own answers, logs, errors and notifications. It
-// is a public package: pkg/wechat and pkg/share use it, and other Go code may import it.
+// Package redact is envshare's one redactor: it replaces secret values, the access_token of any
+// URL and the values of secret fields by name (SecretFields: a record quoted by a store's
+// error, read or not) with [redacted], in text the function did not write itself (WeChat's
+// errmsg and URLs, a secret store's error) as well as its own answers, logs, errors and
+// notifications. It is a public package: pkg/wechat and pkg/share use it, and other Go code may
+// import it.
 //
 // A Set holds the secret values an instance knows; values learnt later (a minted token, a
 // ticket read from the state record) are added as they appear. Each value is searched as it
@@ -29,8 +31,9 @@ const MinLen = 8
 // Set is a set of secret values, safe for concurrent use. The zero value is empty and usable;
 // a nil *Set redacts only access_token values.
 type Set struct {
-	mu    sync.RWMutex
-	forms []string // every searched form of every value, longest first
+	mu     sync.RWMutex
+	values map[string]bool // the values added, to add each once
+	forms  []string        // every searched form of every value, longest first
 }
 
 // New returns a Set holding values.
@@ -45,17 +48,29 @@ func (s *Set) Add(values ...string) {
 	if s == nil {
 		return
 	}
-	var add []string
+	s.mu.RLock()
+	fresh := make([]string, 0, len(values))
 	for _, v := range values {
-		if len(v) >= MinLen {
-			add = append(add, forms(v)...)
+		if len(v) >= MinLen && !s.values[v] {
+			fresh = append(fresh, v)
 		}
 	}
-	if len(add) == 0 {
-		return
+	s.mu.RUnlock()
+	if len(fresh) == 0 {
+		return // the common case: every invocation adds the values it already knows
+	}
+	var add []string
+	for _, v := range fresh {
+		add = append(add, forms(v)...)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.values == nil {
+		s.values = make(map[string]bool)
+	}
+	for _, v := range fresh {
+		s.values[v] = true
+	}
 	for _, f := range add {
 		if !slices.Contains(s.forms, f) {
 			s.forms = append(s.forms, f)
@@ -76,7 +91,7 @@ func (s *Set) String(text string) string {
 		}
 		s.mu.RUnlock()
 	}
-	return maskAccessTokens(text)
+	return maskSecretFields(maskAccessTokens(text))
 }
 
 // Error returns err with a masked message, or err itself when nothing needed masking. The

@@ -146,3 +146,76 @@ func FuzzAccessTokens(f *testing.F) {
 		}
 	})
 }
+
+// A record quoted by text the function did not write (a store's error on its first read) is
+// masked by its secret fields' names, whatever their values: the function may never have read
+// them (issue 23 #4).
+func TestSecretFieldsAreMaskedByName(t *testing.T) {
+	const token, ticket = "TOKEN-NEVER-READ-0123", "TICKET-NEVER-READ-4567"
+	record, _ := json.Marshal(map[string]string{"component_access_token": token, "component_verify_ticket": ticket, "note": "kept"})
+	inString, _ := json.Marshal("the store holds " + string(record)) // the record inside a JSON string
+	twice, _ := json.Marshal(string(inString))                       // and that inside another
+	spaced := `{ "component_appsecret" : "` + token + `", "refresh_token":"` + ticket + `" }`
+	secretsManager, _ := json.Marshal(map[string]string{"SecretString": string(record)})
+	for name, text := range map[string]string{
+		"a record quoted as it is":          "store refused to read s, which holds " + string(record),
+		"a record inside a JSON string":     string(inString),
+		"a record two JSON strings deep":    string(twice),
+		"spaces around the colon":           spaced,
+		"a Secrets Manager answer":          string(secretsManager),
+		"a query parameter":                 "GET /x?component_verify_ticket=" + ticket + "&refresh_token=" + token,
+		"the ledger's DSN in a JSON record": `{"ledger_dsn":"` + token + `"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			got := New().String(text)
+			if strings.Contains(got, token) || strings.Contains(got, ticket) {
+				t.Fatalf("%s\nstill holds a value: %s", text, got)
+			}
+			if strings.Contains(text, "note") && !strings.Contains(text, "SecretString") && !strings.Contains(got, "kept") {
+				t.Errorf("a field that is no secret was masked: %s", got)
+			}
+			if json.Valid([]byte(text)) && !json.Valid([]byte(got)) {
+				t.Errorf("JSON is no longer JSON: %s", got)
+			}
+		})
+	}
+	t.Run("other fields and words pass", func(t *testing.T) {
+		for _, text := range []string{`{"appid":"wx1","confirm_url":"https://h/x"}`, "a component_token is needed",
+			`{"component_access_token":""}`, `"component_access_token":`} {
+			if got := New().String(text); got != text {
+				t.Errorf("String(%q) = %q", text, got)
+			}
+		}
+	})
+}
+
+// FuzzSecretFields: whatever the text around it, the value of a secret field written as JSON
+// (at any depth of JSON strings) never survives the redactor, and text without secret field
+// names passes unchanged.
+func FuzzSecretFields(f *testing.F) {
+	f.Add("prefix ", " suffix", 0, "SECRETVALUE123")
+	f.Add(`{"a":`, `}`, 1, "x y z")
+	f.Add(`\"`, `\\`, 2, "ab\\cd")
+	f.Fuzz(func(t *testing.T, before, after string, depth int, value string) {
+		if len(value) < MinLen || strings.ContainsAny(value, "\"\\") {
+			return // a value with quotes or backslashes ends early at depth > 0: its own field masks the rest
+		}
+		b, _ := json.Marshal(map[string]string{"component_verify_ticket": value})
+		text := string(b)
+		for range depth % 3 {
+			q, _ := json.Marshal(text)
+			text = string(q)
+		}
+		text = before + text + after
+		got := New().String(text)
+		if strings.Contains(got, value) && !strings.Contains(before+after, value) {
+			t.Fatalf("String(%q) = %q still holds %q", text, got, value)
+		}
+		plain := before + after
+		if !strings.Contains(plain, "_") && !strings.Contains(plain, "Secret") && !strings.Contains(plain, "Session") {
+			if got := New().String(plain); got != plain {
+				t.Fatalf("String(%q) = %q changed a text without secret fields", plain, got)
+			}
+		}
+	})
+}

@@ -2,6 +2,7 @@ package share
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -58,7 +59,7 @@ func (s *Service) queryOne(ctx context.Context, ids []string, states []appBindin
 		}
 		s.logCall(ctx, "batchgetenvid", "", len(ids), start, ce)
 		if ce == nil {
-			applyBindings(resp, ids, states, s.opts.Redact)
+			s.applyBindings(resp, ids, states)
 			return true, nil
 		}
 	}
@@ -69,9 +70,10 @@ func (s *Service) queryOne(ctx context.Context, ids []string, states []appBindin
 }
 
 // applyBindings records one answer for the chunk ids (states[k] belongs to ids[k]).
-// err_list wins over relation_data; an appid in neither is an upstream error. Entries for
-// appids the chunk did not ask about are ignored. WeChat's texts pass through mask.
-func applyBindings(resp *wechat.GetEnvIDResponse, ids []string, states []appBindings, mask func(string) string) {
+// err_list wins over relation_data; an appid in neither is an upstream error, and so is one
+// whose env list holds something that is no env id, or more than MaxEnvsPerAppID envs. Entries
+// for appids the chunk did not ask about are ignored. WeChat's texts are masked and bounded.
+func (s *Service) applyBindings(resp *wechat.GetEnvIDResponse, ids []string, states []appBindings) {
 	pos := make(map[string]int, len(ids))
 	for k, id := range ids {
 		pos[id] = k
@@ -82,10 +84,19 @@ func applyBindings(resp *wechat.GetEnvIDResponse, ids []string, states []appBind
 			continue
 		}
 		if states[k].envs == nil {
-			states[k].envs = make([]string, 0, len(rel.EnvList))
+			states[k].envs = make([]string, 0, min(len(rel.EnvList), MaxEnvsPerAppID))
 		}
 		for _, env := range rel.EnvList {
-			if !slices.Contains(states[k].envs, env) {
+			switch {
+			case states[k].err != nil:
+			case !ValidEnv(env):
+				states[k].err = &callError{entry: EntryError{Code: CodeUpstreamError,
+					Message: "WeChat's answer lists " + quote(s.opts.Redact(env)) + ", which is no env id"}}
+			case slices.Contains(states[k].envs, env):
+			case len(states[k].envs) == MaxEnvsPerAppID:
+				states[k].err = &callError{entry: EntryError{Code: CodeUpstreamError,
+					Message: fmt.Sprintf("WeChat's answer lists more than %d envs", MaxEnvsPerAppID)}}
+			default:
 				states[k].envs = append(states[k].envs, env)
 			}
 		}
@@ -99,7 +110,7 @@ func applyBindings(resp *wechat.GetEnvIDResponse, ids []string, states []appBind
 		if msg == "" {
 			msg = "rejected by WeChat"
 		}
-		states[k].err = &callError{entry: EntryError{Code: rejectionCode(msg), Message: mask(msg)}}
+		states[k].err = &callError{entry: EntryError{Code: rejectionCode(msg), Message: s.upstreamText(msg)}}
 	}
 	for k := range states {
 		if states[k].envs == nil && states[k].err == nil {

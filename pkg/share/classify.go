@@ -30,7 +30,7 @@ func (s *Service) classify(ctx context.Context, err error) *callError {
 	}
 	switch wechat.Classify(err) {
 	case wechat.Unavailable:
-		ce.entry = EntryError{Code: CodeUpstreamUnavailable, Message: s.opts.Redact(err.Error())}
+		ce.entry = EntryError{Code: CodeUpstreamUnavailable, Message: s.upstreamText(err.Error())}
 	case wechat.Stopped:
 		ce.entry = deadlineError(err)
 	default:
@@ -38,7 +38,7 @@ func (s *Service) classify(ctx context.Context, err error) *callError {
 		if api != nil {
 			msg = fmt.Sprintf("WeChat %s answered errcode %d: %s", api.Endpoint, api.Code, api.Msg)
 		}
-		ce.entry = EntryError{Code: CodeUpstreamError, Message: s.opts.Redact(msg)}
+		ce.entry = EntryError{Code: CodeUpstreamError, Message: s.upstreamText(msg)}
 	}
 	return ce
 }
@@ -66,7 +66,7 @@ func (s *Service) wholeFailure(calls []*callError) *Error {
 	e := &Error{Code: first.entry.Code, Message: "every upstream call failed: " + first.entry.Message}
 	if first.api != nil {
 		code := first.api.Code
-		e.WechatErrcode, e.WechatErrmsg = &code, s.opts.Redact(first.api.Msg)
+		e.WechatErrcode, e.WechatErrmsg = &code, s.upstreamText(first.api.Msg)
 	}
 	return e
 }

@@ -51,9 +51,13 @@
 // # Answers
 //
 // Results are listed attention-first (failed, pending_confirmation, deferred, would_*, then
-// the rest; manifest order within each), at most Options.MaxResults of them; the others are
-// written to the log, one JSON line each, and counted in results_omitted. Summaries are
-// always complete.
+// the rest; manifest order within each), at most Options.MaxResults of them, and at most what
+// fits the invocation's AnswerLimit in bytes (WithAnswerLimit; MaxAnswerBytes, counted as an
+// HTTP envelope's body, when none is given); bindings list their errors first and are bounded
+// in bytes alike. The others are written to the log, one JSON line each, and counted in
+// results_omitted. Summaries are always complete. Every text of WeChat's an entry keeps is
+// masked and bounded (MaxUpstreamText, MaxConfirmURL, MaxEnvsPerAppID), and only https links on
+// ConfirmHosts (or Options.ConfirmOrigins) are delivered.
 //
 // # Reconcile
 //

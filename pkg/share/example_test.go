@@ -19,7 +19,8 @@ func service() (*share.Service, func()) {
 	}
 	srv := httptest.NewServer(emu)
 	client := wechat.New(srv.URL, wechat.StaticToken("component-token")) // the real API: https://api.weixin.qq.com
-	return share.New(client, share.Options{}), srv.Close
+	// WeChat's confirmation links are https links on its own hosts; the emulator's are its own.
+	return share.New(client, share.Options{ConfirmOrigins: []string{srv.URL}}), srv.Close
 }
 
 func ExampleService_Share() {

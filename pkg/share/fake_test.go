@@ -81,7 +81,7 @@ func (f *fakeWeChat) ShareEnv(ctx context.Context, req *wechat.ShareEnvRequest) 
 			case f.reject != nil && f.reject(d.Env, a) != "":
 				resp.ErrList = append(resp.ErrList, f.envError(d.Env, a, f.reject(d.Env, a)))
 			case f.confirm != nil && f.confirm(d.Env, a):
-				resp.MsgInfoList = append(resp.MsgInfoList, wechat.MsgInfo{AppID: a, URL: "https://confirm.example/" + d.Env + "/" + a})
+				resp.MsgInfoList = append(resp.MsgInfoList, wechat.MsgInfo{AppID: a, URL: "https://mp.weixin.qq.com/confirm/" + d.Env + "/" + a})
 			default:
 				f.bind(d.Env, a)
 			}

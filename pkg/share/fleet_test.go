@@ -243,7 +243,7 @@ func TestReconcileByCustomer(t *testing.T) {
 			t.Fatalf("%d share calls and %d writes, want none", len(f.shares)-shares, fl.writes-writes)
 		}
 		o := outcomeOf(t, res, "cust-a", a1)
-		if o.Status != StatusAwaitingConfirmation || o.ConfirmURL != "https://confirm.example/cust-a/"+a1 || !o.LinkIssuedAt.Equal(now) {
+		if o.Status != StatusAwaitingConfirmation || o.ConfirmURL != "https://mp.weixin.qq.com/confirm/cust-a/"+a1 || !o.LinkIssuedAt.Equal(now) {
 			t.Fatalf("outcome %+v", o)
 		}
 		if c := counts(res.Summary); c[StatusAwaitingConfirmation] != 1 || c[StatusAlreadyShared] != 3 {

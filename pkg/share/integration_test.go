@@ -56,8 +56,10 @@ func newEndToEnd(tb testing.TB, emuOpts wxemu.Options, state wxemu.State, opts O
 	if _, ok := tb.(*testing.T); ok { // benchmarks skip the debug lines
 		logger = testLogger(logs)
 	}
-	client := wechat.New(emu.ServeTest(tb), wechat.StaticToken(emuToken), wechat.WithWait(instant), wechat.WithLogger(logger))
+	base := emu.ServeTest(tb)
+	client := wechat.New(base, wechat.StaticToken(emuToken), wechat.WithWait(instant), wechat.WithLogger(logger))
 	opts.Logger = logger
+	opts.ConfirmOrigins = []string{base} // the emulator's links are http://127.0.0.1:port/...
 	return &endToEnd{emu: emu, svc: New(client, opts), logs: logs}
 }
 

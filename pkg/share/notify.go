@@ -39,7 +39,7 @@ func (s *Service) notify(ctx context.Context, action string, out []Outcome) *Not
 			}
 		}
 		if err := s.opts.Notifier.Notify(ctx, action, batch); err != nil {
-			n.Sent, n.Error = false, s.opts.Redact(err.Error())
+			n.Sent, n.Error = false, s.upstreamText(err.Error())
 			s.log.WarnContext(ctx, "notification failed", "action", action, "links", n.Links,
 				"delivered", delivered, "error", n.Error)
 			return n

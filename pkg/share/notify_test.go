@@ -45,8 +45,8 @@ func TestShareNotifiesConfirmationLinks(t *testing.T) {
 		t.Fatalf("notification %+v", res.Notification)
 	}
 	want := []Outcome{
-		{Env: "e1", AppID: a1, Status: StatusPendingConfirmation, ConfirmURL: "https://confirm.example/e1/" + a1},
-		{Env: "e1", AppID: a2, Status: StatusPendingConfirmation, ConfirmURL: "https://confirm.example/e1/" + a2},
+		{Env: "e1", AppID: a1, Status: StatusPendingConfirmation, ConfirmURL: "https://mp.weixin.qq.com/confirm/e1/" + a1},
+		{Env: "e1", AppID: a2, Status: StatusPendingConfirmation, ConfirmURL: "https://mp.weixin.qq.com/confirm/e1/" + a2},
 	}
 	if !reflect.DeepEqual(rec.actions, []string{"share"}) || !reflect.DeepEqual(rec.batches, [][]Outcome{want}) {
 		t.Fatalf("notified %v %+v", rec.actions, rec.batches)
@@ -108,7 +108,7 @@ func TestNotifyDeliversBatchesInOrderEachWithItsPages(t *testing.T) {
 	var out []Outcome
 	for i := range 1201 {
 		out = append(out, Outcome{Env: "e1", AppID: appid(2 * i), Status: StatusShared},
-			Outcome{Env: "e1", AppID: appid(2*i + 1), Status: StatusPendingConfirmation, ConfirmURL: "https://confirm.example/" + appid(2*i+1)})
+			Outcome{Env: "e1", AppID: appid(2*i + 1), Status: StatusPendingConfirmation, ConfirmURL: "https://mp.weixin.qq.com/confirm/" + appid(2*i+1)})
 	}
 	out[1].ConfirmPage = "https://pages.example/kept"
 	rec := &batchRecorder{}

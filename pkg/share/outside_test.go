@@ -38,8 +38,9 @@ func main() {
 	}
 	go http.Serve(ln, emu)
 
-	client := wechat.New("http://"+ln.Addr().String(), wechat.StaticToken("component-token"))
-	svc := share.New(client, share.Options{})
+	base := "http://" + ln.Addr().String()
+	client := wechat.New(base, wechat.StaticToken("component-token"))
+	svc := share.New(client, share.Options{ConfirmOrigins: []string{base}}) // the emulator's links
 	ctx := context.Background()
 	answers := map[string]*share.Result{}
 	if answers["share"], err = svc.Share(ctx, "prod-6gni9ity244a6ea3", []string{"wx075cf85bf347b6df", "wx1a2b3c4d5e6f7081"}); err != nil {

@@ -58,7 +58,7 @@ func TestReconcileMissingExtraPendingAndFailedPairs(t *testing.T) {
 	}
 	want := []Outcome{ // attention first, manifest order within each rank
 		{Env: "e1", AppID: a3, Status: StatusFailed, Error: &EntryError{Code: CodeDifferentEntity, Message: "different subject"}},
-		{Env: "e1", AppID: a2, Status: StatusPendingConfirmation, ConfirmURL: "https://confirm.example/e1/" + a2},
+		{Env: "e1", AppID: a2, Status: StatusPendingConfirmation, ConfirmURL: "https://mp.weixin.qq.com/confirm/e1/" + a2},
 		{Env: "e1", AppID: a1, Status: StatusShared},
 		{Env: "e2", AppID: a0, Status: StatusShared},
 		{Env: "e2", AppID: a1, Status: StatusUnshared},

@@ -43,6 +43,9 @@ type Options struct {
 	// MaxResults is how many entries an answer lists at most (DefaultMaxResults); the others
 	// are written to the log.
 	MaxResults int
+	// ConfirmOrigins are origins ("http://127.0.0.1:8081") whose confirmation links are
+	// delivered besides https links on ConfirmHosts: for an emulator in local use and tests.
+	ConfirmOrigins []string
 	// ManifestError, when set, is why the configured manifest could not be loaded: a
 	// reconcile that needs it answers this error (every other action works).
 	ManifestError *Error
@@ -182,6 +185,7 @@ func (s *Service) Do(ctx context.Context, req Request) (*Result, error) {
 	}
 	s.bound(ctx, res)
 	s.addPages(res.Results) // only for the listed results: 200,000 pages at once would be 50 MB
+	s.boundBytes(ctx, res)  // what the pages and WeChat's texts make too large for the platform
 	attrs := []any{"action", res.Action, "ok", res.OK, "source_type", res.SourceType,
 		"duration_ms", time.Since(start).Milliseconds()}
 	if res.Summary != nil {

@@ -35,7 +35,7 @@ func TestShareReportsEachStatus(t *testing.T) {
 	}
 	want := []Outcome{ // attention first: failed, then pending, then the rest
 		{Env: "e1", AppID: a2, Status: StatusFailed, Error: &EntryError{Code: CodeRejected, Message: "invalid appid"}},
-		{Env: "e1", AppID: a1, Status: StatusPendingConfirmation, ConfirmURL: "https://confirm.example/e1/" + a1},
+		{Env: "e1", AppID: a1, Status: StatusPendingConfirmation, ConfirmURL: "https://mp.weixin.qq.com/confirm/e1/" + a1},
 		{Env: "e1", AppID: a0, Status: StatusShared},
 	}
 	if !reflect.DeepEqual(res.Results, want) {
@@ -48,7 +48,7 @@ func TestShareReportsEachStatus(t *testing.T) {
 	wantJSON := `{"ok":false,"action":"share","source_type":1,` +
 		`"summary":{"requested":3,"shared":1,"pending_confirmation":1,"failed":1},"results":[` +
 		`{"env":"e1","appid":"` + a2 + `","status":"failed","error":{"code":"rejected","message":"invalid appid"}},` +
-		`{"env":"e1","appid":"` + a1 + `","status":"pending_confirmation","confirm_url":"https://confirm.example/e1/` + a1 + `"},` +
+		`{"env":"e1","appid":"` + a1 + `","status":"pending_confirmation","confirm_url":"https://mp.weixin.qq.com/confirm/e1/` + a1 + `"},` +
 		`{"env":"e1","appid":"` + a0 + `","status":"shared"}]}`
 	if string(got) != wantJSON {
 		t.Fatalf("JSON\n got %s\nwant %s", got, wantJSON)

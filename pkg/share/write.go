@@ -66,13 +66,13 @@ func (s *Service) send(ctx context.Context, job writeJob, sourceType int) *callE
 	if job.action == ActionShare {
 		var resp *wechat.ShareEnvResponse
 		if resp, err = s.up.ShareEnv(ctx, req); err == nil {
-			job.applyAnswer(resp.ErrList, resp.MsgInfoList, s.opts.Redact)
+			job.applyAnswer(resp.ErrList, resp.MsgInfoList, s)
 		}
 	} else {
 		endpoint = "batchunshareenv"
 		var resp *wechat.UnshareEnvResponse
 		if resp, err = s.up.UnshareEnv(ctx, req); err == nil {
-			job.applyAnswer(resp.ErrList, nil, s.opts.Redact)
+			job.applyAnswer(resp.ErrList, nil, s)
 		}
 	}
 	var ce *callError
@@ -108,10 +108,11 @@ func (job writeJob) setAll(status Status, ce *callError) {
 
 // applyAnswer sets each entry from a successful answer: listed in err_list (matched by env and
 // appid, or by appid alone when an older answer omits env) → failed "rejected", or
-// "different_entity" when its errmsg says the entities differ; listed in
-// msg_info_list → pending_confirmation; otherwise shared (unshared for an unshare). WeChat's
-// texts pass through mask, in case they echo a secret.
-func (job writeJob) applyAnswer(errList []wechat.EnvError, links []wechat.MsgInfo, mask func(string) string) {
+// "different_entity" when its errmsg says the entities differ; listed in msg_info_list →
+// pending_confirmation, or failed upstream_error when the link is not one to deliver
+// (Service.confirmLink); otherwise shared (unshared for an unshare). WeChat's texts are
+// masked, in case they echo a secret, and bounded (texts.go).
+func (job writeJob) applyAnswer(errList []wechat.EnvError, links []wechat.MsgInfo, s *Service) {
 	var rejected map[string]string
 	for _, e := range errList {
 		if e.Env != "" && e.Env != job.env {
@@ -143,9 +144,13 @@ func (job writeJob) applyAnswer(errList []wechat.EnvError, links []wechat.MsgInf
 			if msg == "" {
 				msg = "rejected by WeChat"
 			}
-			o.Status, o.Error = StatusFailed, &EntryError{Code: rejectionCode(msg), Message: mask(msg)}
+			o.Status, o.Error = StatusFailed, &EntryError{Code: rejectionCode(msg), Message: s.upstreamText(msg)}
 		} else if url, ok := urls[o.AppID]; ok {
-			o.Status, o.ConfirmURL = StatusPendingConfirmation, mask(url)
+			if link, e := s.confirmLink(url); e != nil {
+				o.Status, o.Error = StatusFailed, e
+			} else {
+				o.Status, o.ConfirmURL = StatusPendingConfirmation, link
+			}
 		} else {
 			o.Status = done
 		}
