@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/envshare/envshare/internal/wxcrypt"
 	"github.com/envshare/envshare/internal/ledger"
+	"github.com/envshare/envshare/internal/wxcrypt"
 )
 
 // ErrMalformedSecret is wrapped by every error about a secret value that is none of the
