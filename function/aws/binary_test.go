@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/envshare/envshare/internal/eventtest"
+	"github.com/envshare/envshare/internal/ledger/enginetest"
 	"github.com/envshare/envshare/pkg/wxemu"
 )
 
@@ -62,6 +64,27 @@ func TestBootstrapUnderTheRuntimeInterfaceEmulator(t *testing.T) {
 			eventtest.CheckLogs(t, proc.Stop(), 1, f.Secrets(t)...)
 		})
 	}
+
+	// Samples with a ledger, on the binary's own engine: DynamoDB, through dynalite (in process
+	// they run on SQLite). Their answers do not depend on the clock.
+	for _, name := range []string{"direct-fleet", "httpapi-v2-wechat-authorized-customer"} {
+		t.Run(name+" on DynamoDB", func(t *testing.T) {
+			table := enginetest.StartDynalite(t).NewTable(t) // and the AWS variables that reach it
+			f := eventtest.NewFixture(t, adapter.Dir, name)
+			f.UseLedger(t, "dynamodb:"+table)
+			invoke, proc := startRIE(t, rie, bootstrap, f.Env)
+			eventtest.MatchGolden(t, golden(name), eventtest.Normalise(invoke(t, name), f.Base))
+			f.CheckAfter(t)
+			eventtest.CheckLogs(t, proc.Stop(), 1, f.Secrets(t)...)
+		})
+	}
+}
+
+// TestMain stops the ledger engines the binary tests started.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	enginetest.Stop()
+	os.Exit(code)
 }
 
 // startRIE starts the runtime interface emulator running bootstrap with env, and returns a

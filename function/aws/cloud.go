@@ -2,14 +2,16 @@ package main
 
 import (
 	"github.com/envshare/envshare/internal/config"
+	"github.com/envshare/envshare/internal/ledger"
+	"github.com/envshare/envshare/internal/ledger/dynamoledger"
 	"github.com/envshare/envshare/internal/store"
 	"github.com/envshare/envshare/internal/store/awsstore"
 	"github.com/envshare/envshare/internal/trigger"
 )
 
 // cloud is what the AWS binary links: Secrets Manager and SSM stores (read and write, with
-// the role's credentials from the environment) and the SQS queue of onboarding retries. It
-// links nothing of Tencent Cloud.
+// the role's credentials from the environment), the SQS queue of onboarding retries and the
+// DynamoDB ledger. It links nothing of Tencent Cloud, and no other ledger engine.
 func cloud() trigger.Cloud {
 	return trigger.Cloud{
 		Name: "AWS Lambda",
@@ -27,6 +29,7 @@ func cloud() trigger.Cloud {
 				return creds, state, err
 			},
 		},
+		Ledgers: []ledger.Engine{dynamoledger.Engine},
 		Retry: func(cfg config.Config) (trigger.Retry, error) {
 			if cfg.RetryQueueURL == "" {
 				return nil, nil

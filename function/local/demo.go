@@ -48,6 +48,9 @@ func demo(ctx context.Context, out io.Writer, args []string) error {
 	if err := r.closedLoop(ctx); err != nil {
 		return err
 	}
+	if err := r.customers(ctx); err != nil {
+		return err
+	}
 
 	answer, err := r.call(ctx, "Share prod with five appids: mixed outcomes, one duplicate", http.MethodPost, "/share",
 		`{"env":"prod-6gni9ity244a6ea3","appids":["wx075cf85bf347b6df","wx1a2b3c4d5e6f7081","wx0f1e2d3c4b5a6978","wx7e57d0c0ffee1234","wx075cf85bf347b6df"]}`)
@@ -67,15 +70,57 @@ func demo(ctx context.Context, out io.Writer, args []string) error {
 		return err
 	}
 	r.showManifest()
-	for _, s := range []struct{ title, body string }{
+	steps := []struct{ title, body string }{
 		{"Reconcile the configured manifest, dry run", `{"dry_run":true}`},
 		{"Reconcile the configured manifest", `{}`},
 		{"Reconcile again: nothing left to do, no write call", `{}`},
-	} {
+	}
+	if d.Settings.cfg.Ledger != "" {
+		steps[1] = struct{ title, body string }{"Reconcile the configured manifest, with a backfill: the authorizers whose " +
+			"push was missed (the rest of the demo fleet) are found and each customer's env is shared with its own", `{"backfill":true}`}
+		steps[2].title = "Reconcile again: the links sent are awaited (awaiting_confirmation), no new link; " +
+			"only the pair WeChat rejected is tried again"
+	}
+	for _, s := range steps {
 		if _, err := r.call(ctx, s.title, http.MethodPost, "/reconcile", s.body); err != nil {
 			return err
 		}
 	}
+	if d.Settings.cfg.Ledger != "" {
+		if _, err := r.call(ctx, "The fleet view: the ledger and the manifest, no WeChat call", http.MethodGet, "/fleet", ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// demoAuthorizations are Mini Programs of the demo fleet that authorize the platform in the
+// demo, one per outcome of onboarding by customer.
+var demoAuthorizations = []struct{ appid, shows string }{
+	{"wx2b4d6f8a0c2e4f61", "深圳市示例科技's Mini Program gets 深圳市示例科技's env"},
+	{"wx6a0b1c2d3e4f5061", "Globex's gets Globex's env (its administrator must confirm)"},
+	{"wx9e1d3c5b7a9f1e32", "Hooli is no customer: unknown_customer, with its principal, so that it can be added"},
+	{"wx0f1e2d3c4b5a6978", "an Acme Mini Program without permission set 18: permission_missing"},
+}
+
+// customers shows onboarding by customer: Mini Programs of different entities authorize the
+// platform, and each is shared its own customer's env, or reported.
+func (r *runner) customers(ctx context.Context) error {
+	if r.d.Settings.cfg.Ledger == "" {
+		return nil
+	}
+	r.step("Mini Programs of other customers authorize the platform: WeChat pushes \"authorized\" for each")
+	r.d.Emu.ResetCalls()
+	for _, a := range demoAuthorizations {
+		fmt.Fprintf(r.out, "   %s  %s\n", a.appid, a.shows)
+		if err := r.d.Emu.PushEvent(ctx, wxemu.Event{InfoType: wxemu.InfoAuthorized, AuthorizerAppID: a.appid}); err != nil {
+			return fmt.Errorf("authorization push: %w", err)
+		}
+	}
+	emu := r.d.Emu
+	fmt.Fprintf(r.out, "   -> each answered \"success\"; WeChat calls: api_get_authorizer_info %d, share %d\n",
+		emu.Calls(wxemu.EndpointAuthorizerInfo), emu.Calls(wxemu.EndpointShare))
+	r.showNotices()
 	return nil
 }
 
@@ -115,9 +160,13 @@ func (r *runner) closedLoop(ctx context.Context) error {
 	if err := d.Emu.Authorize(ctx, newApp, wxemu.App{}); err != nil {
 		return fmt.Errorf("authorization push: %w", err)
 	}
-	if envs := d.Settings.cfg.OnboardEnvs; envs != "" {
-		fmt.Fprintf(out, "   -> answered \"success\"; the function shared ENVSHARE_ONBOARD_ENVS (%s) with it by itself\n", envs)
-	} else {
+	switch cfg := d.Settings.cfg; {
+	case cfg.Ledger != "":
+		fmt.Fprintln(out, `   -> answered "success"; the function asked WeChat for its entity (api_get_authorizer_info),`+"\n"+
+			`      recorded it in the ledger (ENVSHARE_LEDGER) and shared its customer's env with it by itself`)
+	case cfg.OnboardEnvs != "":
+		fmt.Fprintf(out, "   -> answered \"success\"; the function shared ENVSHARE_ONBOARD_ENVS (%s) with it by itself\n", cfg.OnboardEnvs)
+	default:
 		fmt.Fprintln(out, `   -> answered "success"; ENVSHARE_ONBOARD_ENVS is unset: nothing is shared`)
 	}
 	link := r.showNotices()
@@ -229,6 +278,12 @@ func (r *runner) showManifest() {
 		fmt.Fprintf(tw, "   %s\t%s\n", e.Env, strings.Join(e.AppIDs, ", "))
 	}
 	tw.Flush()
+	if len(m.Customers) > 0 {
+		fmt.Fprintln(r.out, "   customers: their envs, shared with each of their Mini Programs that the ledger knows (with permission set 18)")
+		for _, c := range m.Customers {
+			fmt.Fprintf(r.out, "   %s  %s\n", strings.Join(c.Envs, ", "), c.Principal)
+		}
+	}
 }
 
 // call sends one request to the function and prints it, the WeChat calls it made, the
@@ -246,9 +301,9 @@ func (r *runner) call(ctx context.Context, title, method, target, body string) (
 		return nil, fmt.Errorf("%s %s: answer is not JSON: %w", method, target, err)
 	}
 	emu := r.d.Emu
-	fmt.Fprintf(r.out, "   -> HTTP %d, ok=%v; WeChat calls: share %d, unshare %d, getenvid %d, token %d\n", status, answer["ok"],
-		emu.Calls(wxemu.EndpointShare), emu.Calls(wxemu.EndpointUnshare), emu.Calls(wxemu.EndpointGetEnvID),
-		emu.Calls(wxemu.EndpointComponentToken))
+	fmt.Fprintf(r.out, "   -> HTTP %d, ok=%v; WeChat calls: share %d, unshare %d, getenvid %d, token %d, authorizer info %d, list %d\n",
+		status, answer["ok"], emu.Calls(wxemu.EndpointShare), emu.Calls(wxemu.EndpointUnshare), emu.Calls(wxemu.EndpointGetEnvID),
+		emu.Calls(wxemu.EndpointComponentToken), emu.Calls(wxemu.EndpointAuthorizerInfo), emu.Calls(wxemu.EndpointAuthorizerList))
 	printAnswer(r.out, answer, raw)
 	r.showNotices()
 	return answer, nil
@@ -259,9 +314,16 @@ func (r *runner) call(ctx context.Context, title, method, target, body string) (
 func printAnswer(out io.Writer, answer map[string]any, raw []byte) {
 	var top map[string]json.RawMessage
 	_ = json.Unmarshal(raw, &top)
+	if counts, _ := objectFields(top["backfill"]); len(counts) > 0 {
+		fmt.Fprintln(out, "   backfill (api_get_authorizer_list, then the info of each authorizer the ledger did not know)")
+		printCounts(out, counts)
+	}
 	if counts, _ := objectFields(top["summary"]); len(counts) > 0 {
 		fmt.Fprintln(out, "   summary")
 		printCounts(out, counts)
+	}
+	if answer["action"] == "fleet" && answer["ok"] == true {
+		printFleet(out, answer, top)
 	}
 	if answer["action"] == "refresh" && answer["ok"] == true {
 		printCounts(out, [][2]string{{"minted", str(answer["minted"])}, {"expires_at", str(answer["expires_at"])},
@@ -283,6 +345,9 @@ func printAnswer(out io.Writer, answer map[string]any, raw []byte) {
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	for _, r := range maps(answer["results"]) {
 		detail := str(r["confirm_url"])
+		if issued := str(r["link_issued_at"]); issued != "" {
+			detail = "link issued " + issued + ": " + detail
+		}
 		if e, ok := r["error"].(map[string]any); ok {
 			detail = str(e["code"]) + ": " + str(e["message"])
 		}
@@ -302,6 +367,33 @@ func printAnswer(out io.Writer, answer map[string]any, raw []byte) {
 	for _, b := range maps(answer["errors"]) {
 		e, _ := b["error"].(map[string]any)
 		fmt.Fprintf(tw, "   %s\terror\t%s: %s\n", str(b["appid"]), str(e["code"]), str(e["message"]))
+	}
+	tw.Flush()
+}
+
+// printFleet prints the fleet view: a line per customer, the authorizers' counts, the oldest
+// pending links.
+func printFleet(out io.Writer, answer map[string]any, top map[string]json.RawMessage) {
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	// The principal last: the columns are counted in runes, and CJK ones are twice as wide.
+	fmt.Fprintln(tw, "   envs\tauthorizers\tshared\tawaiting\tfailed\tcustomer")
+	for _, c := range maps(answer["customers"]) {
+		var envs []string
+		for _, e := range list(c["envs"]) {
+			envs = append(envs, str(e))
+		}
+		fmt.Fprintf(tw, "   %s\t%s\t%s\t%s\t%s\t%s\n", strings.Join(envs, ","), str(c["authorizers"]),
+			str(c["shared"]), str(c["awaiting_confirmation"]), str(c["failed"]), str(c["principal"]))
+	}
+	tw.Flush()
+	if counts, _ := objectFields(top["authorizers"]); len(counts) > 0 {
+		fmt.Fprintln(out, "   authorizers")
+		printCounts(out, counts)
+	}
+	fmt.Fprintln(out, "   oldest pending links")
+	tw = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	for _, p := range maps(answer["oldest_pending"]) {
+		fmt.Fprintf(tw, "   %s\t%s\t%s\t%s\n", str(p["env"]), str(p["appid"]), str(p["link_issued_at"]), str(p["principal"]))
 	}
 	tw.Flush()
 }

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/envshare/envshare/internal/ledger"
+	"github.com/envshare/envshare/internal/ledger/sqliteledger"
 	"github.com/envshare/envshare/internal/notify"
 	"github.com/envshare/envshare/internal/trigger"
 	"github.com/envshare/envshare/pkg/signature"
@@ -33,11 +35,23 @@ const (
 	onboardEnv      = "prod-6gni9ity244a6ea3"
 )
 
-// demoManifest is the desired state the demo reconciles (ENVSHARE_MANIFEST by default).
-const demoManifest = `{"source_type":1,"prune":true,"envs":[
+// demoEnvs are the explicit pairs the demo reconciles: Acme's envs and Mini Programs.
+const demoEnvs = `"envs":[
  {"env":"prod-6gni9ity244a6ea3","appids":["wx5fe6bb43205e9e07","wx075cf85bf347b6df","wx1a2b3c4d5e6f7081"]},
  {"env":"staging-8f2k4m6n1p3q5r7t","appids":["wx075cf85bf347b6df"]},
- {"env":"test-env-6gni9ity244a6ea3","appids":["wx075cf85bf347b6df"]}]}`
+ {"env":"test-env-6gni9ity244a6ea3","appids":["wx075cf85bf347b6df"]}]`
+
+// demoManifest is the desired state the demo reconciles (ENVSHARE_MANIFEST by default): the
+// demo fleet's three customers, each with its own env, and Acme's explicit pairs.
+const demoManifest = `{"source_type":1,"prune":true,"customers":[
+ {"principal":"Acme Cloud Co., Ltd.","envs":["prod-6gni9ity244a6ea3"]},
+ {"principal":"Globex Trading Ltd.","envs":["globex-prod-3h5j7k9m2n4p6q8r"]},
+ {"principal":"深圳市示例科技有限公司","envs":["cust-a-7f3k2m"]}],
+ ` + demoEnvs + `}`
+
+// demoManifestWithoutLedger is the manifest when ENVSHARE_LEDGER is exported empty: customers
+// need a ledger.
+const demoManifestWithoutLedger = `{"source_type":1,"prune":true,` + demoEnvs + `}`
 
 // credentials is the platform's credentials secret as the function reads it (mode file).
 // Made up afresh for each run; the emulator gets the same, as WeChat and the operator share
@@ -129,7 +143,7 @@ func deploy(out io.Writer, opts deployOptions) (_ *deployment, err error) {
 	if err != nil {
 		return nil, err
 	}
-	d.App = trigger.New(trigger.Options{Platform: "local", Cloud: trigger.Cloud{Name: "local"},
+	d.App = trigger.New(trigger.Options{Platform: "local", Cloud: trigger.Cloud{Name: "local", Ledgers: []ledger.Engine{sqliteledger.Engine}},
 		Logger: logger(opts.Verbose, d.Settings.cfg.LogLevel)})
 
 	// Everything is set up: serve.
@@ -158,16 +172,22 @@ func seed(emu *wxemu.Emulator, file string, def wxemu.State) error {
 // localDefaults is the local configuration. The token settings follow ENVSHARE_TOKEN_MODE
 // when it is exported: mode env gets the emulator's fixed token and the platform's values as
 // variables; mode file (the default) a credentials file and a state record, like a deployment.
+// The fleet ledger is an SQLite file beside them, and the manifest names the demo fleet's
+// customers; with ENVSHARE_LEDGER exported empty, there is no ledger, and every Mini Program
+// that authorizes gets ENVSHARE_ONBOARD_ENVS instead.
 func localDefaults(fnURL, emuURL, notifyURL, dir string, creds credentials) map[string]string {
 	d := map[string]string{
 		"ENVSHARE_WECHAT_BASE_URL": emuURL,
 		"ENVSHARE_HTTP_AUTH":       "bearer",
 		"ENVSHARE_HTTP_SECRET":     localSecret,
 		"ENVSHARE_MANIFEST":        demoManifest,
-		"ENVSHARE_ONBOARD_ENVS":    onboardEnv,
+		"ENVSHARE_LEDGER":          "sqlite:" + filepath.Join(dir, "ledger.db"),
 		"ENVSHARE_PUBLIC_URL":      fnURL,
 		"ENVSHARE_PAGE_SECRET":     localPageSecret,
 		"ENVSHARE_NOTIFY_URL":      notifyURL,
+	}
+	if v, ok := os.LookupEnv("ENVSHARE_LEDGER"); ok && v == "" {
+		d["ENVSHARE_MANIFEST"], d["ENVSHARE_ONBOARD_ENVS"] = demoManifestWithoutLedger, onboardEnv
 	}
 	switch os.Getenv("ENVSHARE_TOKEN_MODE") {
 	case "", "file":
@@ -253,18 +273,24 @@ func (d *deployment) call(ctx context.Context, method, target, body string) (sta
 }
 
 // notice is one notification the function sent to ENVSHARE_NOTIFY_URL: confirmation links
-// (action share, unshare, reconcile) or an authorization event.
+// (action share, unshare, reconcile) or an authorization event: without a ledger its event is
+// an object, with one its kind, beside the appid, principal and outcome (contract section 8).
 type notice struct {
-	Signed  bool          `json:"-"` // the signature checked out with the notification key
-	Action  string        `json:"action"`
-	Links   []notify.Link `json:"links"`
-	Event   *noticeEvent  `json:"event"`
-	Onboard *struct {
+	Signed    bool            `json:"-"` // the signature checked out with the notification key
+	Action    string          `json:"action"`
+	Links     []notify.Link   `json:"links"`
+	Event     json.RawMessage `json:"event"`
+	AppID     string          `json:"appid"`
+	Principal string          `json:"principal"`
+	Outcome   string          `json:"outcome"`
+	Envs      []string        `json:"envs"`
+	Onboard   *struct {
 		Envs   []string `json:"envs"`
 		Status string   `json:"status"`
 	} `json:"onboard"`
 }
 
+// noticeEvent is the event of a notification without a ledger.
 type noticeEvent struct {
 	InfoType        string `json:"info_type"`
 	AuthorizerAppID string `json:"authorizer_appid"`
@@ -300,9 +326,17 @@ func (n notice) describe() []string {
 		check = "SIGNATURE INVALID"
 	}
 	var lines []string
+	var ev noticeEvent
+	var kind string
 	switch {
-	case n.Event != nil:
-		line := fmt.Sprintf("notification %q (%s): %s by %s", n.Action, check, n.Event.InfoType, n.Event.AuthorizerAppID)
+	case n.Outcome != "" && json.Unmarshal(n.Event, &kind) == nil:
+		line := fmt.Sprintf("notification %q (%s): %s by %s (%s): %s", n.Action, check, kind, n.AppID, n.Principal, n.Outcome)
+		if len(n.Envs) > 0 {
+			line += " " + strings.Join(n.Envs, ", ")
+		}
+		lines = append(lines, line)
+	case json.Unmarshal(n.Event, &ev) == nil && ev.InfoType != "":
+		line := fmt.Sprintf("notification %q (%s): %s by %s", n.Action, check, ev.InfoType, ev.AuthorizerAppID)
 		if n.Onboard != nil {
 			line += fmt.Sprintf(", onboarding %s: %s", strings.Join(n.Onboard.Envs, ", "), n.Onboard.Status)
 		}

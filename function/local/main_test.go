@@ -39,44 +39,80 @@ func isolateEnv(t *testing.T, env map[string]string) {
 	eventtest.SetEnv(t, env)
 }
 
-// The demo is what `make run` shows a newcomer: every step must really happen.
+// The demo is what `make run` shows a newcomer: every step must really happen. By default it
+// runs with an SQLite ledger and customers; with ENVSHARE_LEDGER exported empty, as before.
 func TestTheDemoShowsTheClosedLoopAndEveryAction(t *testing.T) {
-	isolateEnv(t, nil) // the demo sets its own configuration; restore the caller's after
-	var out bytes.Buffer
-	if err := demo(context.Background(), &out, nil); err != nil {
-		t.Fatalf("demo: %v\n%s", err, out.String())
-	}
-	got := out.String()
-	for _, re := range []string{`ENVSHARE_TOKEN_MODE +file +local default`, `ENVSHARE_STATE_ID +/\S+/state.json +local default`,
-		`ENVSHARE_HTTP_SECRET +\[redacted\] +local default`, `ENVSHARE_PAGE_SECRET +\[redacted\]`} {
-		if !regexp.MustCompile(re).MatchString(got) {
-			t.Errorf("the configuration lacks %s:\n%s", re, got)
-		}
-	}
-	for _, want := range []string{
+	common := []string{
 		// the closed loop
 		"component_verify_ticket  [redacted]", "ticket_create_time",
 		"WeChat calls: share 0, unshare 0, getenvid 0, token 1", "minted        true",
 		`notification "share" (signature ok): 1 confirmation link(s)`,
 		"prod-6gni9ity244a6ea3  " + newApp + "  page http://127.0.0.1:",
-		`notification "authorization" (signature ok): authorized by ` + newApp + ", onboarding prod-6gni9ity244a6ea3: done",
 		"page  http://127.0.0.1:", "/confirm/", "▀▄", "shows the link: true", "-> confirmed",
 		newApp + "  bound to  [prod-6gni9ity244a6ea3]",
 		// the actions
 		"-> HTTP 200, ok=false; WeChat calls: share 1", // the mixed share: one call for one env
 		"pending_confirmation", "rejected: ", "bound to",
 		"prune: true", "staging-8f2k4m6n1p3q5r7t   wx075cf85bf347b6df", // the manifest
-		"would_share     3", "would_unshare   1", "unshared        1",
-		"-> HTTP 200, ok=true; WeChat calls: share 0, unshare 0, getenvid 1, token 0", // the idempotent rerun
-	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("the demo's output lacks %q:\n%s", want, got)
-		}
 	}
-	for _, secret := range []string{localSecret, localPageSecret, "HTTP 5", "SIGNATURE INVALID", `"summary"`} {
-		if strings.Contains(got, secret) {
-			t.Errorf("the demo printed %q:\n%s", secret, got)
-		}
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"with the ledger", nil, []string{
+			`ENVSHARE_LEDGER +sqlite:/\S+/ledger.db +local default`,
+			`notification "authorization" \(signature ok\): authorized by ` + newApp + ` \(Acme Cloud Co., Ltd.\): onboarded prod-6gni9ity244a6ea3`,
+			// onboarding by customer: two customers' Mini Programs, each to its own env, and the two reports
+			`authorized by wx2b4d6f8a0c2e4f61 \(深圳市示例科技有限公司\): onboarded cust-a-7f3k2m`,
+			`authorized by wx6a0b1c2d3e4f5061 \(Globex Trading Ltd.\): onboarded globex-prod-3h5j7k9m2n4p6q8r`,
+			`authorized by wx9e1d3c5b7a9f1e32 \(Hooli Holdings Ltd.\): unknown_customer`,
+			`authorized by wx0f1e2d3c4b5a6978 \(Acme Cloud Co., Ltd.\): permission_missing`,
+			`WeChat calls: api_get_authorizer_info 4, share 2`,
+			`would_share +3`, `would_unshare +1`,
+			// the backfill finds the rest of the demo fleet
+			`listed +13\n +new +8\n +fetched +8`, `unshared +1`,
+			// the rerun awaits the links it sent, and sends no new one
+			`WeChat calls: share 1, unshare 0, getenvid 1, token 0, authorizer info 0, list 0\n   summary\n     desired +12\n     already_shared +8\n     failed +1\n     awaiting_confirmation +3`,
+			`wx6a0b1c2d3e4f5061  awaiting_confirmation  link issued `,
+			// the fleet view
+			`GET /fleet\n   -> HTTP 200, ok=true; WeChat calls: share 0, unshare 0, getenvid 0, token 0, authorizer info 0, list 0`,
+			`cust-a-7f3k2m +2 +1 +1 +0 +深圳市示例科技有限公司`, `unknown_customer +1`, `oldest pending links`,
+		}},
+		{"without a ledger, as before", map[string]string{"ENVSHARE_LEDGER": ""}, []string{
+			`ENVSHARE_LEDGER +"" +exported`,
+			`notification "authorization" \(signature ok\): authorized by ` + newApp + `, onboarding prod-6gni9ity244a6ea3: done`,
+			`would_share +3`, `would_unshare +1`, `unshared +1`,
+			`-> HTTP 200, ok=true; WeChat calls: share 0, unshare 0, getenvid 1, token 0`, // the idempotent rerun
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			isolateEnv(t, tc.env) // the demo sets its own configuration; restore the caller's after
+			var out bytes.Buffer
+			if err := demo(context.Background(), &out, nil); err != nil {
+				t.Fatalf("demo: %v\n%s", err, out.String())
+			}
+			got := out.String()
+			for _, re := range append([]string{`ENVSHARE_TOKEN_MODE +file +local default`, `ENVSHARE_STATE_ID +/\S+/state.json +local default`,
+				`ENVSHARE_HTTP_SECRET +\[redacted\] +local default`, `ENVSHARE_PAGE_SECRET +\[redacted\]`}, tc.want...) {
+				if !regexp.MustCompile(re).MatchString(got) {
+					t.Errorf("the demo's output lacks %s", re)
+				}
+			}
+			for _, want := range common {
+				if !strings.Contains(got, want) {
+					t.Errorf("the demo's output lacks %q", want)
+				}
+			}
+			for _, secret := range []string{localSecret, localPageSecret, "HTTP 5", "SIGNATURE INVALID", `"summary"`} {
+				if strings.Contains(got, secret) {
+					t.Errorf("the demo printed %q", secret)
+				}
+			}
+			if t.Failed() {
+				t.Log(got)
+			}
+		})
 	}
 }
 

@@ -50,7 +50,7 @@ func resign(event []byte, secret string, clock int64, now time.Time) (out []byte
 }
 
 // hmacRoutes are the routes under ENVSHARE_HTTP_AUTH, whose signature names the route.
-var hmacRoutes = []string{"/share", "/unshare", "/bindings", "/reconcile", "/refresh"}
+var hmacRoutes = []string{"/share", "/unshare", "/bindings", "/reconcile", "/refresh", "/fleet"}
 
 // signedRequest reads what an HTTP event's signature covers, from any platform's shape:
 // HTTP API v2 and Function URL (requestContext.http.method, rawPath, rawQueryString), REST

@@ -107,14 +107,21 @@ func printExamples(out io.Writer, d *deployment) {
 	fmt.Fprintln(out, "  The share answers a confirm_page: open it in a browser.")
 	fmt.Fprintf(out, "  curl -s -d '{\"appid\":\"%s\"}' %s/__emu/authorize\n", newApp, d.EmulatorURL)
 	fmt.Fprintf(out, "  (a Mini Program authorizes the platform: WeChat pushes the event, the function shares %s with it)\n",
-		orDash(cfg.OnboardEnvs))
+		onboarded(cfg.Ledger, cfg.OnboardEnvs))
+	if cfg.Ledger != "" && cfg.HTTPAuth == "bearer" {
+		fmt.Fprintf(out, "  curl -s -H \"Authorization: Bearer %s\" %s/fleet    (the fleet view, from the ledger %s)\n", secret, d.URL, cfg.Ledger)
+	}
 }
 
-func orDash(s string) string {
-	if s == "" {
-		return "nothing (ENVSHARE_ONBOARD_ENVS is unset)"
+// onboarded says what an authorizing Mini Program is shared.
+func onboarded(ledger, onboardEnvs string) string {
+	switch {
+	case ledger != "":
+		return "its customer's envs (ENVSHARE_MANIFEST's customers, by the principal WeChat reports)"
+	case onboardEnvs != "":
+		return onboardEnvs
 	}
-	return s
+	return "nothing (ENVSHARE_ONBOARD_ENVS is unset)"
 }
 
 // emulator runs only the WeChat emulator, standalone.

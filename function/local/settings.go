@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/envshare/envshare/internal/config"
+	"github.com/envshare/envshare/internal/ledger"
 	"github.com/envshare/envshare/pkg/redact"
 )
 
@@ -100,6 +101,9 @@ func (s settings) print(out io.Writer) {
 	for _, v := range s.list {
 		if slices.Contains(secretNames, v.name) {
 			secrets = append(secrets, v.value)
+		}
+		if v.name == ledger.Variable { // mysql:DSN holds a password
+			secrets = append(secrets, ledger.Secrets(v.value)...)
 		}
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)

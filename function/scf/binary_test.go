@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"net/rpc"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -14,6 +15,8 @@ import (
 	"github.com/tencentyun/scf-go-lib/cloudfunction/messages"
 
 	"github.com/envshare/envshare/internal/eventtest"
+	"github.com/envshare/envshare/internal/ledger"
+	"github.com/envshare/envshare/internal/ledger/enginetest"
 	"github.com/envshare/envshare/pkg/wxemu"
 )
 
@@ -94,6 +97,27 @@ func TestBinaryOverTheSCFProtocol(t *testing.T) {
 			eventtest.CheckLogs(t, fn.proc.Stop(), 1, f.Secrets(t)...)
 		})
 	}
+
+	// Samples with a ledger, on the binary's own engine: MySQL, through MariaDB (in process they
+	// run on SQLite). Their answers do not depend on the clock.
+	for _, name := range []string{"direct-fleet", "apigw-wechat-authorized-customer"} {
+		t.Run(name+" on MySQL", func(t *testing.T) {
+			dsn := enginetest.StartMariaDB(t).NewDatabase(t)
+			f := eventtest.NewFixture(t, adapter.Dir, name)
+			f.UseLedger(t, "mysql:"+dsn)
+			fn := startSCF(t, bin)
+			eventtest.MatchGolden(t, golden(name), eventtest.Normalise(answer(fn.invoke(t, name, environment(f.Env))), f.Base))
+			f.CheckAfter(t)
+			eventtest.CheckLogs(t, fn.proc.Stop(), 1, append(f.Secrets(t), ledger.DSNSecrets(dsn)...)...)
+		})
+	}
+}
+
+// TestMain stops the ledger engines the binary tests started.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	enginetest.Stop()
+	os.Exit(code)
 }
 
 // scfProcess is a started function binary and its net/rpc client.

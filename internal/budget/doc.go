@@ -13,6 +13,9 @@
 //	                        scf_bytes                                          over it)
 //	BenchmarkReconcileRSS   peak_rss_MiB, manifest_rss_MiB,            target: 200k: peak_rss_MiB < 128;
 //	                        answer_bytes, wall_ms                              answer_bytes < 1 MB
+//	BenchmarkReconcileByCustomer
+//	                        calls_run1, calls_run2 (and their min_),   target: calls = the minimum;
+//	                        peak_rss_MiB, run1_ms, run2_ms                     peak_rss_MiB < 128 (fails over)
 //	BenchmarkBrokenProxyRSS peak_rss_MiB, share_answer_bytes,          target: peak_rss_MiB < 128; each
 //	                        bindings_answer_bytes                              answer <= 6,000,000
 //	BenchmarkLifecycle8Instances6Hours
@@ -98,6 +101,20 @@
 // line per omitted entry (199,000 for 200k): its output is read line by line through a pipe
 // and counted, never held. The WeChat emulator runs in the benchmark process, reseeded every
 // iteration.
+//
+// # A reconcile by customer (BenchmarkReconcileByCustomer, Linux only)
+//
+// 2,000 customers, each with two envs and five Mini Programs (10,000 authorizers, 20,000
+// desired pairs), known to an SQLite ledger; one in five authorizers is bound already, the
+// others need their administrator's confirmation. testdata/ledgerfn (the core with the SQLite
+// engine, over SCF's net/rpc protocol: the release binaries link DynamoDB or MySQL) runs as a
+// child process, fresh each iteration, and reconciles the manifest twice against the emulator
+// in this process. The first run reads every appid's bindings (100 batchgetenvid) and shares
+// every missing pair (one batchshareenv per env: 4,000), recording 20,000 pairs; the second,
+// within ENVSHARE_RELINK_AFTER, reads again and writes nothing: 16,000 pairs are
+// awaiting_confirmation. The benchmark fails if a run makes more calls than that minimum, if a
+// summary is not exact, or if the child's peak RSS (VmHWM) reaches 128 MiB. The rate limit is
+// off (ENVSHARE_RATE_LIMIT=0), so run1_ms is envshare's and SQLite's own time.
 //
 // # Memory of a broken proxy's answers (BenchmarkBrokenProxyRSS, Linux only)
 //

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kelseyhightower/envconfig"
 
+	"github.com/envshare/envshare/internal/ledger"
 	"github.com/envshare/envshare/internal/page"
 	"github.com/envshare/envshare/internal/wxcrypt"
 	"github.com/envshare/envshare/pkg/share"
@@ -68,6 +69,11 @@ type Config struct {
 	PageSecret         string        `envconfig:"ENVSHARE_PAGE_SECRET"` // default: derived from HTTP_SECRET
 	PageSecretPrevious string        `envconfig:"ENVSHARE_PAGE_SECRET_PREVIOUS"`
 	PageTTL            time.Duration `envconfig:"ENVSHARE_PAGE_TTL" default:"168h"`
+
+	// The fleet ledger (README, Customers and the fleet ledger).
+	Ledger      string        `envconfig:"ENVSHARE_LEDGER"`
+	RelinkAfter time.Duration `envconfig:"ENVSHARE_RELINK_AFTER" default:"72h"`
+	BackfillMax int           `envconfig:"ENVSHARE_BACKFILL_MAX" default:"1000"`
 
 	ChunkSize      int           `envconfig:"ENVSHARE_CHUNK_SIZE" default:"100"`
 	Concurrency    int           `envconfig:"ENVSHARE_CONCURRENCY" default:"8"`
@@ -218,6 +224,7 @@ func (c Config) Validate() error {
 	}
 	c.validateLifecycle(bad)
 	c.validateEvents(bad)
+	c.validateLedger(bad)
 	if c.PublicURL != "" && page.CheckPublicURL(c.PublicURL) != nil {
 		bad("PUBLIC_URL", "must be the deployment's http(s) base URL, stage included, without query, fragment or user info")
 	}
@@ -287,6 +294,29 @@ func (c Config) validateEvents(bad func(name, format string, args ...any)) {
 	}
 }
 
+// MaxBackfill bounds ENVSHARE_BACKFILL_MAX: info calls a backfill makes in one run.
+const MaxBackfill = 100_000
+
+// validateLedger checks the fleet ledger's settings. The value's syntax is checked here; that
+// this binary links the engine and that the database answers, when the instance is wired.
+func (c Config) validateLedger(bad func(name, format string, args ...any)) {
+	if c.Ledger != "" {
+		spec, err := ledger.ParseSpec(c.Ledger)
+		switch {
+		case err != nil:
+			bad("LEDGER", "%s", strings.TrimPrefix(err.Error(), ledger.Variable+": "))
+		case spec.FromSecret() && c.TokenMode == "env":
+			bad("LEDGER", "mysql alone reads ledger_dsn from the credentials secret, which ENVSHARE_TOKEN_MODE=env has not: use mysql:DSN, or a secret")
+		}
+	}
+	if c.RelinkAfter < time.Minute {
+		bad("RELINK_AFTER", "must be a duration of at least 1m, such as 72h (how long a confirmation link may wait before a reconcile sends a new one)")
+	}
+	if c.BackfillMax < 0 || c.BackfillMax > MaxBackfill {
+		bad("BACKFILL_MAX", "must be between 0 and %d (authorizer info calls a backfill makes per run)", MaxBackfill)
+	}
+}
+
 // OnboardEnvList splits ENVSHARE_ONBOARD_ENVS.
 func (c Config) OnboardEnvList() []string {
 	var envs []string
@@ -298,10 +328,11 @@ func (c Config) OnboardEnvList() []string {
 	return envs
 }
 
-// Secrets lists the secret values of the configuration, for the redactor.
+// Secrets lists the secret values of the configuration, for the redactor: a DSN in
+// ENVSHARE_LEDGER (mysql:DSN) and its password among them.
 func (c Config) Secrets() []string {
-	return []string{c.ComponentAccessToken, c.HTTPSecret, c.HTTPSecretPrevious, c.NotifySecret, c.PageSecret, c.PageSecretPrevious,
-		c.ComponentToken, c.ComponentAESKey, c.ComponentAESKeyPrevious}
+	return append([]string{c.ComponentAccessToken, c.HTTPSecret, c.HTTPSecretPrevious, c.NotifySecret, c.PageSecret, c.PageSecretPrevious,
+		c.ComponentToken, c.ComponentAESKey, c.ComponentAESKeyPrevious}, ledger.Secrets(c.Ledger)...)
 }
 
 // SecretVariables names the variables whose values Secrets lists, for tools that print or check

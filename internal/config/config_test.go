@@ -59,6 +59,8 @@ func TestLoad(t *testing.T) {
 			TencentSSMStateVersionID: "v1",
 			Offboard:                 "keep",
 			PageTTL:                  168 * time.Hour,
+			RelinkAfter:              72 * time.Hour,
+			BackfillMax:              1000,
 		}
 		if got != want {
 			t.Errorf("Load() =\n%+v\nwant\n%+v", got, want)
@@ -201,6 +203,20 @@ func TestLoadRejectsBadValues(t *testing.T) {
 			[]string{"ENVSHARE_PAGE_TTL", "positive duration"}},
 		{"too many results", map[string]string{"ENVSHARE_MAX_RESULTS": "20000"},
 			[]string{"ENVSHARE_MAX_RESULTS", "between 1 and 10000"}},
+		{"an unknown ledger scheme lists the schemes", map[string]string{"ENVSHARE_LEDGER": "postgres:db"},
+			[]string{"ENVSHARE_LEDGER", `unknown scheme "postgres"`, "sqlite:PATH, dynamodb:TABLE, mysql"}},
+		{"a ledger without a scheme", map[string]string{"ENVSHARE_LEDGER": "envshare.db"},
+			[]string{"ENVSHARE_LEDGER", "known scheme"}},
+		{"a DynamoDB ledger without a table", map[string]string{"ENVSHARE_LEDGER": "dynamodb:"},
+			[]string{"ENVSHARE_LEDGER", "dynamodb:TABLE"}},
+		{"mysql alone in mode env, which has no secret", map[string]string{"ENVSHARE_LEDGER": "mysql"},
+			[]string{"ENVSHARE_LEDGER", "ledger_dsn", "mysql:DSN"}},
+		{"a relink window of seconds", map[string]string{"ENVSHARE_RELINK_AFTER": "30s"},
+			[]string{"ENVSHARE_RELINK_AFTER", "at least 1m"}},
+		{"a relink window without unit", map[string]string{"ENVSHARE_RELINK_AFTER": "72"},
+			[]string{"ENVSHARE_RELINK_AFTER", "a duration"}},
+		{"a negative backfill limit", map[string]string{"ENVSHARE_BACKFILL_MAX": "-1"},
+			[]string{"ENVSHARE_BACKFILL_MAX", "between 0 and 100000"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -232,6 +248,9 @@ func TestLoadErrorsNeverEchoSecrets(t *testing.T) {
 		{"a secret pasted into a duration variable", map[string]string{"ENVSHARE_HTTP_TIMEOUT": secret}},
 		{"a secret pasted into the token mode", map[string]string{"ENVSHARE_TOKEN_MODE": secret}},
 		{"a secret pasted into a URL variable", map[string]string{"ENVSHARE_WECHAT_BASE_URL": secret}},
+		{"a DSN in the ledger variable with a bad value beside it", map[string]string{
+			"ENVSHARE_LEDGER": "envshare:" + secret + "@tcp(db:3306)/envshare", "ENVSHARE_CHUNK_SIZE": "0"}},
+		{"a DSN without its scheme", map[string]string{"ENVSHARE_LEDGER": "envshare:" + secret + "@tcp(db:3306)/envshare"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -246,6 +265,19 @@ func TestLoadErrorsNeverEchoSecrets(t *testing.T) {
 				t.Errorf("error echoes a secret: %q", err)
 			}
 		})
+	}
+}
+
+func TestSecretsHoldTheLedgersDSNAndPassword(t *testing.T) {
+	c := Config{Ledger: "mysql:envshare:pa:ss@word@tcp(db:3306)/envshare"}
+	got := c.Secrets()
+	for _, want := range []string{"envshare:pa:ss@word@tcp(db:3306)/envshare", "pa:ss@word"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("Secrets() = %q, want %q among them", got, want)
+		}
+	}
+	if s := (Config{Ledger: "sqlite:/tmp/envshare.db"}).Secrets(); slices.ContainsFunc(s, func(v string) bool { return strings.Contains(v, "envshare.db") }) {
+		t.Errorf("a path is no secret: %q", s)
 	}
 }
 

@@ -14,7 +14,8 @@ import (
 
 // LoadManifest reads ENVSHARE_MANIFEST: a value whose first non-space character is "{" is
 // inline JSON, anything else a file path (relative paths from the working directory). The
-// manifest is decoded like a reconcile body (share.Decode) and must have envs. An empty value
+// manifest is decoded like a reconcile body (share.Decode) and must have envs or customers
+// (both may be given). An empty value
 // means no manifest: (nil, nil). Errors are invalid_request *share.Errors whose details name
 // ENVSHARE_MANIFEST (and the file) and the field.
 func LoadManifest(value string) (*share.Request, error) {
@@ -40,8 +41,8 @@ func LoadManifest(value string) (*share.Request, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	if !hasEnvs(body) && (len(details) == 0 || !strings.HasPrefix(details[0], "body: ")) {
-		details = append(details, "envs: required")
+	if !hasField(body, "envs") && !hasField(body, "customers") && (len(details) == 0 || !strings.HasPrefix(details[0], "body: ")) {
+		details = append(details, "envs or customers: required (at least one of them)")
 	}
 	if len(details) > 0 {
 		for i := range details {
@@ -52,11 +53,11 @@ func LoadManifest(value string) (*share.Request, error) {
 	return &req, nil
 }
 
-// hasEnvs reports whether a JSON object has a non-null "envs".
-func hasEnvs(body []byte) bool {
+// hasField reports whether a JSON object has a non-null field name.
+func hasField(body []byte, name string) bool {
 	var top map[string]json.RawMessage
 	_ = json.Unmarshal(body, &top)
-	raw, ok := top["envs"]
+	raw, ok := top[name]
 	return ok && !bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
 }
 

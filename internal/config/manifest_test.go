@@ -43,6 +43,12 @@ func TestLoadManifest(t *testing.T) {
 			t.Fatalf("got %+v, %v", got, err)
 		}
 	})
+	t.Run("customers alone are a manifest", func(t *testing.T) {
+		got, err := LoadManifest(`{"customers":[{"principal":"深圳市示例科技有限公司","envs":["cust-a"]}],"backfill":true}`)
+		if err != nil || got.Customers[0].Envs[0] != "cust-a" || !*got.Backfill {
+			t.Fatalf("got %+v, %v", got, err)
+		}
+	})
 	t.Run("an empty value means no manifest", func(t *testing.T) {
 		if got, err := LoadManifest(" "); got != nil || err != nil {
 			t.Fatalf("got %+v, %v", got, err)
@@ -54,7 +60,9 @@ func TestLoadManifest(t *testing.T) {
 		want  string
 	}{
 		{"bad inline JSON names the variable", `{"envs":[`, "ENVSHARE_MANIFEST: body: invalid JSON"},
-		{"a manifest without envs names the field", `{"prune":true}`, "ENVSHARE_MANIFEST: envs: required"},
+		{"a manifest without envs or customers names them", `{"prune":true}`, "ENVSHARE_MANIFEST: envs or customers: required"},
+		{"a customers conflict names both places", `{"customers":[{"principal":"A","envs":["e"]},{"principal":"B","envs":["e"]}]}`,
+			`ENVSHARE_MANIFEST: customers[1].envs[0]: "e" is also customers[0].envs[0]`},
 		{"a bad appid names its path", `{"envs":[{"env":"e","appids":["x"]}]}`, `ENVSHARE_MANIFEST: envs[0].appids[0]: "x" is not an appid`},
 		{"an unknown field is refused", `{"envs":[{"env":"e","appids":["` + a0 + `"]}],"dryrun":true}`, "ENVSHARE_MANIFEST: dryrun: unknown field"},
 		{"a missing file names the variable and the file", "no/such/manifest.json", "ENVSHARE_MANIFEST (file no/such/manifest.json): cannot read: no such file or directory"},

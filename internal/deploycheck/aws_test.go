@@ -46,6 +46,8 @@ func awsVariables(t *testing.T, e *cfnEval, props map[string]any) map[string]str
 			switch kind, id, attr := p[1], p[2], p[3]; {
 			case kind == "Ref" && at(e.tpl, "Resources", id, "Type") == "AWS::SQS::Queue":
 				return fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/envshare-%s-a1b2c3d4", testRegion, testAccount, id)
+			case kind == "Ref" && at(e.tpl, "Resources", id, "Type") == "AWS::DynamoDB::Table":
+				return "envshare-" + id + "-A1B2C3D4E5F6" // the table's name
 			case kind == "GetAtt" && attr == "ApiEndpoint":
 				return fmt.Sprintf("https://a1b2c3d4e5.execute-api.%s.amazonaws.com", testRegion)
 			}
@@ -115,6 +117,33 @@ func TestAWSDerivedVariables(t *testing.T) {
 		routes, _ := awsRoutes(sam)
 		if !slices.Contains(routes, "GET /confirm/{token}") {
 			t.Errorf("the API of ENVSHARE_PUBLIC_URL does not route GET /confirm/{token} to the function")
+		}
+	})
+
+	t.Run("ENVSHARE_LEDGER is the template's own DynamoDB table: on demand, string keys pk and sk, kept", func(t *testing.T) {
+		v := derived(t, sam, props, "ENVSHARE_LEDGER", base)
+		m := resourcePlaceholder.FindStringSubmatch(strings.TrimPrefix(v, "dynamodb:"))
+		if !strings.HasPrefix(v, "dynamodb:") || m == nil || m[1] != "Ref" || at(res, m[2], "Type") != "AWS::DynamoDB::Table" {
+			t.Fatalf("ENVSHARE_LEDGER = %q, want dynamodb:<the Ref of a table of the template>", v)
+		}
+		table := asMap(at(res, m[2]))
+		p := asMap(table["Properties"])
+		keys := map[string]string{}
+		for _, k := range asSlice(p["KeySchema"]) {
+			keys[scalar(at(k, "KeyType"))] = scalar(at(k, "AttributeName"))
+		}
+		attrs := map[string]string{}
+		for _, a := range asSlice(p["AttributeDefinitions"]) {
+			attrs[scalar(at(a, "AttributeName"))] = scalar(at(a, "AttributeType"))
+		}
+		if keys["HASH"] != "pk" || keys["RANGE"] != "sk" || len(keys) != 2 || len(attrs) != 2 || attrs["pk"] != "S" || attrs["sk"] != "S" {
+			t.Errorf("table %s: keys %v, attributes %v; want pk (S) HASH and sk (S) RANGE, nothing else", m[2], keys, attrs)
+		}
+		if p["BillingMode"] != "PAY_PER_REQUEST" || p["GlobalSecondaryIndexes"] != nil || p["LocalSecondaryIndexes"] != nil {
+			t.Errorf("table %s: BillingMode %v, indexes %v %v; want on demand, no index", m[2], p["BillingMode"], p["GlobalSecondaryIndexes"], p["LocalSecondaryIndexes"])
+		}
+		if table["DeletionPolicy"] != "Retain" {
+			t.Errorf("table %s: DeletionPolicy %v: the fleet's memory must survive a deleted stack", m[2], table["DeletionPolicy"])
 		}
 	})
 
@@ -189,7 +218,10 @@ func TestAWSPolicies(t *testing.T) {
 			for _, p := range problems {
 				t.Error(p)
 			}
-			want := append(slices.Clone(tc.want), grant{"sqs:SendMessage", queue}) // onboarding retries
+			want := append(slices.Clone(tc.want), grant{"sqs:SendMessage", queue})           // onboarding retries
+			for _, action := range []string{"GetItem", "PutItem", "BatchGetItem", "Query"} { // the ledger's items
+				want = append(want, grant{"dynamodb:" + action, "{GetAtt:LedgerTable.Arn}"})
+			}
 			slices.SortFunc(want, func(a, b grant) int { return strings.Compare(a.String(), b.String()) })
 			if !slices.Equal(have, want) {
 				t.Errorf("the function is granted\n\t%v\nwant exactly\n\t%v", grantLines(have), grantLines(want))

@@ -32,6 +32,7 @@ var deliberateDefaults = map[string]map[string]string{
 		"ENVSHARE_TOKEN_MODE": "tencent-ssm",   // as above, on Tencent Cloud
 		"ENVSHARE_HTTP_AUTH":  "hmac",          // as above
 		"ENVSHARE_MANIFEST":   "manifest.json", // the file `make build-scf` ships
+		"ENVSHARE_LEDGER":     "mysql",         // the fleet ledger in TencentDB, its DSN in the credentials secret
 	},
 }
 
@@ -43,7 +44,7 @@ var secretVariables = []string{"ENVSHARE_COMPONENT_ACCESS_TOKEN", "ENVSHARE_HTTP
 
 // derivedVariables are the AWS variables that template.yaml sets from its own resources or
 // conditions, not from a parameter of their own (checked by TestAWSDerivedVariables).
-var derivedVariables = []string{"ENVSHARE_RETRY_QUEUE_URL", "ENVSHARE_PUBLIC_URL", "ENVSHARE_STATE_KMS_KEY_ID"}
+var derivedVariables = []string{"ENVSHARE_RETRY_QUEUE_URL", "ENVSHARE_PUBLIC_URL", "ENVSHARE_STATE_KMS_KEY_ID", "ENVSHARE_LEDGER"}
 
 // secretNames lists secretVariables and every other variable whose value the config reports
 // among its Secrets, so that a secret the code adds is held to the same rules.

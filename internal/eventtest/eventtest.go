@@ -27,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/envshare/envshare/internal/ledger"
 	"github.com/envshare/envshare/internal/testkit"
 	"github.com/envshare/envshare/internal/trigger"
 	"github.com/envshare/envshare/pkg/wxemu"
@@ -87,6 +88,25 @@ type Sidecar struct {
 	// WantCalls is how many calls of each endpoint (e.g. "batchshareenv") the emulator must
 	// have seen by the end of the invocation.
 	WantCalls map[string]int `json:"want_calls"`
+	// Ledger, when set, is what the fleet ledger knows before the invocation: an SQLite file
+	// in the temporary directory, named by ENVSHARE_LEDGER (sqlite:PATH).
+	Ledger *LedgerRecords `json:"ledger"`
+	// WantLedger lists records the ledger must hold after the invocation, as JSON objects
+	// (an authorizer by its appid, a pair by its env and appid): each field given must have
+	// the value given, the others are not compared.
+	WantLedger *WantLedger `json:"want_ledger"`
+}
+
+// WantLedger is what the ledger must hold after a sample.
+type WantLedger struct {
+	Authorizers []map[string]any `json:"authorizers"`
+	Pairs       []map[string]any `json:"pairs"`
+}
+
+// LedgerRecords are fleet ledger records, as the ledger stores them (internal/ledger's JSON).
+type LedgerRecords struct {
+	Authorizers []ledger.Authorizer `json:"authorizers"`
+	Pairs       []ledger.Pair       `json:"pairs"`
 }
 
 // Handler is an adapter's handler.
@@ -150,6 +170,7 @@ func Invoke(t *testing.T, a Adapter, f *Fixture, name string, payload []byte) []
 	var logs, emf testkit.Buffer
 	app := trigger.New(trigger.Options{
 		Platform: a.Platform,
+		Cloud:    Cloud,
 		Logger: slog.New(slog.NewMultiHandler(
 			slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}),
 			slog.NewJSONHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))),
@@ -231,6 +252,13 @@ func (sc Sidecar) Configure(base, dir, tmp string) (map[string]string, error) {
 		}
 		env["ENVSHARE_TOKEN_MODE"], env["ENVSHARE_TOKEN_FILE"] = "file", path
 	}
+	if sc.Ledger != nil {
+		value := "sqlite:" + filepath.Join(tmp, "ledger.db")
+		if err := seedLedger(value, *sc.Ledger); err != nil {
+			return nil, fmt.Errorf("ledger: %w", err)
+		}
+		env["ENVSHARE_LEDGER"] = value
+	}
 	if sc.StateRecord != nil {
 		if sc.Credentials == nil {
 			return nil, fmt.Errorf("state_record needs credentials: the state record lives in the credentials' store")
@@ -299,6 +327,9 @@ func (f *Fixture) CheckAfter(t testing.TB) {
 				t.Errorf("state record: %s = %q, want %q", k, got, want)
 			}
 		}
+	}
+	if want := f.Sidecar.WantLedger; want != nil {
+		checkLedger(t, f.Env["ENVSHARE_LEDGER"], *want)
 	}
 	for _, ep := range slices.Sorted(maps.Keys(f.Sidecar.WantCalls)) {
 		if got, want := f.Emu.Calls(ep), f.Sidecar.WantCalls[ep]; got != want {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/envshare/envshare/internal/ledger"
 	"github.com/envshare/envshare/internal/wxcrypt"
 )
 
@@ -30,11 +31,14 @@ type Credentials struct {
 	MessageToken   string // component_token: WeChat's message verification token (消息校验Token)
 	AESKey         string // component_encoding_aes_key (消息加解密Key)
 	PreviousAESKey string // component_encoding_aes_key_previous, during a key rotation
+	LedgerDSN      string // ledger_dsn: the MySQL DSN of ENVSHARE_LEDGER=mysql
 }
 
-// Values lists the secret values of c, for the redactor.
+// Values lists the secret values of c, for the redactor: the ledger's DSN and its password
+// among them.
 func (c Credentials) Values() []string {
-	return []string{c.AppSecret, c.VerifyTicket, c.MessageToken, c.AESKey, c.PreviousAESKey}
+	return append([]string{c.AppSecret, c.VerifyTicket, c.MessageToken, c.AESKey, c.PreviousAESKey, c.LedgerDSN},
+		ledger.DSNSecrets(c.LedgerDSN)...)
 }
 
 // CanMint reports whether c holds what minting needs besides a ticket.
@@ -68,6 +72,7 @@ func parseSecret(raw string) (secretValue, error) {
 		MessageToken   *string `json:"component_token"`
 		AESKey         *string `json:"component_encoding_aes_key"`
 		PreviousAESKey *string `json:"component_encoding_aes_key_previous"`
+		LedgerDSN      *string `json:"ledger_dsn"`
 	}
 	// The decoder's message is dropped: a syntax error can quote part of the value.
 	if err := json.Unmarshal([]byte(v), &j); err != nil {
@@ -75,7 +80,7 @@ func parseSecret(raw string) (secretValue, error) {
 	}
 	s := secretValue{creds: Credentials{AppID: trim(j.AppID), AppSecret: trim(j.AppSecret),
 		VerifyTicket: trim(j.VerifyTicket), MessageToken: trim(j.MessageToken), AESKey: trim(j.AESKey),
-		PreviousAESKey: trim(j.PreviousAESKey)}}
+		PreviousAESKey: trim(j.PreviousAESKey), LedgerDSN: trim(j.LedgerDSN)}}
 	if j.Token != nil {
 		if problem := tokenProblem(*j.Token); problem != "" {
 			return secretValue{}, malformed("component_access_token: " + problem)

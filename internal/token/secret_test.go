@@ -129,6 +129,20 @@ func TestCredentialsReader(t *testing.T) {
 		assertClean(t, text)
 	})
 
+	t.Run("the ledger's DSN is read, and it and its password are learnt as secrets", func(t *testing.T) {
+		secrets := redact.New()
+		const dsn = "envshare:ledger-pass-7f3k@tcp(10.0.0.8:3306)/envshare"
+		value := `{"component_appid":"` + testAppID + `","component_appsecret":"` + testAppSecret + `","ledger_dsn":"` + dsn + `"}`
+		r := &CredentialsReader{Store: newMemStore("creds", value), ID: "creds", Secrets: secrets}
+		c, err := r.Read(t.Context())
+		if err != nil || c.LedgerDSN != dsn {
+			t.Fatalf("Read = %+v, %v", c, err)
+		}
+		if got := secrets.String("dsn " + dsn + " password ledger-pass-7f3k"); strings.Contains(got, "ledger-pass") {
+			t.Errorf("not masked: %s", got)
+		}
+	})
+
 	t.Run("the secret is read once per five minutes", func(t *testing.T) {
 		c := newClock()
 		m := newMemStore("creds", credsJSON(""))

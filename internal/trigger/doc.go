@@ -3,20 +3,28 @@
 // structs into one of these calls:
 //
 //   - App.HTTP: an HTTP request, routed by path suffix (/healthz, /share, /unshare, /bindings,
-//     /reconcile, /refresh under ENVSHARE_HTTP_AUTH, failing closed when it is unset;
+//     /reconcile, /refresh, /fleet under ENVSHARE_HTTP_AUTH, failing closed when it is unset;
 //     /wechat/events under WeChat's signature; /confirm/<token>, a signed page), answered with
 //     a status and the contract's result or error object.
 //   - App.Message: a direct invocation, scheduler custom input, timer JSON Message or queue
-//     record: {"action": ..., ...fields}, the refresh action included. Answer turns its outcome
-//     into the invocation's value or, for transient failures and any failed refresh, an
-//     invocation error so the platform retries and alarms.
+//     record: {"action": ..., ...fields}, the refresh and fleet actions and the internal onboard
+//     message included. Answer turns its outcome into the invocation's value or, for transient
+//     failures and any failed refresh, an invocation error so the platform retries and alarms.
 //   - App.Scheduled: a schedule without input: reconcile the configured manifest.
 //
 // The configuration is read on the first invocation that needs it, never at start-up: the SCF
 // runtime sets the function's environment variables inside each invocation. The wiring (wire.go)
 // builds the instance's Core from it: the share service over the WeChat client, the token
 // source and the one minter over the stores the binary links (Cloud, passed by each main), the
-// notifier (internal/notify), the configured manifest (config.LoadManifest) and the page keys.
+// notifier (internal/notify), the configured manifest (config.LoadManifest; a bad one is kept as
+// the error of what needs it), the page keys, and with ENVSHARE_LEDGER the fleet (internal/fleet)
+// over the ledger engines the binary links (Cloud.Ledgers).
+//
+// With a ledger, WeChat's authorization events are onboarding by customer (onboard.go): the
+// authorizer's info from WeChat, recorded in the ledger in order, then its customer's envs
+// shared, or permission_missing / unknown_customer reported; what fails transiently goes to the
+// platform's retry as the internal {"action":"onboard",...} message. The fleet view (fleet.go)
+// answers from the ledger and the manifest alone.
 //
 // Every request body enters the core once (App.do: share.Service.DoJSON decodes and carries it
 // out); a failure is classified once (App.errorOf) into the contract's error object; each

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -82,12 +83,29 @@ func eventsNotConfigured() *share.Error {
 		"message token and EncodingAESKey are not all set (README, Receiving WeChat's events)"}
 }
 
-// onEvent acts on one authenticated event.
+// onEvent acts on one authenticated event. With a ledger, the authorization events are the
+// contract's section 8 (authorizationEvent).
 func (a *App) onEvent(ctx context.Context, inst *instance, ev wxcrypt.Event) {
 	log := a.log.With("info_type", ev.InfoType, "authorizer_appid", ev.AuthorizerAppID)
 	switch ev.InfoType {
 	case wxcrypt.InfoComponentVerifyTicket:
 		a.storeTicket(ctx, inst, ev)
+	case wxcrypt.InfoAuthorized, wxcrypt.InfoUpdateAuthorized, wxcrypt.InfoUnauthorized:
+		if inst.Fleet != nil {
+			log.InfoContext(ctx, "authorization event")
+			a.authorizationEvent(ctx, inst, ev)
+			return
+		}
+		a.authorizationWithoutLedger(ctx, inst, ev, log)
+	default:
+		log.InfoContext(ctx, "wechat event of another kind, acknowledged")
+	}
+}
+
+// authorizationWithoutLedger acts on an authorization event as the contract's section 5 says:
+// ENVSHARE_ONBOARD_ENVS shared (or unshared), the event notified.
+func (a *App) authorizationWithoutLedger(ctx context.Context, inst *instance, ev wxcrypt.Event, log *slog.Logger) {
+	switch ev.InfoType {
 	case wxcrypt.InfoAuthorized:
 		log.InfoContext(ctx, "a Mini Program authorized the platform")
 		a.onboard(ctx, inst, ev)
@@ -101,8 +119,6 @@ func (a *App) onEvent(ctx context.Context, inst *instance, ev wxcrypt.Event) {
 			notice.Offboard = a.shareWith(ctx, inst, share.ActionUnshare, ev.AuthorizerAppID)
 		}
 		a.notifyEvent(ctx, inst, notice)
-	default:
-		log.InfoContext(ctx, "wechat event of another kind, acknowledged")
 	}
 }
 
@@ -151,15 +167,33 @@ const (
 // over, or fails for good, is reported as onboard_failed. Nothing is lost silently.
 func (a *App) shareWith(ctx context.Context, inst *instance, action, appid string) *onboarding {
 	envs := inst.cfg.OnboardEnvList()
-	data := make([]map[string]any, len(envs))
-	for i, env := range envs {
-		data[i] = map[string]any{"env": env, "appids": []string{appid}}
+	message, _ := json.Marshal(map[string]any{"action": action, "data": onboardData(envs, appid)})
+	out, _, transient := a.onboardShare(ctx, inst, message, envs) // invalid_request: the appid WeChat sent is no appid
+	switch {
+	case transient && inst.Retry != nil:
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), eventRetryBudget)
+		defer cancel()
+		if err := inst.Retry(rctx, string(message)); err != nil {
+			out.Status, out.Error = statusFailed, &share.Error{Code: share.CodeUpstreamUnavailable,
+				Message: a.secrets.String("not finished in time, and the platform's retry refused it: " + err.Error())}
+		} else {
+			out.Status = statusRetrying
+		}
+	case transient:
+		out.Status, out.Error = statusFailed, &share.Error{Code: share.CodeUpstreamUnavailable,
+			Message: "not finished in time, and no retry is configured (ENVSHARE_RETRY_QUEUE_URL on AWS; SCF_FUNCTIONNAME on SCF)"}
 	}
-	message, _ := json.Marshal(map[string]any{"action": action, "data": data})
-	out := &onboarding{Envs: envs, Status: statusDone}
-	log := a.log.With("action", action, "authorizer_appid", appid)
+	a.logOnboarding(ctx, action, appid, out)
+	return out
+}
 
-	res, se := a.do(ctx, inst, message, "") // invalid_request: the appid WeChat sent is no appid
+// onboardShare carries out an onboarding's share (or unshare) message through the core. It
+// returns the outcome (done, or onboard_failed with the entries that failed for good or the
+// error of a request that failed as a whole), that error, and whether anything failed for a
+// reason a retry may overcome: then the status is left done, for the caller to settle.
+func (a *App) onboardShare(ctx context.Context, inst *instance, message []byte, envs []string) (*onboarding, *share.Error, bool) {
+	out := &onboarding{Envs: envs, Status: statusDone}
+	res, se := a.do(ctx, inst, message, "")
 	transient := se != nil && se.Transient()
 	if se == nil {
 		out.Summary = res.Summary
@@ -174,24 +208,18 @@ func (a *App) shareWith(ctx context.Context, inst *instance, action, appid strin
 		}
 	}
 	switch {
-	case transient && inst.Retry != nil:
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), eventRetryBudget)
-		defer cancel()
-		if err := inst.Retry(rctx, string(message)); err != nil {
-			out.Status, out.Error = statusFailed, &share.Error{Code: share.CodeUpstreamUnavailable,
-				Message: a.secrets.String("not finished in time, and the platform's retry refused it: " + err.Error())}
-		} else {
-			out.Status = statusRetrying
-		}
 	case transient:
-		out.Status, out.Error = statusFailed, &share.Error{Code: share.CodeUpstreamUnavailable,
-			Message: "not finished in time, and no retry is configured (ENVSHARE_RETRY_QUEUE_URL on AWS; SCF_FUNCTIONNAME on SCF)"}
 	case se != nil:
 		out.Status, out.Error = statusFailed, se
 	case len(out.Failed) > 0:
 		out.Status = statusFailed
 	}
-	attrs := []any{"status", out.Status, "envs", envs}
+	return out, se, transient
+}
+
+// logOnboarding writes what became of an onboarding share: onboard_failed at ERROR.
+func (a *App) logOnboarding(ctx context.Context, action, appid string, out *onboarding) {
+	attrs := []any{"action", action, "authorizer_appid", appid, "status", out.Status, "envs", out.Envs}
 	if out.Error != nil {
 		attrs = append(attrs, "error", out.Error.Error())
 	}
@@ -199,11 +227,10 @@ func (a *App) shareWith(ctx context.Context, inst *instance, action, appid strin
 		attrs = append(attrs, "failed", out.Failed)
 	}
 	if out.Status == statusFailed {
-		log.ErrorContext(ctx, "onboard_failed", attrs...)
+		a.log.ErrorContext(ctx, "onboard_failed", attrs...)
 	} else {
-		log.InfoContext(ctx, "onboarding "+out.Status, attrs...)
+		a.log.InfoContext(ctx, "onboarding "+out.Status, attrs...)
 	}
-	return out
 }
 
 // onboarding reports what became of an onboarding share (or an offboarding unshare).
@@ -234,14 +261,15 @@ func noticeOf(ev wxcrypt.Event) eventFields {
 	return eventFields{InfoType: ev.InfoType, AuthorizerAppID: ev.AuthorizerAppID, CreateTime: time.Unix(ev.CreateTime, 0).UTC()}
 }
 
-// notifyEvent posts an event notice to ENVSHARE_NOTIFY_URL, when there is one.
-func (a *App) notifyEvent(ctx context.Context, inst *instance, notice eventNotice) {
+// notifyEvent posts an event notice (an eventNotice, or an authorization with a ledger) to
+// ENVSHARE_NOTIFY_URL, when there is one.
+func (a *App) notifyEvent(ctx context.Context, inst *instance, notice any) {
 	if inst.Notifier == nil {
 		return
 	}
 	nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), eventRetryBudget)
 	defer cancel()
 	if err := inst.Notifier.Send(nctx, notice); err != nil {
-		a.log.WarnContext(ctx, "event notification failed", "action", notice.Action, "error", err)
+		a.log.WarnContext(ctx, "event notification failed", "error", err)
 	}
 }

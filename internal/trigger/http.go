@@ -70,6 +70,7 @@ var routes = []route{
 	{suffix: "/bindings", action: share.ActionBindings, methods: []string{http.MethodGet, http.MethodPost}},
 	{suffix: "/reconcile", action: share.ActionReconcile, methods: []string{http.MethodPost}},
 	{suffix: "/refresh", action: refreshAction, methods: []string{http.MethodPost}},
+	{suffix: "/fleet", action: fleetAction, methods: []string{http.MethodGet}},
 	{suffix: "/wechat/events", methods: []string{http.MethodPost}, kind: kindEvents},
 }
 
@@ -94,7 +95,7 @@ func matchRoute(path string) (route, bool) {
 // notFound is the answer of an unknown path.
 func notFound() *share.Error {
 	return &share.Error{Code: CodeNotFound, Message: "no such route; routes: GET /healthz, POST /share, POST /unshare, " +
-		"GET or POST /bindings, POST /reconcile, POST /refresh, POST /wechat/events, GET /confirm/<token>"}
+		"GET or POST /bindings, POST /reconcile, POST /refresh, GET /fleet, POST /wechat/events, GET /confirm/<token>"}
 }
 
 // HTTP serves one HTTP request. A panic becomes an internal error answer: this is the
@@ -163,6 +164,16 @@ func (a *App) serveHTTP(ctx context.Context, req HTTPRequest, rec *record) HTTPR
 		}
 		rec.outcome(res, nil)
 		return a.jsonResponse(http.StatusOK, res)
+	}
+	if rt.action == fleetAction {
+		if len(req.Query) > 0 {
+			return a.fail(rec, invalid("query: the fleet view takes no parameter"))
+		}
+		v, se := a.fleetView(ctx, inst)
+		if se != nil {
+			return a.fail(rec, se)
+		}
+		return a.jsonResponse(http.StatusOK, v)
 	}
 	if method == http.MethodGet { // GET /bindings: the query is the body
 		var qErr *share.Error

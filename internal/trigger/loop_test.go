@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/envshare/envshare/internal/config"
+	"github.com/envshare/envshare/internal/ledger"
+	"github.com/envshare/envshare/internal/ledger/sqliteledger"
 	"github.com/envshare/envshare/internal/testkit"
 	"github.com/envshare/envshare/internal/wxcrypt"
 	"github.com/envshare/envshare/pkg/share"
@@ -106,16 +108,8 @@ func newLoop(t *testing.T, env map[string]string, withRetry bool) *loop {
 		"ENVSHARE_NOTIFY_URL":      notify.URL,
 		"ENVSHARE_RATE_LIMIT":      "0",
 	}
-	for k, v := range env {
-		base[k] = v
-	}
-	isolateEnv(t)
-	for k, v := range base {
-		if v != "" {
-			t.Setenv(k, v)
-		}
-	}
-	opts := Options{Platform: PlatformAWS, MetricsOut: discard{},
+	useEnv(t, base, env)
+	opts := Options{Platform: PlatformAWS, MetricsOut: discard{}, Cloud: Cloud{Ledgers: []ledger.Engine{sqliteledger.Engine}},
 		Logger: slog.New(slog.NewJSONHandler(l.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	if withRetry {
 		opts.Cloud.Retry = func(config.Config) (Retry, error) {

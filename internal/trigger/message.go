@@ -4,14 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 
 	"github.com/envshare/envshare/pkg/share"
 )
 
 // Message carries out a message: a direct invocation, scheduler custom input, timer JSON
 // Message or queue record, {"action": ..., ...the fields of the HTTP body}. Its value is a
-// *share.Result, or a *token.RefreshResult for {"action":"refresh"}; the error, if any, is a
-// *share.Error. Pass both to Answer for a direct invocation's answer.
+// *share.Result, a *token.RefreshResult for {"action":"refresh"}, the fleet view for
+// {"action":"fleet"}, or an onboarding's outcome for the internal {"action":"onboard"}; the
+// error, if any, is a *share.Error. Pass both to Answer for a direct invocation's answer.
 func (a *App) Message(ctx context.Context, body []byte) (any, error) {
 	return a.invoke(ctx, TriggerDirect, func(ctx context.Context, rec *record) (any, error) {
 		ctx = share.WithAnswerLimit(ctx, share.AnswerLimit{}) // the answer is the invocation's value
@@ -19,7 +21,7 @@ func (a *App) Message(ctx context.Context, body []byte) (any, error) {
 		if initErr != nil {
 			// An invalid message is invalid whatever the configuration: answered so, it is
 			// not retried by the platform.
-			if _, err := share.Decode(body, ""); err != nil && actionOf(body) != refreshAction {
+			if _, err := share.Decode(body, ""); err != nil && !slices.Contains(ownActions, actionOf(body)) {
 				return nil, a.errorOf(ctx, err)
 			}
 			return nil, initErr
@@ -29,16 +31,30 @@ func (a *App) Message(ctx context.Context, body []byte) (any, error) {
 			rec.action = res.Action
 			return res, nil
 		}
-		// No share action is "refresh": only a message the core refused is looked at again
-		// (a reconcile message may hold a whole manifest: it is parsed once).
+		// No share action is one of the function's own: only a message the core refused is
+		// looked at again (a reconcile message may hold a whole manifest: it is parsed once).
+		action := actionOf(body)
 		if se.Code != share.CodeInvalidRequest {
-			rec.action = actionOf(body) // a valid request that failed
+			rec.action = action // a valid request that failed
 			return nil, se
 		}
-		if actionOf(body) != refreshAction {
+		if !slices.Contains(ownActions, action) {
 			return nil, se
 		}
-		rec.action = refreshAction
+		rec.action = action
+		switch action {
+		case fleetAction:
+			if se := decodeFleet(body); se != nil {
+				return nil, se
+			}
+			v, se := a.fleetView(ctx, inst)
+			if se != nil {
+				return nil, se
+			}
+			return v, nil
+		case onboardAction:
+			return a.retryOnboard(ctx, inst, body)
+		}
 		force, se := decodeRefresh(body, false)
 		if se != nil {
 			return nil, loud(se)
@@ -51,6 +67,9 @@ func (a *App) Message(ctx context.Context, body []byte) (any, error) {
 	})
 }
 
+// ownActions are the actions of the function itself, besides the share service's.
+var ownActions = []string{refreshAction, fleetAction, onboardAction}
+
 // Scheduled reconciles the configured manifest (ENVSHARE_MANIFEST): a schedule without input.
 func (a *App) Scheduled(ctx context.Context) (any, error) {
 	return a.invoke(ctx, TriggerSchedule, func(ctx context.Context, rec *record) (any, error) {
@@ -61,6 +80,9 @@ func (a *App) Scheduled(ctx context.Context) (any, error) {
 			return nil, initErr
 		}
 		res, se := a.do(ctx, inst, nil, share.ActionReconcile)
+		if se != nil && se == inst.ManifestErr {
+			return nil, loud(se) // nobody reads a schedule's answer: the error alarm must fire
+		}
 		if se != nil {
 			return nil, se
 		}

@@ -36,7 +36,11 @@ func (a *App) pageLinker(keys page.Keys, publicURL string, ttl time.Duration) fu
 		return nil
 	}
 	return func(o share.Outcome) string {
-		tok, err := keys.Token(page.Link{Env: o.Env, AppID: o.AppID, ConfirmURL: o.ConfirmURL, Made: a.now()}, ttl)
+		made := o.LinkIssuedAt // an awaited link's page is as old as the link
+		if made.IsZero() {
+			made = a.now()
+		}
+		tok, err := keys.Token(page.Link{Env: o.Env, AppID: o.AppID, ConfirmURL: o.ConfirmURL, Made: made}, ttl)
 		if err != nil {
 			a.log.Warn("no confirmation page for this link", "env", o.Env, "appid", o.AppID, "error", err)
 			return ""

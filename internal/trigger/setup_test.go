@@ -142,3 +142,18 @@ func isolateEnv(t *testing.T) {
 		}
 	}
 }
+
+// useEnv makes base, with env on top, the test's only ENVSHARE_* variables; a value "" leaves
+// the variable unset.
+func useEnv(t *testing.T, base, env map[string]string) {
+	t.Helper()
+	for k, v := range env {
+		base[k] = v
+	}
+	isolateEnv(t)
+	for k, v := range base {
+		if v != "" {
+			t.Setenv(k, v)
+		}
+	}
+}

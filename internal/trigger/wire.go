@@ -2,6 +2,7 @@ package trigger
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/envshare/envshare/internal/config"
+	"github.com/envshare/envshare/internal/fleet"
+	"github.com/envshare/envshare/internal/ledger"
 	"github.com/envshare/envshare/internal/notify"
 	"github.com/envshare/envshare/internal/page"
 	"github.com/envshare/envshare/internal/store"
@@ -28,6 +31,9 @@ type Cloud struct {
 	// Retry opens the platform's retry of a message (the AWS queue, an SCF asynchronous
 	// self-invocation); nil, or a nil result, when there is none.
 	Retry func(cfg config.Config) (Retry, error)
+	// Ledgers are the engines of ENVSHARE_LEDGER this binary links (DynamoDB on AWS, MySQL
+	// on SCF, SQLite in the local tools): another scheme fails at cold start naming them.
+	Ledgers []ledger.Engine
 }
 
 // Retry hands a message to the platform's own retry.
@@ -41,12 +47,20 @@ type Core struct {
 	Retry       Retry                    // nil: none
 	Notifier    *notify.HTTPNotifier     // nil without ENVSHARE_NOTIFY_URL
 	Pages       page.Keys                // the confirmation pages' keys (none: no pages)
+	Fleet       *fleet.Fleet             // nil without ENVSHARE_LEDGER
+	// Manifest is ENVSHARE_MANIFEST (nil: unset); ManifestErr why it is unusable. A bad
+	// manifest fails only what needs it (reconcile without a body manifest, the fleet view,
+	// onboarding by customer).
+	Manifest    *share.Request
+	ManifestErr *share.Error
 }
 
 // wire builds the instance: one HTTP client (connections reused across warm invocations), the
 // token source and the one minter, the rate-limited WeChat client, the configured manifest and
-// notifier. It does no I/O besides reading a manifest file: the token is loaded on first need.
-func (a *App) wire(_ context.Context, cfg config.Config) (*Core, error) {
+// notifier, and the fleet ledger. Its I/O is reading a manifest file and opening the ledger
+// (which checks that the database answers, reading ledger_dsn from the credentials secret
+// for a bare mysql): the token is loaded on first need.
+func (a *App) wire(ctx context.Context, cfg config.Config) (*Core, error) {
 	creds, state, err := a.stores(cfg)
 	if err != nil {
 		return nil, err
@@ -90,10 +104,16 @@ func (a *App) wire(_ context.Context, cfg config.Config) (*Core, error) {
 		Logger:         a.log,
 		Redact:         a.secrets.String,
 		ConfirmOrigins: loopbackOrigin(cfg.WechatBaseURL),
+		RelinkAfter:    cfg.RelinkAfter,
 	}
-	if opts.Manifest, err = config.LoadManifest(cfg.Manifest); err != nil {
+	if core.Fleet, err = a.openFleet(ctx, cfg, reader, client); err != nil {
 		return nil, err
 	}
+	if core.Fleet != nil {
+		opts.Fleet = core.Fleet
+	}
+	core.Manifest, core.ManifestErr = a.loadManifest(ctx, cfg, core.Fleet != nil)
+	opts.Manifest, opts.ManifestError = core.Manifest, core.ManifestErr
 	if cfg.NotifyURL != "" {
 		core.Notifier = notify.NewHTTPNotifier(cfg.NotifyURL, cfg.NotifyKey(), hc, time.Now)
 		opts.Notifier = core.Notifier
@@ -109,6 +129,49 @@ func (a *App) wire(_ context.Context, cfg config.Config) (*Core, error) {
 		}
 	}
 	return core, nil
+}
+
+// loadManifest reads ENVSHARE_MANIFEST. A bad one is logged at ERROR, naming the variable,
+// and returned as the error of what needs it; the instance works on without it.
+func (a *App) loadManifest(ctx context.Context, cfg config.Config, ledger bool) (*share.Request, *share.Error) {
+	m, err := config.LoadManifest(cfg.Manifest)
+	var se *share.Error
+	switch {
+	case err != nil && !errors.As(err, &se):
+		se = &share.Error{Code: share.CodeInvalidRequest, Message: config.Prefix + "_MANIFEST is not a valid manifest",
+			Details: []string{config.Prefix + "_MANIFEST: " + a.secrets.String(err.Error())}}
+	case err == nil && m != nil && m.Customers != nil && !ledger:
+		se = &share.Error{Code: share.CodeInvalidRequest, Message: config.Prefix + "_MANIFEST is not a valid manifest",
+			Details: []string{config.Prefix + "_MANIFEST: customers: customers need ENVSHARE_LEDGER (the memory of which authorizer belongs to which customer)"}}
+	}
+	if se != nil {
+		a.log.ErrorContext(ctx, config.Prefix+"_MANIFEST is unusable: reconciles without a manifest of their own, the fleet view "+
+			"and onboarding by customer answer invalid_request until it is fixed", "error", se.Error())
+		return nil, se
+	}
+	return m, nil
+}
+
+// openFleet opens ENVSHARE_LEDGER with the engines this binary links; nil without one. A
+// bare mysql reads the DSN from the credentials secret's ledger_dsn. The errors name the
+// variable and hold no password.
+func (a *App) openFleet(ctx context.Context, cfg config.Config, creds *token.CredentialsReader, client *wechat.Client) (*fleet.Fleet, error) {
+	if cfg.Ledger == "" {
+		return nil, nil
+	}
+	var dsn string
+	if spec, err := ledger.ParseSpec(cfg.Ledger); err == nil && spec.FromSecret() {
+		c, err := creds.Read(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%s=mysql: the credentials secret's ledger_dsn cannot be read: %w", ledger.Variable, err)
+		}
+		dsn = c.LedgerDSN
+	}
+	l, err := ledger.Open(ctx, cfg.Ledger, dsn, ledger.Options{Redactor: a.secrets}, a.cloud.Ledgers...)
+	if err != nil {
+		return nil, err
+	}
+	return &fleet.Fleet{Ledger: l, WeChat: authorizerAPI(client, creds), BackfillMax: cfg.BackfillMax, Clock: a.now, Logger: a.log}, nil
 }
 
 // stores opens the credentials store and the state record's store of cfg's token mode.

@@ -70,10 +70,15 @@ func TestBuildWiresTheServiceToWeChat(t *testing.T) {
 	}
 }
 
-func TestBuildRefusesABadManifest(t *testing.T) {
+func TestBuildKeepsABadManifestForWhatNeedsIt(t *testing.T) {
 	cfg, _ := wiredConfig(t)
 	cfg.Manifest = `{"envs":[{"env":"Bad Env","appids":[]}]}`
-	if _, err := wireFor(cfg); err == nil || !strings.Contains(err.Error(), "ENVSHARE_MANIFEST") {
+	doer, err := wireFor(cfg)
+	if err != nil {
+		t.Fatalf("a bad manifest fails the whole instance: %v", err)
+	}
+	_, err = doer.DoJSON(context.Background(), nil, share.ActionReconcile)
+	if e, ok := err.(*share.Error); !ok || e.Code != share.CodeInvalidRequest || !strings.Contains(e.Error(), "ENVSHARE_MANIFEST: envs[0].env") {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -15,6 +15,7 @@ type appBindings struct {
 	envs     []string   // distinct bound envs, never nil once read
 	err      *callError // the query failed, WeChat rejected the appid, or left it out
 	deferred bool       // the query was not started before the deadline margin
+	skip     bool       // not read: every pair of the appid was decided from the Fleet's memory
 }
 
 // missingFromAnswer is an appid that a successful batchgetenvid answer did not mention.

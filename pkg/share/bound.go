@@ -34,7 +34,7 @@ func attention(status Status) int {
 	switch status {
 	case StatusFailed:
 		return 0
-	case StatusPendingConfirmation:
+	case StatusPendingConfirmation, StatusAwaitingConfirmation:
 		return 1
 	case StatusDeferred:
 		return 2

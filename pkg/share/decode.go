@@ -113,6 +113,9 @@ func decodeBody(body []byte, routeAction string) (Request, fieldState, problems)
 	if st.present["envs"] {
 		req.Envs = d.envList("envs", top["envs"])
 	}
+	if st.present["customers"] {
+		req.Customers = d.customers("customers", top["customers"])
+	}
 	if st.present["prune"] {
 		req.Prune = d.boolean("prune", top["prune"])
 	}
@@ -121,6 +124,9 @@ func decodeBody(body []byte, routeAction string) (Request, fieldState, problems)
 	}
 	if st.present["shard"] {
 		req.Shard = d.shard("shard", top["shard"])
+	}
+	if st.present["backfill"] {
+		req.Backfill = d.boolean("backfill", top["backfill"])
 	}
 	return req, st, probs
 }
@@ -218,6 +224,36 @@ func (d *decoder) envList(path fieldPath, raw json.RawMessage) []wechat.EnvAppID
 		}
 		if raw, ok := m["appids"]; ok && !isNull(raw) {
 			out[i].AppIDs = d.strings(p.field("appids"), raw)
+		}
+	}
+	return out
+}
+
+// customers decodes [{"principal","envs","source_type"?}...].
+func (d *decoder) customers(path fieldPath, raw json.RawMessage) []Customer {
+	var elems []json.RawMessage
+	if err := json.Unmarshal(raw, &elems); err != nil {
+		d.fail(path, `must be an array of {"principal", "envs", "source_type"?} objects`)
+		return nil
+	}
+	out := make([]Customer, len(elems))
+	for i, e := range elems {
+		p := path.index(i)
+		m, ok := d.object(p, e, "principal", "envs", "source_type")
+		if !ok {
+			continue
+		}
+		if raw, ok := m["principal"]; ok && !isNull(raw) {
+			out[i].Principal, _ = d.str(p.field("principal"), raw)
+		}
+		if raw, ok := m["envs"]; ok && !isNull(raw) {
+			out[i].Envs = d.strings(p.field("envs"), raw)
+		}
+		if raw, ok := m["source_type"]; ok && !isNull(raw) {
+			var n int
+			if d.into(p.field("source_type"), raw, &n, "must be a non-negative integer") {
+				out[i].SourceType = &n
+			}
 		}
 	}
 	return out

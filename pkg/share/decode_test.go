@@ -258,6 +258,8 @@ func FuzzDecode(f *testing.F) {
 		`{"action":"reconcile","envs":[{"env":"e","appids":["` + a0 + `"]}],"shard":{"index":0,"count":2},"prune":true}`,
 		`{"action":"bindings","appids":["` + a0 + `",null]}`,
 		`{"env":"e","appids":[],"dryrun":1}`, `[]`, `null`, ``, `{"shard":{}}`,
+		`{"customers":[{"principal":"深圳市示例科技有限公司","envs":["cust-a","cust-a"],"source_type":2},{"principal":"B","envs":["e"]}],"backfill":true}`,
+		`{"customers":[{"principal":"A","envs":["e"]},{"principal":"A","envs":["e"]}],"envs":null}`,
 	} {
 		f.Add([]byte(seed), "")
 		f.Add([]byte(seed), "share")

@@ -27,8 +27,10 @@
 //     invalid, at every level: a typo such as "dryrun" is an error, never ignored. A key whose
 //     value is null counts as absent.
 //   - Fields are allowed per action: share and unshare take data, or env with appids, and
-//     source_type; bindings takes appids and source_type; reconcile takes envs, prune,
-//     dry_run, shard and source_type. "action" may appear in every body.
+//     source_type; bindings takes appids and source_type; reconcile takes envs, customers,
+//     prune, dry_run, shard, source_type and backfill. "action" may appear in every body.
+//   - customers: each a principal and at least one env (source_type optional); an env under
+//     two customers, or a principal twice, is invalid, naming both places.
 //   - Limits: MaxPairs distinct (env, appid) pairs per share or unshare request, MaxAppIDs
 //     distinct appids per bindings request and MaxManifestPairs distinct pairs per manifest.
 //
@@ -64,4 +66,19 @@
 // pair with an appid. Envs the manifest does not name are never touched. With a context
 // deadline it stops starting calls Options.DeadlineMargin before it and reports what was not
 // attempted as deferred.
+//
+// # Customers and the Fleet
+//
+// WeChat shares an env only with Mini Programs of its own legal entity (principal). A manifest
+// may list customers, each a principal and its envs; their pairs come from a Fleet
+// (Options.Fleet), a memory of which authorizer has which principal and what became of each
+// pair, which the caller implements (envshare's function implements it with its ledger). With
+// a Fleet, a reconcile desires every customer's envs with each authorizer of its principal that
+// may be shared with (Authorizer.CanShare), answers awaiting_confirmation instead of a new link
+// for a pair whose link is younger than Options.RelinkAfter, does not send a pair again that
+// failed permanently (different_entity while the principal is the same; permission_missing),
+// runs one pass per source_type, can first Backfill the Fleet, and records what it finds
+// (Fleet.Remember, by the rules of PairMemory.Apply); shares and unshares are recorded too.
+// The Fleet is read a query chunk at a time, never the whole fleet at once. Without a Fleet,
+// customers and backfill are refused and nothing else changes.
 package share

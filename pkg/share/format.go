@@ -38,23 +38,29 @@ func checkEnv(p *problems, path fieldPath, env string) {
 	}
 }
 
-// checkAppIDs reports what is wrong with a list of appids at path; elements whose JSON type
-// was wrong were reported by the decoder already.
+// checkAppIDs reports what is wrong with a list of appids at path.
 func checkAppIDs(p *problems, st fieldState, path fieldPath, ids []string) {
-	if ids == nil {
+	checkList(p, st, path, ids, func(ip fieldPath, id string) {
+		if !ValidAppID(id) {
+			p.add(ip, "%s is not an appid (wx followed by 16 lowercase hex digits)", quote(id))
+		}
+	})
+}
+
+// checkList reports what is wrong with a required list of strings at path: absent, empty, or
+// each element by check (elements whose JSON type was wrong were reported by the decoder).
+func checkList(p *problems, st fieldState, path fieldPath, list []string, check func(fieldPath, string)) {
+	if list == nil {
 		p.add(path, "required")
 		return
 	}
-	if len(ids) == 0 {
+	if len(list) == 0 {
 		p.add(path, "must not be empty")
 		return
 	}
-	for i, id := range ids {
-		if ValidAppID(id) {
-			continue
-		}
+	for i, v := range list {
 		if ip := path.index(i); !st.bad[ip] {
-			p.add(ip, "%s is not an appid (wx followed by 16 lowercase hex digits)", quote(id))
+			check(ip, v)
 		}
 	}
 }

@@ -2,9 +2,14 @@ package share
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"hash/fnv"
 	"slices"
 	"sync"
+	"time"
+
+	"github.com/envshare/envshare/pkg/wechat"
 )
 
 // ShardOf returns the shard (in [0, count)) that appid falls in: FNV-1a 32 of the appid
@@ -15,16 +20,19 @@ func ShardOf(appid string, count int) int {
 	return int(h.Sum32() % uint32(count))
 }
 
-// manifest returns the manifest a reconcile body asks for: the body itself when it has envs,
-// else Options.Manifest with the body's dry_run, prune, shard and source_type overriding the
-// manifest's where present (both are validated).
+// manifest returns the manifest a reconcile body asks for: the body itself when it has envs or
+// customers, else Options.Manifest with the body's dry_run, prune, shard, source_type and
+// backfill overriding the manifest's where present (both are validated).
 func (s *Service) manifest(body *Request) (*Request, error) {
-	if body.Envs != nil {
+	if body.Envs != nil || body.Customers != nil {
 		return body, nil
+	}
+	if s.opts.ManifestError != nil {
+		return nil, s.opts.ManifestError
 	}
 	if s.opts.Manifest == nil {
 		return nil, &Error{Code: CodeInvalidRequest, Message: "invalid request",
-			Details: []string{"envs: required: the body has no envs and ENVSHARE_MANIFEST is not set"}}
+			Details: []string{"envs or customers: required: the body has neither and ENVSHARE_MANIFEST is not set"}}
 	}
 	m := *s.opts.Manifest
 	if !m.valid {
@@ -35,8 +43,8 @@ func (s *Service) manifest(body *Request) (*Request, error) {
 			return nil, errInternal()
 		}
 	}
-	if m.Envs == nil {
-		s.log.Error("Options.Manifest has no envs")
+	if m.Envs == nil && m.Customers == nil {
+		s.log.Error("Options.Manifest has neither envs nor customers")
 		return nil, errInternal()
 	}
 	m.Action = ActionReconcile
@@ -52,30 +60,175 @@ func (s *Service) manifest(body *Request) (*Request, error) {
 	if body.Shard != nil {
 		m.Shard = body.Shard
 	}
+	if body.Backfill != nil {
+		m.Backfill = body.Backfill
+	}
 	return &m, nil
 }
 
-// reconcile makes the bindings of the manifest's appids (of the selected shard) match it.
+// reconcile makes the bindings of the manifest's appids (of the selected shard) match it: the
+// explicit envs pairs, and with a Fleet every customer's envs with every authorizer of its
+// principal that may be shared with (see desired). Pairs of each source_type are reconciled
+// by a run of their own, so that every call carries one source_type.
 //
-// It queries the bindings of every appid in chunks and, as soon as every appid of an env has
-// been read, shares that env's missing pairs; once every query has ended, it unshares what
-// prune removes. All calls share one queue of at most Concurrency, queries first, so the
-// shares fill the slots the last queries leave free.
+// A run queries the bindings of every appid in chunks and, as soon as every appid of an env
+// has been read, shares that env's missing pairs; once every query has ended, it unshares
+// what prune removes. All calls share one queue of at most Concurrency, queries first, so
+// the shares fill the slots the last queries leave free.
 func (s *Service) reconcile(ctx context.Context, body *Request) (*Result, error) {
 	m, err := s.manifest(body)
 	if err != nil {
 		return nil, err
 	}
-	r := &reconcileRun{s: s, ctx: ctx, sourceType: s.sourceType(m),
-		dryRun: m.DryRun != nil && *m.DryRun, prune: m.Prune != nil && *m.Prune}
-	r.plan(m)
-	if err := r.run(); err != nil {
+	if err := s.needsFleet(m); err != nil {
 		return nil, err
 	}
-	if e := s.wholeFailure(r.queryCalls()); e != nil {
+	var backfill *BackfillSummary
+	if m.Backfill != nil && *m.Backfill {
+		backfill = s.backfill(ctx)
+	}
+	groups, err := s.desired(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	runs := make([]*reconcileRun, len(groups))
+	var calls []*callError
+	for i, g := range groups {
+		r := &reconcileRun{s: s, ctx: ctx, sourceType: g.sourceType, fleet: s.opts.Fleet,
+			dryRun: m.DryRun != nil && *m.DryRun, prune: m.Prune != nil && *m.Prune}
+		if r.fleet != nil {
+			r.now = r.fleet.Now()
+		}
+		r.plan(g.lists, m.Shard)
+		if err := r.run(); err != nil {
+			return nil, err
+		}
+		if r.fleetErr != nil {
+			return nil, s.fleetFailure(ctx, r.fleetErr)
+		}
+		runs[i] = r
+		calls = append(calls, r.queryCalls()...)
+	}
+	if e := s.wholeFailure(calls); e != nil {
 		return nil, e
 	}
-	return r.result(), nil
+	res := result(runs, s.sourceType(m), m.DryRun != nil && *m.DryRun, s.opts.Fleet != nil)
+	res.Backfill = backfill
+	if backfill != nil && backfill.Error != nil {
+		res.OK = false
+	}
+	return res, nil
+}
+
+// needsFleet refuses customers and backfill without a Fleet.
+func (s *Service) needsFleet(m *Request) error {
+	if s.opts.Fleet != nil {
+		return nil
+	}
+	var p problems
+	if m.Customers != nil {
+		p.add("customers", "customers need ENVSHARE_LEDGER (the memory of which authorizer belongs to which customer)")
+	}
+	if m.Backfill != nil && *m.Backfill {
+		p.add("backfill", "backfill needs ENVSHARE_LEDGER")
+	}
+	return p.err("invalid request")
+}
+
+// backfill asks the Fleet to find the authorizers it does not know. A failure is reported in
+// the summary; the reconcile goes on with what is known.
+func (s *Service) backfill(ctx context.Context) *BackfillSummary {
+	sum, err := s.opts.Fleet.Backfill(ctx)
+	if sum == nil {
+		sum = &BackfillSummary{}
+	}
+	if err != nil {
+		sum.Error = s.errorOf(ctx, err)
+		s.log.WarnContext(ctx, "backfill stopped", "error", sum.Error.Error())
+	}
+	return sum
+}
+
+// errorOf keeps an *Error and turns anything else into an upstream or internal one, masked.
+func (s *Service) errorOf(ctx context.Context, err error) *Error {
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e
+	}
+	ce := s.classify(ctx, err)
+	return &Error{Code: ce.entry.Code, Message: ce.entry.Message}
+}
+
+// fleetFailure is the answer when the Fleet could not be read: the reconcile cannot tell which
+// links it issued, so it stops rather than send them again. The cause goes to the log.
+func (s *Service) fleetFailure(ctx context.Context, err error) *Error {
+	msg := s.opts.Redact(err.Error())
+	s.log.ErrorContext(ctx, "the fleet's memory (ENVSHARE_LEDGER) could not be read", "error", msg)
+	return &Error{Code: CodeInternal, Message: "the fleet's memory (ENVSHARE_LEDGER) could not be read; see the function's log"}
+}
+
+// group is the desired pairs of one source_type.
+type group struct {
+	sourceType int
+	lists      []wechat.EnvAppIDs
+}
+
+// desired lists the desired pairs by source_type, in manifest order: the explicit envs (of
+// the manifest's source_type), then each customer's envs with the appids of every authorizer
+// of the shard that the Fleet knows of its principal and may be shared with (Authorizer
+// CanShare). A customer's env without such an authorizer is listed with no appid: it is still
+// a managed env, for prune.
+func (s *Service) desired(ctx context.Context, m *Request) ([]group, error) {
+	base := s.sourceType(m)
+	var groups []group
+	add := func(st int, l wechat.EnvAppIDs) {
+		i := slices.IndexFunc(groups, func(g group) bool { return g.sourceType == st })
+		if i < 0 {
+			i = len(groups)
+			groups = append(groups, group{sourceType: st})
+		}
+		groups[i].lists = append(groups[i].lists, l)
+	}
+	for _, l := range m.Envs {
+		add(base, l)
+	}
+	if len(m.Customers) == 0 {
+		return groups, nil
+	}
+	of := make(map[string]int, len(m.Customers)) // principal → customer
+	for i, c := range m.Customers {
+		of[c.Principal] = i
+	}
+	appids := make([][]string, len(m.Customers))
+	var shard *Shard
+	if m.Shard != nil && m.Shard.Count > 1 {
+		shard = m.Shard
+	}
+	err := s.opts.Fleet.Authorizers(ctx, shard, func(a Authorizer) error {
+		if i, ok := of[a.Principal]; ok && a.CanShare() {
+			appids[i] = append(appids[i], a.AppID)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, s.fleetFailure(ctx, err)
+	}
+	pairs := pairCount(m.Envs, MaxManifestPairs)
+	for i, c := range m.Customers {
+		st := base
+		if c.SourceType != nil {
+			st = *c.SourceType
+		}
+		for _, env := range c.Envs {
+			add(st, wechat.EnvAppIDs{Env: env, AppIDs: appids[i]})
+			pairs += len(appids[i])
+		}
+	}
+	if pairs > MaxManifestPairs {
+		return nil, &Error{Code: CodeInvalidRequest, Message: "invalid request", Details: []string{fmt.Sprintf(
+			"customers: their authorizers give %d desired pairs with the envs, more than the %d one reconcile takes: reconcile the fleet in shards (shard.count)",
+			pairs, MaxManifestPairs)}}
+	}
+	return groups, nil
 }
 
 // reconcileRun is the state of one reconcile. A manifest may hold 200,000 pairs, so what it
@@ -87,6 +240,8 @@ type reconcileRun struct {
 	sourceType int
 	dryRun     bool
 	prune      bool
+	fleet      Fleet     // nil: no memory of the fleet
+	now        time.Time // when the run started on the Fleet's clock, for RelinkAfter
 
 	managed  map[string]int32 // the envs the manifest names → their index in plans
 	plans    []*envPlan       // per managed env
@@ -101,8 +256,9 @@ type reconcileRun struct {
 	attempts []bool       // per query: sent
 	calls    []*callError // per query: why it failed, nil = it succeeded
 
-	mu        sync.Mutex // guards the envPlans, extras, pruned and remaining
+	mu        sync.Mutex // guards the envPlans, extras, pruned, remaining and fleetErr
 	remaining int        // queries not ended yet
+	fleetErr  error      // the first failure to read the Fleet: the run stops
 }
 
 // envPlan is one env's desired pairs, waiting for the queries of their appids.
@@ -114,27 +270,27 @@ type envPlan struct {
 // pairKey is a set key of a pair of numbers (env and appid, env and query).
 func pairKey(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
 
-// plan lists the distinct desired pairs of the shard, in manifest order, numbers their
+// plan lists the distinct desired pairs of lists in shard, in manifest order, numbers their
 // appids, and notes which queries each env waits for. Its sets and maps are dropped when it
 // returns.
-func (r *reconcileRun) plan(m *Request) {
+func (r *reconcileRun) plan(lists []wechat.EnvAppIDs, shard *Shard) {
 	n := 0
-	for _, l := range m.Envs {
+	for _, l := range lists {
 		n += len(l.AppIDs)
 	}
 	size := r.s.opts.ChunkSize
-	sharded := m.Shard != nil && m.Shard.Count > 1
+	sharded := shard != nil && shard.Count > 1
 	inShard := n // about how many pairs the shard has
 	if sharded {
-		inShard = n/m.Shard.Count + 1
+		inShard = n/shard.Count + 1
 	}
-	r.managed = make(map[string]int32, len(m.Envs))
+	r.managed = make(map[string]int32, len(lists))
 	r.out = make([]Outcome, 0, inShard)
 	appNo := make(map[string]int32, n)       // appid → its number; -1: not in the shard
 	listed := make(map[uint64]bool, inShard) // pairKey(env, appid) of the pairs listed so far
 	waits := make(map[uint64]bool)           // pairKey(env, query): the env waits for the query
 	app := make([]int32, 0, inShard)         // per pair in out: its appid's number
-	for _, l := range m.Envs {
+	for _, l := range lists {
 		e, ok := r.managed[l.Env]
 		if !ok {
 			e = int32(len(r.plans))
@@ -145,7 +301,7 @@ func (r *reconcileRun) plan(m *Request) {
 			a, ok := appNo[id]
 			if !ok {
 				a = -1
-				if !sharded || ShardOf(id, m.Shard.Count) == m.Shard.Index {
+				if !sharded || ShardOf(id, shard.Count) == shard.Index {
 					a = int32(r.apps)
 					r.apps++
 				}
@@ -211,22 +367,52 @@ func (r *reconcileRun) run() error {
 				ids = append(ids, r.appID(k))
 			}
 			states := make([]appBindings, len(ids))
-			r.attempts[i], r.calls[i] = r.s.queryOne(r.ctx, ids, states, r.sourceType, true)
-			r.queryEnded(q, i, states)
+			mem := r.recall(c[0], ids, states)
+			r.attempts[i], r.calls[i] = r.query(ids, states)
+			r.remember(r.queryEnded(q, i, states, mem))
 		})
 	}
 	return r.s.internal(q.wait())
 }
 
-// queryEnded decides the pairs of the query's appids from their bindings (states), queues the
-// shares of every env that no longer waits for a query and, after the last query, the
-// unshares of prune.
-func (r *reconcileRun) queryEnded(q *workQueue, query int, states []appBindings) {
+// query reads the bindings of the chunk's appids that are still to be read (not skipped by
+// recall) into states, in one call; none left, no call.
+func (r *reconcileRun) query(ids []string, states []appBindings) (bool, *callError) {
+	sendIDs, sendStates := ids, states
+	if slices.ContainsFunc(states, func(b appBindings) bool { return b.skip }) {
+		sendIDs, sendStates = nil, nil
+		for k, id := range ids {
+			if !states[k].skip {
+				sendIDs, sendStates = append(sendIDs, id), append(sendStates, appBindings{})
+			}
+		}
+		if len(sendIDs) == 0 {
+			return false, nil
+		}
+		defer func() {
+			j := 0
+			for k := range states {
+				if !states[k].skip {
+					states[k] = sendStates[j]
+					j++
+				}
+			}
+		}()
+	}
+	return r.s.queryOne(r.ctx, sendIDs, sendStates, r.sourceType, true)
+}
+
+// queryEnded decides the pairs of the query's appids from their bindings (states) and what
+// the Fleet remembers of them (mem), queues the shares of every env that no longer waits for
+// a query and, after the last query, the unshares of prune. It returns the pairs seen bound
+// that the Fleet does not remember as shared yet.
+func (r *reconcileRun) queryEnded(q *workQueue, query int, states []appBindings, mem *memory) []Outcome {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	first := r.queries[query][0]
+	var seen []Outcome
 	for k := range states {
-		r.decide(first+k, &states[k])
+		seen = r.decide(first+k, &states[k], mem, seen)
 	}
 	if r.prune {
 		r.extras[query] = r.extrasOf(first, states)
@@ -243,14 +429,19 @@ func (r *reconcileRun) queryEnded(q *workQueue, query int, states []appBindings)
 		r.extras = nil
 		r.queueWrites(q, ActionUnshare, r.pruned, allIndices(len(r.pruned)))
 	}
+	return seen
 }
 
-// decide sets the status of appid k's desired pairs from its bindings b; the missing ones join
-// their env's shares.
-func (r *reconcileRun) decide(k int, b *appBindings) {
+// decide sets the status of appid k's desired pairs from its bindings b and the Fleet's memory
+// of them (mem, nil without a Fleet); the missing ones join their env's shares, unless their
+// link was issued less than RelinkAfter ago. Pairs recall decided already are left as they
+// are. It appends to seen the pairs seen bound that the Fleet does not remember as shared.
+func (r *reconcileRun) decide(k int, b *appBindings, mem *memory, seen []Outcome) []Outcome {
 	for _, i := range r.pairsOf(k) {
 		o := &r.out[i]
+		prior := mem.pair(o.Env, o.AppID)
 		switch {
+		case o.Status != "": // decided by recall: a permanent failure
 		case b.deferred:
 			o.Status = StatusDeferred
 		case b.err != nil:
@@ -258,6 +449,11 @@ func (r *reconcileRun) decide(k int, b *appBindings) {
 			o.Status, o.Error = StatusFailed, &e
 		case slices.Contains(b.envs, o.Env):
 			o.Status = StatusAlreadyShared
+			if mem != nil && !r.dryRun && (prior.State != StatusShared || prior.ConfirmedAt.IsZero()) {
+				seen = append(seen, *o)
+			}
+		case r.awaiting(prior):
+			o.Status, o.ConfirmURL, o.LinkIssuedAt = StatusAwaitingConfirmation, prior.ConfirmURL, prior.LinkIssuedAt
 		case r.dryRun:
 			o.Status = StatusWouldShare
 		default:
@@ -265,6 +461,14 @@ func (r *reconcileRun) decide(k int, b *appBindings) {
 			plan.toShare = append(plan.toShare, int(i))
 		}
 	}
+	return seen
+}
+
+// awaiting reports whether a pair not bound yet still waits for its administrator: its link
+// was issued less than RelinkAfter ago.
+func (r *reconcileRun) awaiting(prior PairMemory) bool {
+	return prior.State == StatusPendingConfirmation && prior.ConfirmURL != "" &&
+		r.now.Sub(prior.LinkIssuedAt) < r.s.opts.RelinkAfter
 }
 
 // extrasOf lists the pairs prune removes among the appids numbered first, first+1, ...
@@ -274,7 +478,7 @@ func (r *reconcileRun) extrasOf(first int, states []appBindings) []Outcome {
 	var pruned []Outcome
 	for k := range states {
 		b := &states[k]
-		if b.deferred || b.err != nil {
+		if b.deferred || b.err != nil || b.skip {
 			continue
 		}
 		for _, env := range b.envs {
@@ -306,7 +510,10 @@ func (r *reconcileRun) queueWrites(q *workQueue, action string, out []Outcome, i
 		return
 	}
 	for _, job := range planWrites(action, out, idx, r.s.opts.ChunkSize) {
-		q.add(func() { r.s.writeOne(r.ctx, job, r.sourceType, true) })
+		q.add(func() {
+			r.s.writeOne(r.ctx, job, r.sourceType, true)
+			r.remember(job.outcomes())
+		})
 	}
 }
 
@@ -321,37 +528,46 @@ func (r *reconcileRun) queryCalls() []*callError {
 	return sent
 }
 
-func (r *reconcileRun) result() *Result {
-	n := countStatuses(r.out)
-	np := countStatuses(r.pruned)
-	res := &Result{
-		OK:         n[StatusFailed] == 0 && np[StatusFailed] == 0,
-		Action:     ActionReconcile,
-		SourceType: r.sourceType,
-		DryRun:     r.dryRun,
-		Summary: &ReconcileSummary{
-			Desired:             len(r.out),
-			AlreadyShared:       n[StatusAlreadyShared],
-			Shared:              n[StatusShared],
-			PendingConfirmation: n[StatusPendingConfirmation],
-			Failed:              n[StatusFailed],
-			Deferred:            n[StatusDeferred],
-			WouldShare:          n[StatusWouldShare],
-			Unshared:            np[StatusUnshared],
-			WouldUnshare:        np[StatusWouldUnshare],
-			UnshareFailed:       np[StatusFailed],
-			UnshareDeferred:     np[StatusDeferred],
-		},
+// result merges the runs of a reconcile (one per source_type) into its answer. With a Fleet
+// the summary carries awaiting_confirmation, zeros included.
+func result(runs []*reconcileRun, sourceType int, dryRun, fleet bool) *Result {
+	sum := &ReconcileSummary{}
+	if fleet {
+		sum.AwaitingConfirmation = new(int)
 	}
-	// The entries to list, filtered in place: a second list of 200,000 outcomes would double
-	// the largest thing a reconcile holds.
-	kept := r.out[:0]
-	for _, o := range r.out {
-		if o.Status != StatusAlreadyShared {
-			kept = append(kept, o)
+	res := &Result{OK: true, Action: ActionReconcile, SourceType: sourceType, DryRun: dryRun, Summary: sum}
+	for _, r := range runs {
+		n := countStatuses(r.out)
+		np := countStatuses(r.pruned)
+		res.OK = res.OK && n[StatusFailed] == 0 && np[StatusFailed] == 0
+		sum.Desired += len(r.out)
+		sum.AlreadyShared += n[StatusAlreadyShared]
+		sum.Shared += n[StatusShared]
+		sum.PendingConfirmation += n[StatusPendingConfirmation]
+		sum.Failed += n[StatusFailed]
+		sum.Deferred += n[StatusDeferred]
+		sum.WouldShare += n[StatusWouldShare]
+		sum.Unshared += np[StatusUnshared]
+		sum.WouldUnshare += np[StatusWouldUnshare]
+		sum.UnshareFailed += np[StatusFailed]
+		sum.UnshareDeferred += np[StatusDeferred]
+		if fleet {
+			*sum.AwaitingConfirmation += n[StatusAwaitingConfirmation]
+		}
+		// The entries to list, filtered in place: a second list of 200,000 outcomes would
+		// double the largest thing a reconcile holds.
+		kept := r.out[:0]
+		for _, o := range r.out {
+			if o.Status != StatusAlreadyShared {
+				kept = append(kept, o)
+			}
+		}
+		if len(runs) == 1 {
+			res.Results = append(kept, r.pruned...)
+		} else {
+			res.Results = slices.Concat(res.Results, kept, r.pruned)
 		}
 	}
-	res.Results = append(kept, r.pruned...)
 	if res.Results == nil { // nothing desired in this shard: still "results": []
 		res.Results = []Outcome{}
 	}

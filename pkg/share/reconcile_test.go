@@ -397,7 +397,7 @@ func TestReconcileUsesTheConfiguredManifest(t *testing.T) {
 		_, err := newService(t, newFake(), Options{}).Do(t.Context(), Request{Action: "reconcile"})
 		var e *Error
 		if !errors.As(err, &e) || e.Code != CodeInvalidRequest ||
-			e.Details[0] != "envs: required: the body has no envs and ENVSHARE_MANIFEST is not set" {
+			e.Details[0] != "envs or customers: required: the body has neither and ENVSHARE_MANIFEST is not set" {
 			t.Fatalf("err %v", err)
 		}
 	})

@@ -20,6 +20,8 @@ const (
 	MaxAppIDs        = 10_000  // distinct appids per bindings request
 	MaxManifestPairs = 200_000 // distinct (env, appid) pairs per reconcile manifest
 	MaxShards        = 10_000  // largest shard.count
+	MaxCustomers     = 100_000 // customers per manifest, and envs of all customers together
+	MaxPrincipalLen  = 256     // bytes of a customer's principal
 )
 
 // Shard selects a stable slice of a manifest's appids.
@@ -44,8 +46,23 @@ type Request struct {
 	Prune      *bool              `json:"prune,omitempty"`
 	DryRun     *bool              `json:"dry_run,omitempty"`
 	Shard      *Shard             `json:"shard,omitempty"`
+	// Customers are the platform's customers (reconcile): each one's envs are desired for every
+	// authorizer the Fleet knows of that customer's principal.
+	Customers []Customer `json:"customers,omitempty"`
+	// Backfill (reconcile) first finds, through the Fleet, authorizers whose authorization
+	// push was missed.
+	Backfill *bool `json:"backfill,omitempty"`
 
 	valid bool // set by Decode
+}
+
+// Customer is one customer of the platform: a legal entity (WeChat's principal_name) and the
+// envs that are its own. WeChat shares an env only with Mini Programs of the env's entity.
+type Customer struct {
+	Principal string   `json:"principal"`
+	Envs      []string `json:"envs"`
+	// SourceType, when set, is the source_type of the calls for this customer's envs.
+	SourceType *int `json:"source_type,omitempty"`
 }
 
 // Valid reports whether r came from Decode or Check.

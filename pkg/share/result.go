@@ -3,6 +3,7 @@ package share
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 )
 
 // Status is what became of one (env, appid) entry.
@@ -38,6 +39,8 @@ type Result struct {
 	Bindings       []Binding      `json:"bindings,omitzero"`
 	Errors         []BindingError `json:"errors,omitzero"`
 	Notification   *Notification  `json:"notification,omitempty"`
+	// Backfill is what a reconcile's backfill did; only when one was asked for.
+	Backfill *BackfillSummary `json:"backfill,omitempty"`
 }
 
 // Outcome is the fate of one distinct (env, appid) pair.
@@ -47,8 +50,10 @@ type Outcome struct {
 	Status     Status `json:"status"`
 	ConfirmURL string `json:"confirm_url,omitempty"`
 	// ConfirmPage is the page that shows ConfirmURL as a QR code (Options.ConfirmPage).
-	ConfirmPage string      `json:"confirm_page,omitempty"`
-	Error       *EntryError `json:"error,omitempty"`
+	ConfirmPage string `json:"confirm_page,omitempty"`
+	// LinkIssuedAt is when the ConfirmURL of an awaiting_confirmation pair was issued.
+	LinkIssuedAt time.Time   `json:"link_issued_at,omitzero"`
+	Error        *EntryError `json:"error,omitempty"`
 }
 
 // EntryError is why one (env, appid) entry failed.
@@ -103,6 +108,9 @@ type ReconcileSummary struct {
 	WouldUnshare        int `json:"would_unshare"`
 	UnshareFailed       int `json:"unshare_failed"`
 	UnshareDeferred     int `json:"unshare_deferred"`
+	// AwaitingConfirmation counts the desired pairs whose link still waits for its
+	// administrator (a reconcile with a Fleet; nil, and left out, without one).
+	AwaitingConfirmation *int `json:"awaiting_confirmation,omitempty"`
 }
 
 func (*ShareSummary) isSummary()     {}

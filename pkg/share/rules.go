@@ -1,16 +1,21 @@
 package share
 
-import "github.com/envshare/envshare/pkg/wechat"
+import (
+	"strings"
+
+	"github.com/envshare/envshare/pkg/wechat"
+)
 
 // topFields lists every body field in the order problems are reported.
-var topFields = []string{"action", "data", "env", "appids", "source_type", "envs", "prune", "dry_run", "shard"}
+var topFields = []string{"action", "data", "env", "appids", "source_type", "envs", "customers", "prune", "dry_run", "shard", "backfill"}
 
 // allowed says which fields each action takes ("action" is allowed everywhere).
 var allowed = map[string]map[string]bool{
-	ActionShare:     {"action": true, "data": true, "env": true, "appids": true, "source_type": true},
-	ActionUnshare:   {"action": true, "data": true, "env": true, "appids": true, "source_type": true},
-	ActionBindings:  {"action": true, "appids": true, "source_type": true},
-	ActionReconcile: {"action": true, "source_type": true, "envs": true, "prune": true, "dry_run": true, "shard": true},
+	ActionShare:    {"action": true, "data": true, "env": true, "appids": true, "source_type": true},
+	ActionUnshare:  {"action": true, "data": true, "env": true, "appids": true, "source_type": true},
+	ActionBindings: {"action": true, "appids": true, "source_type": true},
+	ActionReconcile: {"action": true, "source_type": true, "envs": true, "customers": true, "prune": true, "dry_run": true,
+		"shard": true, "backfill": true},
 }
 
 // validate applies the rules to a decoded request: action, fields allowed for it, required
@@ -76,6 +81,9 @@ func validate(r *Request, st fieldState) problems {
 				p.add("envs", "%d distinct (env, appid) pairs exceed the maximum of %d per manifest", n, MaxManifestPairs)
 			}
 		}
+		if st.present["customers"] && !st.bad["customers"] {
+			checkCustomers(&p, st, r.Customers)
+		}
 		if r.Shard != nil && !st.bad["shard"] {
 			checkShard(&p, st, r.Shard)
 		}
@@ -130,4 +138,62 @@ func pairCount(lists []wechat.EnvAppIDs, limit int) int {
 		return n
 	}
 	return len(distinctPairs(lists))
+}
+
+// checkCustomers checks the customers of a manifest: each with a principal and at least one
+// env, no principal twice and no env under two customers (each conflict names both places).
+func checkCustomers(p *problems, st fieldState, list []Customer) {
+	if len(list) == 0 {
+		p.add("customers", "must not be empty")
+		return
+	}
+	principals := make(map[string]fieldPath, len(list))
+	owners := make(map[string]fieldPath) // env → where it was first listed
+	envs := 0
+	for i, c := range list {
+		ip := fieldPath("customers").index(i)
+		if st.bad[ip] {
+			continue
+		}
+		if pp := ip.field("principal"); !st.bad[pp] {
+			switch {
+			case c.Principal == "":
+				p.add(pp, "required (the customer's principal_name, as WeChat reports it)")
+			case len(c.Principal) > MaxPrincipalLen:
+				p.add(pp, "longer than %d bytes", MaxPrincipalLen)
+			case principals[c.Principal] != "":
+				p.add(pp, "%s is also %s: a principal is one customer", quote(c.Principal), principals[c.Principal])
+			default:
+				principals[c.Principal] = pp
+			}
+		}
+		if c.SourceType != nil && *c.SourceType < 0 {
+			p.add(ip.field("source_type"), "must be a non-negative integer")
+		}
+		ep := ip.field("envs")
+		if st.bad[ep] {
+			continue
+		}
+		checkEnvIDs(p, st, ep, c.Envs)
+		for k, env := range c.Envs {
+			envs++
+			if !ValidEnv(env) {
+				continue
+			}
+			switch first, seen := owners[env]; {
+			case !seen:
+				owners[env] = ep.index(k)
+			case !strings.HasPrefix(string(first), string(ip)+"."):
+				p.add(ep.index(k), "%s is also %s: an env belongs to one customer (one legal entity)", quote(env), first)
+			}
+		}
+	}
+	if len(list) > MaxCustomers || envs > MaxCustomers {
+		p.add("customers", "%d customers with %d envs exceed the maximum of %d of each per manifest", len(list), envs, MaxCustomers)
+	}
+}
+
+// checkEnvIDs reports what is wrong with a list of env ids at path.
+func checkEnvIDs(p *problems, st fieldState, path fieldPath, envs []string) {
+	checkList(p, st, path, envs, func(ip fieldPath, env string) { checkEnv(p, ip, env) })
 }

@@ -46,6 +46,17 @@ type Options struct {
 	// ConfirmOrigins are origins ("http://127.0.0.1:8081") whose confirmation links are
 	// delivered besides https links on ConfirmHosts: for an emulator in local use and tests.
 	ConfirmOrigins []string
+	// ManifestError, when set, is why the configured manifest could not be loaded: a
+	// reconcile that needs it answers this error (every other action works).
+	ManifestError *Error
+	// Fleet is the memory of the fleet (the function's ENVSHARE_LEDGER); nil: none. With one,
+	// a reconcile takes customers and backfill, does not share again a pair whose link was
+	// issued less than RelinkAfter ago, and records what it finds; shares and unshares are
+	// recorded too.
+	Fleet Fleet
+	// RelinkAfter is how long a link may wait for its administrator before a reconcile shares
+	// the pair again (DefaultRelinkAfter).
+	RelinkAfter time.Duration
 }
 
 // Defaults of Options.
@@ -83,6 +94,9 @@ func New(up Upstream, opts Options) *Service {
 	}
 	if opts.MaxResults <= 0 {
 		opts.MaxResults = DefaultMaxResults
+	}
+	if opts.RelinkAfter <= 0 {
+		opts.RelinkAfter = DefaultRelinkAfter
 	}
 	if opts.Redact == nil {
 		opts.Redact = (*redact.Set)(nil).String // a nil Set masks access_token values only
@@ -186,6 +200,11 @@ func (s *Service) Do(ctx context.Context, req Request) (*Result, error) {
 	return res, nil
 }
 
+// waits reports whether an outcome waits for its administrator to open its link.
+func waits(status Status) bool {
+	return status == StatusPendingConfirmation || status == StatusAwaitingConfirmation
+}
+
 func (s *Service) sourceType(req *Request) int {
 	if req.SourceType != nil {
 		return *req.SourceType
@@ -193,13 +212,13 @@ func (s *Service) sourceType(req *Request) int {
 	return s.opts.SourceType
 }
 
-// addPages sets the confirmation page of every pending outcome.
+// addPages sets the confirmation page of every outcome that waits for its administrator.
 func (s *Service) addPages(out []Outcome) {
 	if s.opts.ConfirmPage == nil {
 		return
 	}
 	for i := range out {
-		if out[i].Status == StatusPendingConfirmation && out[i].ConfirmURL != "" {
+		if waits(out[i].Status) && out[i].ConfirmURL != "" {
 			out[i].ConfirmPage = s.opts.ConfirmPage(out[i])
 		}
 	}

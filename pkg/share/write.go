@@ -86,6 +86,15 @@ func (s *Service) send(ctx context.Context, job writeJob, sourceType int) *callE
 	return ce
 }
 
+// outcomes copies the job's entries (for the Fleet).
+func (job writeJob) outcomes() []Outcome {
+	out := make([]Outcome, len(job.idx))
+	for k, i := range job.idx {
+		out[k] = job.out[i]
+	}
+	return out
+}
+
 func (job writeJob) setAll(status Status, ce *callError) {
 	for _, i := range job.idx {
 		o := &job.out[i]
@@ -167,6 +176,7 @@ func (s *Service) write(ctx context.Context, req *Request) (*Result, error) {
 	}); err != nil {
 		return nil, err
 	}
+	s.remember(ctx, out) // what became of each pair, even when the whole request failed
 	if e := s.wholeFailure(calls); e != nil {
 		return nil, e
 	}

@@ -1,0 +1,192 @@
+package budget
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/envshare/envshare/internal/ledger"
+	"github.com/envshare/envshare/internal/ledger/sqliteledger"
+	"github.com/envshare/envshare/internal/rpcinvoke"
+	"github.com/envshare/envshare/pkg/share"
+	"github.com/envshare/envshare/pkg/wxemu"
+)
+
+// The fleet of BenchmarkReconcileByCustomer: customers × authorizersEach Mini Programs, each
+// customer with two envs; every boundEvery-th authorizer is bound to its customer's envs
+// already, the others need their administrator's confirmation.
+const (
+	customers       = 2_000
+	authorizersEach = 5
+	boundEvery      = 5
+)
+
+// BenchmarkReconcileByCustomer reconciles a manifest of 2,000 customers (two envs each) whose
+// 10,000 authorizers the SQLite ledger knows, against the WeChat emulator, in a fresh child
+// process (testdata/ledgerfn: the core with the SQLite engine, over SCF's protocol), twice:
+// the first run shares every missing pair, the second, within ENVSHARE_RELINK_AFTER, finds
+// them awaiting confirmation and writes nothing. It reports each run's WeChat calls (reads:
+// batchgetenvid, writes: batchshareenv), the minimum (reads ceil(10,000/100), writes one call
+// per env with a missing pair: calls carry one env each), the child's peak RSS and each run's
+// duration; it fails if a run calls more than the minimum or the summary is not exact.
+func BenchmarkReconcileByCustomer(b *testing.B) {
+	dir := b.TempDir()
+	binary := buildRelease(b, "./internal/budget/testdata/ledgerfn", runtime.GOARCH, scfTags, dir, "ledgerfn")
+	emu := wxemu.New(wxemu.Options{Tokens: []string{fleetToken}, Strict: true})
+	wechatURL := emu.ServeTest(b)
+	manifest, state, seed := customerFleet()
+	manifestPath := filepath.Join(dir, "manifest-customers.json")
+	if err := os.WriteFile(manifestPath, mustJSON(b, manifest), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	reads := (customers*authorizersEach + share.DefaultChunkSize - 1) / share.DefaultChunkSize
+	envs := 2 * customers // every env has a missing pair: four in five of its appids
+	var first, second []float64
+	var rss, wall1, wall2 []float64
+	for b.Loop() {
+		b.StopTimer()
+		if err := emu.Seed(state); err != nil {
+			b.Fatal(err)
+		}
+		ledgerPath := filepath.Join(b.TempDir(), "ledger.db")
+		if err := seedAuthorizers(ledgerPath, seed); err != nil {
+			b.Fatal(err)
+		}
+		environment := map[string]string{
+			"ENVSHARE_WECHAT_BASE_URL":        wechatURL,
+			"ENVSHARE_COMPONENT_ACCESS_TOKEN": fleetToken,
+			"ENVSHARE_MANIFEST":               manifestPath,
+			"ENVSHARE_LEDGER":                 "sqlite:" + ledgerPath,
+			"ENVSHARE_RATE_LIMIT":             "0",
+			"ENVSHARE_LOG_LEVEL":              "warn",
+		}
+		b.StartTimer()
+
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		proc, err := rpcinvoke.Start(ctx, binary, nil, os.Stderr)
+		cancel()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for run, want := range []map[string]int{
+			{"desired": 2 * customers * authorizersEach, "already_shared": 2 * customers, "pending_confirmation": 8 * customers,
+				"awaiting_confirmation": 0, "failed": 0, "deferred": 0},
+			{"desired": 2 * customers * authorizersEach, "already_shared": 2 * customers, "pending_confirmation": 0,
+				"awaiting_confirmation": 8 * customers, "failed": 0, "deferred": 0},
+		} {
+			emu.ResetCalls()
+			start := time.Now()
+			answer, err := proc.Invoke([]byte(`{"action":"reconcile"}`), environment, fmt.Sprintf("customers-%d", run), 5*time.Minute)
+			took := time.Since(start)
+			if err != nil {
+				proc.Close()
+				b.Fatalf("run %d: %v", run+1, err)
+			}
+			if err := checkSummary(answer, want); err != nil {
+				proc.Close()
+				b.Fatalf("run %d: %v", run+1, err)
+			}
+			gets, shares := emu.Calls(wxemu.EndpointGetEnvID), emu.Calls(wxemu.EndpointShare)
+			wantShares := envs
+			if run == 1 {
+				wantShares = 0 // within the relink window: no write at all
+			}
+			if gets != reads || shares != wantShares {
+				proc.Close()
+				b.Fatalf("run %d: %d reads and %d writes, want the minimum: %d and %d", run+1, gets, shares, reads, wantShares)
+			}
+			if run == 0 {
+				first, wall1 = append(first, float64(gets+shares)), append(wall1, float64(took.Milliseconds()))
+			} else {
+				second, wall2 = append(second, float64(gets+shares)), append(wall2, float64(took.Milliseconds()))
+			}
+		}
+		peak, err := peakRSS(proc.PID())
+		proc.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		rss = append(rss, peak)
+	}
+	b.ReportMetric(median(first), "calls_run1")
+	b.ReportMetric(float64(reads+envs), "min_calls_run1")
+	b.ReportMetric(median(second), "calls_run2")
+	b.ReportMetric(float64(reads), "min_calls_run2")
+	b.ReportMetric(median(rss), "peak_rss_MiB")
+	b.ReportMetric(median(wall1), "run1_ms")
+	b.ReportMetric(median(wall2), "run2_ms")
+	if m := median(rss); m >= 128 {
+		b.Errorf("peak RSS %.1f MiB, over the budget of 128 MiB", m)
+	}
+}
+
+// checkSummary checks the counts of a reconcile's answer.
+func checkSummary(answer []byte, want map[string]int) error {
+	var res struct {
+		Summary map[string]int `json:"summary"`
+	}
+	if err := json.Unmarshal(answer, &res); err != nil {
+		return fmt.Errorf("answer %.300s: %w", answer, err)
+	}
+	for name, n := range want {
+		if got := res.Summary[name]; got != n {
+			return fmt.Errorf("summary %s = %d, want %d: %.400s", name, got, n, answer)
+		}
+	}
+	return nil
+}
+
+// customerFleet returns the manifest of the customers, the emulator's world and the ledger's
+// authorizers: customer c is "Customer c" with envs cust-c-a and cust-c-b and the authorizers
+// appID(c*5) ... appID(c*5+4), every boundEvery-th of them bound to both envs already.
+func customerFleet() (share.Request, wxemu.State, []ledger.Authorizer) {
+	manifest := share.Request{Customers: make([]share.Customer, customers)}
+	state := wxemu.State{Envs: map[string]wxemu.Env{}, Apps: map[string]wxemu.App{}, Bindings: map[string][]string{}}
+	seed := make([]ledger.Authorizer, 0, customers*authorizersEach)
+	at := time.Unix(1_700_000_000, 0).UTC()
+	for c := range customers {
+		principal := fmt.Sprintf("Customer %04d Co., Ltd.", c)
+		envs := []string{fmt.Sprintf("cust-%04d-a", c), fmt.Sprintf("cust-%04d-b", c)}
+		manifest.Customers[c] = share.Customer{Principal: principal, Envs: envs}
+		for _, env := range envs {
+			state.Envs[env] = wxemu.Env{Subject: principal}
+		}
+		for k := range authorizersEach {
+			i := c*authorizersEach + k
+			appid := appID(i)
+			state.Apps[appid] = wxemu.App{Subject: principal}
+			if i%boundEvery == 0 {
+				state.Bindings[appid] = envs
+			}
+			seed = append(seed, ledger.Authorizer{AppID: appid, Principal: principal, Authorized: true,
+				PermissionSets: []int{17, 18, 19}, MiniProgram: true, AuthorizedAt: at, InfoFetchedAt: at,
+				LastEvent: "authorized", LastEventTime: at})
+		}
+	}
+	return manifest, state, seed
+}
+
+// seedAuthorizers writes the authorizers into a new SQLite ledger at path.
+func seedAuthorizers(path string, seed []ledger.Authorizer) error {
+	ctx := context.Background()
+	l, err := ledger.Open(ctx, "sqlite:"+path, "", ledger.Options{}, sqliteledger.Engine)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	for _, a := range seed {
+		if _, err := l.UpdateAuthorizer(ctx, a.AppID, func(rec *ledger.Authorizer) (bool, error) {
+			a.Version = rec.Version
+			*rec = a
+			return true, nil
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
