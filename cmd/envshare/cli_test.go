@@ -36,9 +36,9 @@ func TestAgainstTheLocalDeployment(t *testing.T) {
 		{name: "refresh", args: []string{"refresh"}, code: 0, stdout: []string{"minted", "expires at"}},
 		{name: "unshare", args: []string{"unshare", acmeEnv, "wx075cf85bf347b6df"}, code: 0,
 			stdout: []string{"unshare: requested 1, unshared 1, failed 0"}},
-		// The handler has no /fleet and /quota yet: the answer says where to look.
-		{name: "fleet on a deployment without it", args: []string{"fleet"}, code: 3,
-			stderr: []string{"not_found (HTTP 404)", "a deployment older than the command may lack /fleet and /quota"}},
+		// The local deployment keeps a ledger (SQLite) and three customers.
+		{name: "fleet", args: []string{"fleet"}, code: 0,
+			stdout: []string{"CUSTOMER", "AUTHORIZERS", "authorizers: known "}},
 		{name: "a malformed appid, before any call", args: []string{"bindings", "wx075CF85BF347B6DF"}, code: 2,
 			stderr: []string{`appids[0]: "wx075CF85BF347B6DF" is not an appid`}},
 		{name: "no URL", env: map[string]string{}, args: []string{"quota"}, code: 2,
