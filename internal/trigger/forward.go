@@ -1,23 +1,18 @@
 package trigger
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/envshare/envshare/internal/wxcrypt"
 	"github.com/envshare/envshare/pkg/retry"
 	"github.com/envshare/envshare/pkg/share"
-	"github.com/envshare/envshare/pkg/strictjson"
 )
 
 // forwardAction is the internal message that retries a forward (README, Running next to an
@@ -211,41 +206,15 @@ func (a *App) retryForward(ctx context.Context, inst *instance, body []byte) (an
 // decodeForward reads a forward message as strictly as the other messages: action, query and
 // body required, content_type optional, nothing unknown or given twice.
 func decodeForward(body []byte) (pushCopy, *share.Error) {
-	body = bytes.TrimSpace(body)
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(body, &m); err != nil || m == nil {
-		return pushCopy{}, invalid("body: must be a JSON object")
-	}
-	if dups := strictjson.DuplicateKeys(body); len(dups) > 0 {
-		return pushCopy{}, invalid(dups[0] + ": given more than once")
-	}
 	var p pushCopy
-	var details []string
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		var err error
-		switch k {
-		case "action":
-			err = json.Unmarshal(m[k], &p.Action)
-		case "query":
-			err = json.Unmarshal(m[k], &p.Query)
-		case "body":
-			err = json.Unmarshal(m[k], &p.Body)
-		case "content_type":
-			err = json.Unmarshal(m[k], &p.ContentType)
-		default:
-			details = append(details, k+": unknown field (a forward message takes action, query, body and content_type)")
-		}
-		if err != nil {
-			details = append(details, k+": wrong type")
-		}
-	}
-	for _, k := range []string{"query", "body"} {
-		if _, ok := m[k]; !ok {
-			details = append(details, k+": required")
-		}
-	}
-	if len(details) > 0 {
-		return pushCopy{}, invalid(details...)
+	se := decodeMessage(body, map[string]messageField{
+		"action":       into("action", &p.Action, nil),
+		"query":        into("query", &p.Query, nil),
+		"body":         into("body", &p.Body, nil),
+		"content_type": into("content_type", &p.ContentType, nil),
+	}, []string{"query", "body"}, "a forward message takes action, query, body and content_type")
+	if se != nil {
+		return pushCopy{}, se
 	}
 	return p, nil
 }

@@ -1,13 +1,11 @@
 package trigger
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"time"
 
@@ -15,7 +13,6 @@ import (
 	"github.com/envshare/envshare/internal/ledger"
 	"github.com/envshare/envshare/internal/wxcrypt"
 	"github.com/envshare/envshare/pkg/share"
-	"github.com/envshare/envshare/pkg/strictjson"
 	"github.com/envshare/envshare/pkg/wechat"
 )
 
@@ -311,48 +308,30 @@ type onboardMessage struct {
 // decodeOnboard reads an onboard message as strictly as the other messages: every field
 // required, none unknown or given twice.
 func decodeOnboard(body []byte) (fleet.Event, *share.Error) {
-	body = bytes.TrimSpace(body)
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(body, &m); err != nil || m == nil {
-		return fleet.Event{}, invalid("body: must be a JSON object")
-	}
-	if dups := strictjson.DuplicateKeys(body); len(dups) > 0 {
-		return fleet.Event{}, invalid(dups[0] + ": given more than once")
-	}
 	var msg onboardMessage
-	var details []string
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		var err error
-		switch k {
-		case "action":
-			err = json.Unmarshal(m[k], &msg.Action)
-		case "appid":
-			if err = json.Unmarshal(m[k], &msg.AppID); err == nil && !share.ValidAppID(msg.AppID) {
-				details = append(details, "appid: must be an appid (wx followed by 16 lowercase hex digits)")
+	se := decodeMessage(body, map[string]messageField{
+		"action": into("action", &msg.Action, nil),
+		"appid": into("appid", &msg.AppID, func(v string) string {
+			if !share.ValidAppID(v) {
+				return "must be an appid (wx followed by 16 lowercase hex digits)"
 			}
-		case "event":
-			if err = json.Unmarshal(m[k], &msg.Event); err == nil &&
-				!slices.Contains([]string{fleet.EventAuthorized, fleet.EventUpdateAuthorized, fleet.EventUnauthorized}, msg.Event) {
-				details = append(details, "event: must be authorized, updateauthorized or unauthorized")
+			return ""
+		}),
+		"event": into("event", &msg.Event, func(v string) string {
+			if !slices.Contains([]string{fleet.EventAuthorized, fleet.EventUpdateAuthorized, fleet.EventUnauthorized}, v) {
+				return "must be authorized, updateauthorized or unauthorized"
 			}
-		case "create_time":
-			if err = json.Unmarshal(m[k], &msg.CreateTime); err == nil && msg.CreateTime <= 0 {
-				details = append(details, "create_time: must be a positive Unix time")
+			return ""
+		}),
+		"create_time": into("create_time", &msg.CreateTime, func(v int64) string {
+			if v <= 0 {
+				return "must be a positive Unix time"
 			}
-		default:
-			details = append(details, k+": unknown field (an onboard message takes action, appid, event and create_time)")
-		}
-		if err != nil {
-			details = append(details, k+": wrong type")
-		}
-	}
-	for _, k := range []string{"appid", "event", "create_time"} {
-		if _, ok := m[k]; !ok {
-			details = append(details, k+": required")
-		}
-	}
-	if len(details) > 0 {
-		return fleet.Event{}, invalid(details...)
+			return ""
+		}),
+	}, []string{"appid", "event", "create_time"}, "an onboard message takes action, appid, event and create_time")
+	if se != nil {
+		return fleet.Event{}, se
 	}
 	return fleet.Event{AppID: msg.AppID, InfoType: msg.Event, CreateTime: time.Unix(msg.CreateTime, 0).UTC()}, nil
 }

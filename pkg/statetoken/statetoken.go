@@ -157,14 +157,16 @@ func (r *Reader) now() time.Time {
 	return time.Now()
 }
 
-// maxRecordBytes bounds a record: the state record is a few hundred bytes.
-const maxRecordBytes = 64 << 10
+// MaxFileBytes bounds what File reads: a state record is a few hundred bytes, so anything
+// much larger is the wrong file.
+const MaxFileBytes = 64 << 10
 
 // File is the Store of a state record kept in a file (envshare's mode file): the id is its
 // path. The zero value is ready; each Get reads the file again.
 type File struct{}
 
-// Get reads the whole file. Its errors name the path, never the content.
+// Get reads the whole file, at most MaxFileBytes. Its errors name the path, never the
+// content.
 func (File) Get(ctx context.Context, path string) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
@@ -174,12 +176,12 @@ func (File) Get(ctx context.Context, path string) (string, error) {
 		return "", err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxRecordBytes+1))
+	b, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
 	if err != nil {
 		return "", fmt.Errorf("read %s: %w", path, err)
 	}
-	if len(b) > maxRecordBytes {
-		return "", fmt.Errorf("read %s: larger than %d KiB, not a state record", path, maxRecordBytes>>10)
+	if len(b) > MaxFileBytes {
+		return "", fmt.Errorf("read %s: the file is larger than %d KiB", path, MaxFileBytes>>10)
 	}
 	return string(b), nil
 }

@@ -139,7 +139,7 @@ func TestFile(t *testing.T) {
 	if err := os.WriteFile(path, bytes.Repeat([]byte(" "), 65<<10), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := statetoken.Read(t.Context(), statetoken.File{}, path); err == nil || !strings.Contains(err.Error(), "not a state record") {
+	if _, err := statetoken.Read(t.Context(), statetoken.File{}, path); err == nil || !strings.Contains(err.Error(), "larger than 64 KiB") {
 		t.Fatalf("a large file: %v", err)
 	}
 	if _, err := statetoken.Read(t.Context(), statetoken.File{}, path+".missing"); !errors.Is(err, os.ErrNotExist) {
