@@ -54,7 +54,7 @@ func TestBootstrapUnderTheRuntimeInterfaceEmulator(t *testing.T) {
 
 	// Samples with a configuration of their own (a sidecar): a runtime each, against the
 	// sample's emulator, with the sample's files (credentials secret, state record).
-	for _, name := range []string{"httpapi-v2-wechat-ticket", "apigw-v1-wechat-ticket", "httpapi-v2-wechat-authorized",
+	for _, name := range []string{"httpapi-v2-wechat-ticket", "apigw-v1-wechat-ticket", "httpapi-v2-wechat-authorized", "httpapi-v2-wechat-forwarded",
 		"direct-refresh", "httpapi-v2-refresh", "httpapi-v2-confirm-page"} {
 		t.Run(name, func(t *testing.T) {
 			f := eventtest.NewFixture(t, adapter.Dir, name)

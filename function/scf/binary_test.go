@@ -87,7 +87,7 @@ func TestBinaryOverTheSCFProtocol(t *testing.T) {
 
 	// Samples with a configuration of their own (a sidecar): a process each, against the
 	// sample's emulator, with the sample's files (credentials secret, state record).
-	for _, name := range []string{"apigw-wechat-ticket", "apigw-wechat-authorized", "direct-refresh", "apigw-refresh",
+	for _, name := range []string{"apigw-wechat-ticket", "apigw-wechat-authorized", "apigw-wechat-forwarded", "direct-refresh", "apigw-refresh",
 		"timer-refresh", "apigw-confirm-page"} {
 		t.Run(name, func(t *testing.T) {
 			f := eventtest.NewFixture(t, adapter.Dir, name)

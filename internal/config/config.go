@@ -54,6 +54,11 @@ type Config struct {
 	TencentSSMStateVersionID string        `envconfig:"ENVSHARE_TENCENT_SSM_STATE_VERSION_ID" default:"v1"`
 	StateKMSKeyID            string        `envconfig:"ENVSHARE_STATE_KMS_KEY_ID"`
 
+	// Next to an existing platform backend (README, Running next to an existing backend): who
+	// mints the token, and where every correctly signed push is forwarded.
+	TokenOwner string `envconfig:"ENVSHARE_TOKEN_OWNER" default:"envshare"`
+	ForwardURL string `envconfig:"ENVSHARE_FORWARD_URL"`
+
 	// WeChat's authorization events (README, Receiving WeChat's events). The COMPONENT_*
 	// variables are for mode env; other modes keep these values in the credentials secret.
 	ComponentAppID          string `envconfig:"ENVSHARE_COMPONENT_APPID"`
@@ -223,6 +228,7 @@ func (c Config) Validate() error {
 		bad("MAX_RESULTS", "must be between 1 and 10000")
 	}
 	c.validateLifecycle(bad)
+	c.validateBackend(bad)
 	c.validateEvents(bad)
 	c.validateLedger(bad)
 	if c.PublicURL != "" && page.CheckPublicURL(c.PublicURL) != nil {
@@ -258,6 +264,31 @@ func (c Config) validateLifecycle(bad func(name, format string, args ...any)) {
 		bad("STATE_KMS_KEY_ID", "only used with ENVSHARE_TOKEN_MODE=aws-ssm")
 	}
 }
+
+// Token owners (ENVSHARE_TOKEN_OWNER).
+const (
+	OwnerEnvshare = "envshare" // envshare mints (with a state record, its refresh is the one minter)
+	OwnerExternal = "external" // the platform's backend writes the token; envshare only reads it
+)
+
+// validateBackend checks the settings of running next to an existing backend.
+func (c Config) validateBackend(bad func(name, format string, args ...any)) {
+	switch c.TokenOwner {
+	case OwnerEnvshare:
+	case OwnerExternal:
+		if c.TokenMode == "env" {
+			bad("TOKEN_OWNER", "external needs a record the backend writes the token into: ENVSHARE_TOKEN_MODE file or a secret store, not env")
+		}
+	default:
+		bad("TOKEN_OWNER", "must be envshare (envshare mints the token) or external (the platform's backend writes it)")
+	}
+	if c.ForwardURL != "" && !isPlainHTTPURL(c.ForwardURL) {
+		bad("FORWARD_URL", "must be the backend's http(s) URL, without query, fragment or user info (each push's own query is added)")
+	}
+}
+
+// External reports whether the platform's backend owns the token (ENVSHARE_TOKEN_OWNER=external).
+func (c Config) External() bool { return c.TokenOwner == OwnerExternal }
 
 // validateEvents checks the settings of WeChat's authorization events.
 func (c Config) validateEvents(bad func(name, format string, args ...any)) {
@@ -359,6 +390,14 @@ func (c Config) NotifyKey() string {
 
 // hours writes d in hours, as a person sets it (720h).
 func hours(d time.Duration) string { return fmt.Sprintf("%dh", d/time.Hour) }
+
+// isPlainHTTPURL reports whether s is an absolute http(s) URL with a host and nothing after
+// its path.
+func isPlainHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && isHTTPURL(s) && u.User == nil && u.RawQuery == "" && !u.ForceQuery && u.Fragment == "" &&
+		!strings.Contains(s, "#")
+}
 
 // isHTTPURL reports whether s is an absolute http or https URL with a host.
 func isHTTPURL(s string) bool {

@@ -57,6 +57,7 @@ func TestLoad(t *testing.T) {
 			RefreshBefore:            30 * time.Minute,
 			TicketWriteInterval:      time.Hour,
 			TencentSSMStateVersionID: "v1",
+			TokenOwner:               "envshare",
 			Offboard:                 "keep",
 			PageTTL:                  168 * time.Hour,
 			RelinkAfter:              72 * time.Hour,
@@ -446,4 +447,39 @@ func loadFails(t *testing.T, env map[string]string, want []string) {
 			t.Errorf("error %q does not contain %q", err, w)
 		}
 	}
+}
+
+// TestLoadChecksTheBackendSettings: ENVSHARE_TOKEN_OWNER and ENVSHARE_FORWARD_URL fail fast,
+// naming the variable (issue 22 section 1).
+func TestLoadChecksTheBackendSettings(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"an unknown owner", map[string]string{"ENVSHARE_TOKEN_OWNER": "backend"}, []string{"ENVSHARE_TOKEN_OWNER", "envshare", "external"}},
+		{"an external owner in mode env", map[string]string{"ENVSHARE_TOKEN_OWNER": "external"}, []string{"ENVSHARE_TOKEN_OWNER", "not env"}},
+		{"a forward URL without scheme", map[string]string{"ENVSHARE_FORWARD_URL": "backend.example.com/wechat"}, []string{"ENVSHARE_FORWARD_URL", "http(s) URL"}},
+		{"a forward URL of another scheme", map[string]string{"ENVSHARE_FORWARD_URL": "ftp://backend.example.com/"}, []string{"ENVSHARE_FORWARD_URL"}},
+		{"a forward URL with a query", map[string]string{"ENVSHARE_FORWARD_URL": "https://backend.example.com/wechat?x=1"}, []string{"ENVSHARE_FORWARD_URL", "query"}},
+		{"a forward URL with an empty query", map[string]string{"ENVSHARE_FORWARD_URL": "https://backend.example.com/wechat?"}, []string{"ENVSHARE_FORWARD_URL", "query"}},
+		{"a forward URL with a fragment", map[string]string{"ENVSHARE_FORWARD_URL": "https://backend.example.com/wechat#x"}, []string{"ENVSHARE_FORWARD_URL", "fragment"}},
+		{"a forward URL with user info", map[string]string{"ENVSHARE_FORWARD_URL": "https://u:p@backend.example.com/wechat"}, []string{"ENVSHARE_FORWARD_URL", "user info"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) { loadFails(t, tt.env, tt.want) })
+	}
+	t.Run("the defaults and good values are accepted", func(t *testing.T) {
+		clearEnv(t)
+		setEnv(t, map[string]string{"ENVSHARE_COMPONENT_ACCESS_TOKEN": "tok"})
+		c, err := Load()
+		if err != nil || c.TokenOwner != OwnerEnvshare || c.External() || c.ForwardURL != "" {
+			t.Fatalf("%+v, %v", c, err)
+		}
+		clearEnv(t)
+		setEnv(t, map[string]string{"ENVSHARE_TOKEN_MODE": "file", "ENVSHARE_TOKEN_FILE": "/run/credentials.json",
+			"ENVSHARE_TOKEN_OWNER": "external", "ENVSHARE_FORWARD_URL": "https://backend.example.com/wechat/push"})
+		if c, err := Load(); err != nil || !c.External() {
+			t.Fatalf("%+v, %v", c, err)
+		}
+	})
 }

@@ -22,6 +22,7 @@ var (
 		"ENVSHARE_PUBLIC_URL":           "https://service-f94sy04v-1250000000.gz.apigw.tencentcs.com/release",
 		"ENVSHARE_PAGE_SECRET":          "page-secret-0123456789abcdef0123",
 		"ENVSHARE_PAGE_SECRET_PREVIOUS": "page-secret-previous-0123456789ab",
+		"ENVSHARE_FORWARD_URL":          "https://backend.example.com/wechat/push",
 	}
 	scfFirstDeployEnv = []string{"ENVSHARE_TOKEN_SECRET_ID", "ENVSHARE_HTTP_SECRET"}
 )
@@ -202,6 +203,10 @@ func TestAWSPolicies(t *testing.T) {
 		{"aws-ssm without a state record reads the credentials parameter only",
 			map[string]string{"TokenMode": "aws-ssm", "TokenSecretId": "/envshare/credentials", "TokenKmsKeyId": key},
 			[]grant{{"ssm:GetParameter", parameter("/envshare/credentials")}, {"kms:Decrypt", keyARN}}},
+		{"an external owner: the same grants (ticket pushes are still written), the refresh schedule off",
+			map[string]string{"TokenMode": "aws-secretsmanager", "TokenSecretId": "envshare/credentials", "StateId": "envshare/state", "TokenOwner": "external"},
+			[]grant{{"secretsmanager:GetSecretValue", secret("envshare/credentials")},
+				{"secretsmanager:GetSecretValue", secret("envshare/state")}, {"secretsmanager:PutSecretValue", secret("envshare/state")}}},
 		{"env reads no store",
 			map[string]string{"TokenMode": "env", "ComponentAccessToken": "a-token"},
 			nil},
@@ -246,11 +251,11 @@ func TestAWSPolicies(t *testing.T) {
 					state = scalar(e.mustEval(t, "State of "+name, p["State"]))
 				}
 				want := "DISABLED"
-				if tc.params["StateId"] != "" {
+				if tc.params["StateId"] != "" && tc.params["TokenOwner"] != "external" {
 					want = "ENABLED"
 				}
 				if state != want {
-					t.Errorf("the refresh schedule %s is %s, want %s (StateId %q)", name, state, want, tc.params["StateId"])
+					t.Errorf("the refresh schedule %s is %s, want %s (StateId %q, TokenOwner %q)", name, state, want, tc.params["StateId"], tc.params["TokenOwner"])
 				}
 			}
 		})

@@ -95,6 +95,10 @@ type Sidecar struct {
 	// (an authorizer by its appid, a pair by its env and appid): each field given must have
 	// the value given, the others are not compared.
 	WantLedger *WantLedger `json:"want_ledger"`
+	// WantForwarded, when above 0, starts a local receiver of forwarded pushes, names it in
+	// ENVSHARE_FORWARD_URL, and wants that many pushes forwarded to it, each a POST that passes
+	// WeChat's signature check with the test platform's token.
+	WantForwarded int `json:"want_forwarded"`
 }
 
 // WantLedger is what the ledger must hold after a sample.
@@ -193,6 +197,8 @@ type Fixture struct {
 	Emu     *wxemu.Emulator
 	Base    string            // the emulator's address
 	Env     map[string]string // the ENVSHARE_* variables
+	// Forwards is the receiver of forwarded pushes (Sidecar.WantForwarded), else nil.
+	Forwards *ForwardReceiver
 }
 
 // NewFixture prepares the sample dir/name.json: it reads the sidecar, serves a new emulator
@@ -218,7 +224,12 @@ func NewFixture(t *testing.T, dir, name string) *Fixture {
 	if err != nil {
 		t.Fatalf("sidecar of %s: %v", name, err)
 	}
-	return &Fixture{Sidecar: sc, Emu: emu, Base: base, Env: env}
+	f := &Fixture{Sidecar: sc, Emu: emu, Base: base, Env: env}
+	if sc.WantForwarded > 0 {
+		f.Forwards = StartForwardReceiver(t)
+		env["ENVSHARE_FORWARD_URL"] = f.Forwards.URL
+	}
+	return f
 }
 
 // NewEmulator returns the samples' emulator: it accepts TestToken, and knows the platform's
@@ -330,6 +341,9 @@ func (f *Fixture) CheckAfter(t testing.TB) {
 	}
 	if want := f.Sidecar.WantLedger; want != nil {
 		checkLedger(t, f.Env["ENVSHARE_LEDGER"], *want)
+	}
+	if f.Forwards != nil {
+		f.Forwards.Check(t, f.Sidecar.WantForwarded)
 	}
 	for _, ep := range slices.Sorted(maps.Keys(f.Sidecar.WantCalls)) {
 		if got, want := f.Emu.Calls(ep), f.Sidecar.WantCalls[ep]; got != want {

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/envshare/envshare/internal/ledger"
+	"github.com/envshare/envshare/internal/wxcrypt"
 	"github.com/envshare/envshare/pkg/share"
 )
 
@@ -88,7 +89,7 @@ func shardOf(s *share.Shard) ledger.Shard {
 
 // authorizer is the share package's view of a ledger record.
 func authorizer(a ledger.Authorizer) share.Authorizer {
-	return share.Authorizer{AppID: a.AppID, Known: a.Version > 0, Principal: a.Principal, Authorized: a.Authorized,
+	return share.Authorizer{AppID: a.AppID, Known: a.Known(), Principal: a.Principal, Authorized: a.Authorized,
 		PermissionSets: a.PermissionSets}
 }
 
@@ -245,7 +246,7 @@ func (f *Fleet) learn(ctx context.Context, page []Listed, sum *share.BackfillSum
 		return err
 	}
 	for i, a := range known {
-		if a.Version > 0 {
+		if a.Known() {
 			continue
 		}
 		sum.New++
@@ -265,7 +266,7 @@ func (f *Fleet) learn(ctx context.Context, page []Listed, sum *share.BackfillSum
 		sum.Fetched++
 		authTime := page[i].AuthTime
 		if _, err := f.Ledger.UpdateAuthorizer(ctx, a.AppID, func(rec *ledger.Authorizer) (bool, error) {
-			if rec.Version > 0 { // an event recorded it meanwhile: it knows better
+			if rec.Known() { // an event recorded it meanwhile: it knows better
 				return false, nil
 			}
 			rec.Authorized, rec.AuthorizedAt = true, authTime
@@ -296,9 +297,28 @@ type Event struct {
 	CreateTime time.Time
 }
 
-// ErrStale: the event is older than the newest one the ledger recorded for its appid (the
-// contract's section 5, "Order"); nothing was written.
+// ErrStale: the event is older than the newest one the ledger recorded, or an instance took
+// up, for its appid (the contract's section 5, "Order"); nothing was written.
 var ErrStale = errors.New("an authorization event newer than this one was recorded")
+
+// ErrDuplicate: the same event (its kind and CreateTime) was taken up for handling less than
+// the window ago, by this instance or another: this push of it is a duplicate, and nothing was
+// written.
+var ErrDuplicate = errors.New("the same authorization event was taken up moments ago")
+
+// stale reports ErrStale when ev is older than the newest event recorded or taken up for a. A
+// time more than wxcrypt.MaxAhead ahead of now (a record written from a clock gone wrong) never
+// counts as newer: it could otherwise lock out every genuine event.
+func stale(ev Event, a ledger.Authorizer, now time.Time) error {
+	newest, kind := a.LastEventTime, a.LastEvent
+	if h := a.Handling; h.CreateTime.After(newest) {
+		newest, kind = h.CreateTime, h.Event
+	}
+	if ev.CreateTime.Before(newest) && !wxcrypt.TooFarAhead(newest, now) {
+		return fmt.Errorf("%w (%s at %s)", ErrStale, kind, newest.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
 
 // CheckOrder reads the authorizer and reports ErrStale when ev is older than its newest event.
 // It returns the record as read (Version 0 when unknown).
@@ -307,10 +327,27 @@ func (f *Fleet) CheckOrder(ctx context.Context, ev Event) (ledger.Authorizer, er
 	if err != nil {
 		return a, err
 	}
-	if ev.CreateTime.Before(a.LastEventTime) {
-		return a, fmt.Errorf("%w (%s at %s)", ErrStale, a.LastEvent, a.LastEventTime.UTC().Format(time.RFC3339))
-	}
-	return a, nil
+	return a, stale(ev, a, f.Now())
+}
+
+// Claim takes a pushed event up for handling, in one conditional write of its authorizer's
+// record, so that every instance sees it: ErrStale when a newer event was recorded or taken up,
+// ErrDuplicate when this very event was taken up less than window ago (a replay after that acts
+// again, as the contract's "an equal CreateTime acts again" says). It returns the record as
+// written.
+func (f *Fleet) Claim(ctx context.Context, ev Event, window time.Duration) (ledger.Authorizer, error) {
+	now := f.Now()
+	return f.Ledger.UpdateAuthorizer(ctx, ev.AppID, func(a *ledger.Authorizer) (bool, error) {
+		if err := stale(ev, *a, now); err != nil {
+			return false, err
+		}
+		h := a.Handling
+		if since := now.Sub(h.Since); h.Event == ev.InfoType && h.CreateTime.Equal(ev.CreateTime) && since < window && since > -window {
+			return false, ErrDuplicate
+		}
+		a.Handling = ledger.Handling{Event: ev.InfoType, CreateTime: ev.CreateTime, Since: now}
+		return true, nil
+	})
 }
 
 // RecordEvent writes the event, with the authorizer's info when it was fetched (nil: not), to
@@ -320,8 +357,8 @@ func (f *Fleet) CheckOrder(ctx context.Context, ev Event) (ledger.Authorizer, er
 func (f *Fleet) RecordEvent(ctx context.Context, ev Event, info *Info) (rec ledger.Authorizer, changed bool, err error) {
 	now := f.Now()
 	rec, err = f.Ledger.UpdateAuthorizer(ctx, ev.AppID, func(a *ledger.Authorizer) (bool, error) {
-		if ev.CreateTime.Before(a.LastEventTime) {
-			return false, ErrStale
+		if err := stale(ev, *a, now); err != nil {
+			return false, err
 		}
 		before := *a
 		switch ev.InfoType {
@@ -336,7 +373,7 @@ func (f *Fleet) RecordEvent(ctx context.Context, ev Event, info *Info) (rec ledg
 			setInfo(a, *info, now)
 		}
 		a.LastEvent, a.LastEventTime = ev.InfoType, ev.CreateTime
-		changed = before.Version == 0 || before.Authorized != a.Authorized || before.Principal != a.Principal ||
+		changed = !before.Known() || before.Authorized != a.Authorized || before.Principal != a.Principal ||
 			!slices.Equal(before.PermissionSets, a.PermissionSets) || before.MiniProgram != a.MiniProgram
 		written := changed || before.LastEvent != a.LastEvent || !before.LastEventTime.Equal(a.LastEventTime) ||
 			!before.AuthorizedAt.Equal(a.AuthorizedAt) || !before.UnauthorizedAt.Equal(a.UnauthorizedAt) ||

@@ -64,6 +64,9 @@ func (f *Fleet) View(ctx context.Context, customers []share.Customer) (*View, er
 		}
 	}
 	err := f.Ledger.ScanAuthorizers(ctx, ledger.All, func(a ledger.Authorizer) error {
+		if !a.Known() {
+			return nil // an event taken up, not recorded yet
+		}
 		v.Authorizers.Known++
 		if !a.Authorized {
 			return nil

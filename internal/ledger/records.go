@@ -25,9 +25,29 @@ type Authorizer struct {
 	// "Order"): its InfoType and its CreateTime.
 	LastEvent     string    `json:"last_event,omitempty"`
 	LastEventTime time.Time `json:"last_event_time,omitzero"`
+	// Handling is the authorization event an instance took up last for the appid, and when:
+	// pushes of the same event are collapsed for a while, and older ones are refused.
+	Handling Handling `json:"handling,omitzero"`
 
 	// Version is the record's version when it was read: 0 when the ledger does not know it.
 	Version int64 `json:"-"`
+}
+
+// Handling is an authorization event taken up for handling: its InfoType and CreateTime, and
+// when an instance took it up (on its own clock).
+type Handling struct {
+	Event      string    `json:"event"`
+	CreateTime time.Time `json:"create_time"`
+	Since      time.Time `json:"since"`
+}
+
+// Known reports whether the ledger knows the authorizer: its record exists and holds more than
+// an event taken up for handling (a record written by the claim alone, whose event has not been
+// recorded yet, tells nothing of the authorizer).
+func (a *Authorizer) Known() bool {
+	claimOnly := !a.Handling.Since.IsZero() && a.LastEvent == "" && a.Principal == "" && !a.Authorized &&
+		a.InfoFetchedAt.IsZero() && a.AuthorizedAt.IsZero() && a.UnauthorizedAt.IsZero()
+	return a.Version > 0 && !claimOnly
 }
 
 // HasPermission reports whether the authorizer granted permission set id.

@@ -8,33 +8,22 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/envshare/envshare/pkg/statetoken"
 )
 
 // MaxFileBytes bounds what a file may hold; more is surely the wrong file.
-const MaxFileBytes = 64 << 10
+const MaxFileBytes = statetoken.MaxFileBytes
 
 // File is the Store of mode "file": the id is a file's path, the value its whole content. The
 // zero value is ready to use. Errors name the path, never the content.
 type File struct{}
 
-// Get reads the whole file on every call, so a rotated file is picked up at once.
+// Get reads the whole file on every call, so a rotated file is picked up at once: the public
+// reader of pkg/statetoken, which other services use on the same files.
 func (File) Get(ctx context.Context, path string) (string, error) {
-	if err := ctx.Err(); err != nil {
-		return "", err
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return "", notFound(err) // *fs.PathError: names the path, not the content
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
-	if err != nil {
-		return "", fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(b) > MaxFileBytes {
-		return "", fmt.Errorf("read %s: the file is larger than %d KiB", path, MaxFileBytes>>10)
-	}
-	return string(b), nil
+	v, err := statetoken.File{}.Get(ctx, path)
+	return v, notFound(err) // *fs.PathError: names the path, not the content
 }
 
 // Put replaces the file's content atomically: a reader sees the old content or the new one,

@@ -15,6 +15,11 @@
 //     writes the record. The ticket writer (WeChat's component_verify_ticket pushes) and the
 //     minter each keep the other's fields as read.
 //
+// With an external owner (Config.External, ENVSHARE_TOKEN_OWNER=external) the platform's own
+// backend writes the token into the state record, or without one into the credentials secret;
+// the Source reads it there as from a state record and never mints, and the Refresher only
+// stores tickets (Refresh is refused by the caller).
+//
 // Concurrent callers share one load (singleflight). Reload, called after WeChat rejected a
 // token, reads the source again once for all callers; when the source still holds the rejected
 // token it answers ErrStaleToken and does not read the source again for StaleBackoff, so a bad

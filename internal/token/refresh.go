@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/envshare/envshare/internal/store"
+	"github.com/envshare/envshare/internal/wxcrypt"
 	"github.com/envshare/envshare/pkg/redact"
 	"github.com/envshare/envshare/pkg/retry"
 )
@@ -57,9 +58,13 @@ type Refresher struct {
 	RefreshBefore time.Duration // mint when the stored token expires within this (default 30m)
 	TicketEvery   time.Duration // store a new ticket at most this often (default 1h; StoreEveryTicket: every newer one)
 	Source        *Source       // this instance's Source, told of a new token at once (may be nil)
-	Now           func() time.Time
-	Logger        *slog.Logger
-	Secrets       *redact.Set
+	// External: the platform's backend owns the token (ENVSHARE_TOKEN_OWNER=external). Refresh
+	// must not be called; StoreTicket reads the record again just before its write and stands
+	// down if the backend wrote a token meanwhile, so that it never puts an older one back.
+	External bool
+	Now      func() time.Time
+	Logger   *slog.Logger
+	Secrets  *redact.Set
 	// Wait waits leaseSettle after taking the lease (default retry.Sleep; tests make it instant).
 	Wait func(ctx context.Context, d time.Duration) error
 
@@ -126,7 +131,7 @@ func (r *Refresher) Refresh(ctx context.Context, force bool) (res *RefreshResult
 		return nil, err
 	}
 	if !held { // another refresh is minting at this very moment: it writes the token
-		if problem := usableToken(cur, now); problem != "" {
+		if problem := usableToken(cur, now, false); problem != "" {
 			// Perhaps a failed mint's leftover: nobody may mint until the lease lapses, and
 			// meanwhile there is no token to serve. Say so loudly (the alarm), never "ok".
 			return nil, fmt.Errorf("%w (%s until %s), so nothing was minted: if that refresh failed, run refresh again after then",
@@ -246,11 +251,26 @@ func (r *Refresher) StoreTicket(ctx context.Context, ticket string, created time
 	if err != nil {
 		return false, err
 	}
-	if st.Ticket != "" && (ticket == st.Ticket || !created.After(st.TicketCreated) || created.Sub(st.TicketCreated) < r.ticketEvery()) {
+	// A stored time from more than wxcrypt.MaxAhead ahead of the clock (a push from a clock gone
+	// wrong, stored before such pushes were refused) never counts as newer: it would lock the
+	// record against every genuine ticket.
+	future := wxcrypt.TooFarAhead(st.TicketCreated, r.now())
+	if st.Ticket != "" && !future && (ticket == st.Ticket || !created.After(st.TicketCreated) || created.Sub(st.TicketCreated) < r.ticketEvery()) {
 		return false, nil
 	}
 	if st.leased("", r.now()) { // a mint is about to write the record: ours would be overwritten, or overwrite it
 		return false, nil
+	}
+	if r.External {
+		again, err := r.State.Read(ctx)
+		if err != nil {
+			return false, err
+		}
+		if again.Token != st.Token || !again.ExpiresAt.Equal(st.ExpiresAt) {
+			r.log().InfoContext(ctx, "the backend wrote its token while a ticket was being stored: the ticket is not stored (the next push is)")
+			return false, nil
+		}
+		st = again
 	}
 	st.Ticket, st.TicketCreated = ticket, created
 	if err := r.State.Write(ctx, st); err != nil {

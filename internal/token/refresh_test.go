@@ -376,6 +376,50 @@ func TestStoreTicket(t *testing.T) {
 		}
 	})
 
+	t.Run("a ticket stored from the future never locks the record (issue 23 #10)", func(t *testing.T) {
+		// A ticket_create_time a day ahead, written before such pushes were refused: the
+		// genuine tickets after it are stored all the same.
+		m := newMinter(recordJSON(map[string]any{"component_verify_ticket": "ticket@@@from-the-future",
+			"ticket_create_time": t0.Add(24 * time.Hour)}), credsJSON(""))
+		if ok, err := m.r.StoreTicket(t.Context(), newer, t0); !ok || err != nil {
+			t.Fatalf("StoreTicket of a genuine ticket = %v, %v; want stored", ok, err)
+		}
+		if got := m.record(t)["component_verify_ticket"]; got != newer {
+			t.Fatalf("the record holds %v", got)
+		}
+		// Up to 5 minutes ahead is the clock's tolerance: still newer.
+		m = newMinter(recordJSON(map[string]any{"component_verify_ticket": storedTicket, "ticket_create_time": t0.Add(4 * time.Minute)}), credsJSON(""))
+		if ok, err := m.r.StoreTicket(t.Context(), newer, t0); ok || err != nil {
+			t.Fatalf("StoreTicket of an older ticket = %v, %v; want not stored", ok, err)
+		}
+	})
+
+	t.Run("with an external owner a ticket write never puts back a token older than the backend's", func(t *testing.T) {
+		m := newMinter(stored(nil), credsJSON(""))
+		m.r.External = true
+		reads := 0
+		m.store.setHook(func(_ context.Context, op, _ string) {
+			if op == "get" {
+				if reads++; reads == 2 { // the backend writes its token between the writer's two reads
+					m.store.set("state", stored(map[string]any{"component_access_token": "backend-token-0002", "expires_at": t0.Add(3 * time.Hour)}))
+				}
+			}
+		})
+		if ok, err := m.r.StoreTicket(t.Context(), newer, t0.Add(time.Hour)); ok || err != nil {
+			t.Fatalf("StoreTicket = %v, %v; want not stored", ok, err)
+		}
+		if got := m.record(t)["component_access_token"]; got != "backend-token-0002" {
+			t.Fatalf("the record holds the token %v, want the backend's", got)
+		}
+		m.store.setHook(nil)
+		if ok, err := m.r.StoreTicket(t.Context(), newer, t0.Add(time.Hour)); !ok || err != nil {
+			t.Fatalf("the next push: StoreTicket = %v, %v; want stored", ok, err)
+		}
+		if rec := m.record(t); rec["component_access_token"] != "backend-token-0002" || rec["component_verify_ticket"] != newer {
+			t.Fatalf("record %v", rec)
+		}
+	})
+
 	t.Run("a failed write is an error and stores nothing", func(t *testing.T) {
 		m := newMinter(`{}`, credsJSON(""))
 		m.store.failPuts = 1

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/envshare/envshare/internal/ledger"
 	"github.com/envshare/envshare/internal/wxcrypt"
@@ -44,11 +45,12 @@ func (c Credentials) Values() []string {
 // CanMint reports whether c holds what minting needs besides a ticket.
 func (c Credentials) CanMint() bool { return c.AppID != "" && c.AppSecret != "" }
 
-// secretValue is a parsed credentials secret: the token itself, the credentials, or both
-// absent (an error).
+// secretValue is a parsed credentials secret: the token itself (and, as a backend that owns
+// it writes it, its expiry), the credentials, or both absent (an error).
 type secretValue struct {
-	token string
-	creds Credentials
+	token     string
+	expiresAt time.Time // zero: not given
+	creds     Credentials
 }
 
 // parseSecret reads a secret value in any accepted format. Surrounding white space (a file's
@@ -73,6 +75,7 @@ func parseSecret(raw string) (secretValue, error) {
 		AESKey         *string `json:"component_encoding_aes_key"`
 		PreviousAESKey *string `json:"component_encoding_aes_key_previous"`
 		LedgerDSN      *string `json:"ledger_dsn"`
+		ExpiresAt      *string `json:"expires_at"`
 	}
 	// The decoder's message is dropped: a syntax error can quote part of the value.
 	if err := json.Unmarshal([]byte(v), &j); err != nil {
@@ -86,6 +89,13 @@ func parseSecret(raw string) (secretValue, error) {
 			return secretValue{}, malformed("component_access_token: " + problem)
 		}
 		s.token = *j.Token
+	}
+	if j.ExpiresAt != nil && *j.ExpiresAt != "" {
+		t, err := time.Parse(time.RFC3339Nano, *j.ExpiresAt)
+		if err != nil {
+			return secretValue{}, malformed("expires_at: not an RFC 3339 time")
+		}
+		s.expiresAt = t
 	}
 	if problem := s.creds.messageProblem(); problem != "" {
 		return secretValue{}, malformed(problem)

@@ -65,6 +65,11 @@ type Config struct {
 	CredentialsID string
 	// Issuer mints from credentials (without a state record); nil refuses to mint.
 	Issuer Issuer
+	// External: the platform's own backend owns the token (ENVSHARE_TOKEN_OWNER=external) and
+	// writes component_access_token and expires_at into the state record, or without one into
+	// the credentials secret. The Source only reads it, every StateMaxAge and after WeChat
+	// rejected it, and never mints.
+	External bool
 
 	Timeout time.Duration    // bounds one load (all attempts); default 30 s
 	Now     func() time.Time // default time.Now
@@ -159,7 +164,11 @@ func (s *Source) Reload(ctx context.Context, rejected string) (string, error) {
 }
 
 func (s *Source) stale() error {
-	if s.cfg.State != nil {
+	switch {
+	case s.cfg.External:
+		return s.wrap(fmt.Errorf("%w: stored token rejected: the backend that owns it (ENVSHARE_TOKEN_OWNER=external) "+
+			"must write a new one (%w)", ErrStaleToken, wechat.ErrTokenUnusable))
+	case s.cfg.State != nil:
 		return s.wrap(fmt.Errorf("%w: stored token rejected: run refresh with force (%w)", ErrStaleToken, wechat.ErrTokenUnusable))
 	}
 	return s.wrap(fmt.Errorf("%w; update the secret", ErrStaleToken))
@@ -233,14 +242,10 @@ func (s *Source) fetch(ctx context.Context) (tok string, refreshAt, expiresAt ti
 		if err != nil {
 			return "", time.Time{}, time.Time{}, err
 		}
-		if problem := usableToken(st, now); problem != "" {
+		if problem := usableToken(st, now, s.cfg.External); problem != "" {
 			return "", time.Time{}, time.Time{}, errors.New(problem)
 		}
-		refreshAt := now.Add(StateMaxAge)
-		if !st.ExpiresAt.IsZero() && st.ExpiresAt.Before(refreshAt) {
-			refreshAt = st.ExpiresAt // never served past its expiry
-		}
-		return st.Token, refreshAt, st.ExpiresAt, nil
+		return st.Token, readAgainAt(now, st.ExpiresAt), st.ExpiresAt, nil
 	}
 	raw, err := s.cfg.Credentials.Get(ctx, s.cfg.CredentialsID)
 	if err != nil {
@@ -252,6 +257,13 @@ func (s *Source) fetch(ctx context.Context) (tok string, refreshAt, expiresAt ti
 	}
 	s.cfg.Secrets.Add(sec.token)
 	s.cfg.Secrets.Add(sec.creds.Values()...)
+	if s.cfg.External { // the backend's token, read like a state record's: never minted here
+		st := State{Token: sec.token, ExpiresAt: sec.expiresAt}
+		if problem := usableToken(st, now, true); problem != "" {
+			return "", time.Time{}, time.Time{}, errors.New(problem)
+		}
+		return st.Token, readAgainAt(now, st.ExpiresAt), st.ExpiresAt, nil
+	}
 	if sec.token != "" {
 		return sec.token, time.Time{}, time.Time{}, nil
 	}
@@ -270,12 +282,29 @@ func (s *Source) fetch(ctx context.Context) (tok string, refreshAt, expiresAt ti
 	return m.Token, m.ExpiresAt.Add(-refreshMargin(ttl)), m.ExpiresAt, nil
 }
 
-// usableToken says why the state record holds no token an instance may send ("" when it does).
-func usableToken(st State, now time.Time) string {
+// readAgainAt is when a token read from a record that others write is read again: after
+// StateMaxAge, and never served past its expiry.
+func readAgainAt(now, expiresAt time.Time) time.Time {
+	at := now.Add(StateMaxAge)
+	if !expiresAt.IsZero() && expiresAt.Before(at) {
+		at = expiresAt
+	}
+	return at
+}
+
+// usableToken says why the state record (or, with an external owner, the record the backend
+// writes) holds no token an instance may send ("" when it does).
+func usableToken(st State, now time.Time, external bool) string {
 	problem := ""
 	switch {
+	case st.Token == "" && external:
+		problem = "the record holds no component access token yet: the backend that owns it (ENVSHARE_TOKEN_OWNER=external) " +
+			"writes component_access_token and expires_at there"
 	case st.Token == "":
 		problem = "the state record holds no component access token yet: run refresh (the schedule does every 20 minutes)"
+	case !st.ExpiresAt.IsZero() && !now.Before(st.ExpiresAt) && external:
+		problem = fmt.Sprintf("the stored component access token expired at %s: the backend that owns it "+
+			"(ENVSHARE_TOKEN_OWNER=external) has not written a new one", st.ExpiresAt.UTC().Format(time.RFC3339))
 	case !st.ExpiresAt.IsZero() && !now.Before(st.ExpiresAt):
 		problem = fmt.Sprintf("the stored component access token expired at %s: is the refresh schedule running?",
 			st.ExpiresAt.UTC().Format(time.RFC3339))

@@ -425,3 +425,76 @@ func mustToken(t testing.TB, s *Source, want string) {
 		t.Fatalf("Token() = %q, %v; want %q", tok, err, want)
 	}
 }
+
+// TestSourceWithAnExternalOwner: with ENVSHARE_TOKEN_OWNER=external the backend writes the
+// token (into the state record, or without one into the credentials secret); the Source reads
+// it, every StateMaxAge and after a rejection, refuses an expired one, and never mints, even
+// from a secret that holds everything minting needs.
+func TestSourceWithAnExternalOwner(t *testing.T) {
+	backend := func(tok string, expires time.Time) string {
+		return recordJSON(map[string]any{"component_access_token": tok, "expires_at": expires})
+	}
+	// In the credentials secret, beside the platform's credentials and a seed ticket.
+	inSecret := func(tok string, expires time.Time) string {
+		fields := map[string]any{"component_appid": testAppID, "component_appsecret": testAppSecret,
+			"component_verify_ticket": seedTicket, "component_access_token": tok, "expires_at": expires}
+		if tok == "" {
+			delete(fields, "component_access_token")
+		}
+		return recordJSON(fields)
+	}
+	sources := map[string]func(record string, c *wxemu.Clock) (*Source, *memStore, *fakeIssuer, string){
+		"the state record": func(record string, c *wxemu.Clock) (*Source, *memStore, *fakeIssuer, string) {
+			m := newMemStore("state", record, "creds", credsJSON(seedTicket))
+			iss := &fakeIssuer{}
+			return NewSource(Config{Name: "state", State: &StateRecord{Store: m, ID: "state"}, Credentials: m, CredentialsID: "creds",
+				Issuer: iss, External: true, Now: c.Now, Logger: discard}), m, iss, "state"
+		},
+		"the credentials secret": func(record string, c *wxemu.Clock) (*Source, *memStore, *fakeIssuer, string) {
+			m := newMemStore("creds", record)
+			iss := &fakeIssuer{}
+			return NewSource(Config{Name: "creds", Credentials: m, CredentialsID: "creds", Issuer: iss, External: true,
+				Now: c.Now, Logger: discard}), m, iss, "creds"
+		},
+	}
+	for where, open := range sources {
+		write := backend
+		if where == "the credentials secret" {
+			write = inSecret
+		}
+		t.Run(where, func(t *testing.T) {
+			c := newClock()
+			s, m, iss, id := open(write(storedToken, c.Now().Add(2*time.Hour)), c)
+			mustToken(t, s, storedToken)
+
+			m.set(id, write("stored-token-0002", c.Now().Add(2*time.Hour))) // the backend minted
+			c.Advance(StateMaxAge)
+			mustToken(t, s, "stored-token-0002")
+
+			m.set(id, write("stored-token-0003", c.Now().Add(2*time.Hour)))
+			if tok, err := s.Reload(t.Context(), "stored-token-0002"); err != nil || tok != "stored-token-0003" {
+				t.Fatalf("Reload after a rejection = %q, %v", tok, err)
+			}
+			c.Advance(StaleBackoff)
+			_, err := s.Reload(t.Context(), "stored-token-0003")
+			if !errors.Is(err, wechat.ErrTokenUnusable) || !strings.Contains(err.Error(), "the backend that owns it") {
+				t.Fatalf("Reload of a token the backend did not replace = %v", err)
+			}
+
+			m.set(id, write("stored-token-0004", c.Now().Add(-time.Second)))
+			c.Advance(StateMaxAge)
+			s2, _, iss2, _ := open(m.value(id), c)
+			if _, err := s2.Token(t.Context()); err == nil || !strings.Contains(err.Error(), "expired at") || !strings.Contains(err.Error(), "ENVSHARE_TOKEN_OWNER=external") {
+				t.Fatalf("an expired token: %v", err)
+			}
+			s3, _, iss3, _ := open(write("", time.Time{}), c)
+			if _, err := s3.Token(t.Context()); err == nil || !strings.Contains(err.Error(), "no component access token yet") {
+				t.Fatalf("no token: %v", err)
+			}
+			if n := iss.calls() + iss2.calls() + iss3.calls(); n != 0 {
+				t.Fatalf("%d mints, want none", n)
+			}
+			assertClean(t, "", err)
+		})
+	}
+}

@@ -27,6 +27,7 @@ type stateStore struct {
 type opened struct {
 	store store.Store
 	id    string
+	url   string                   // the fake's URL ("" for the file store)
 	set   func(value string)       // creates or replaces the record
 	get   func() string            // the record's value ("" when missing)
 	fail  func(op, message string) // the next call of op fails with a message echoing message
@@ -43,7 +44,7 @@ func stateStores() []stateStore {
 			if err != nil {
 				t.Fatal(err)
 			}
-			return opened{store: s, id: id, set: func(v string) { set(f, v) }, get: func() string { return get(f) },
+			return opened{store: s, id: id, url: f.URL, set: func(v string) { set(f, v) }, get: func() string { return get(f) },
 				fail: func(op, msg string) { f.Fail(1, storetest.Fault{Op: op, Code: "AccessDeniedException", Message: msg}) }}
 		}
 	}
@@ -75,7 +76,7 @@ func stateStores() []stateStore {
 			if err != nil {
 				t.Fatal(err)
 			}
-			return opened{store: s, id: id,
+			return opened{store: s, id: id, url: f.URL,
 				set:  func(v string) { f.SetSecret(id, version, v) },
 				get:  func() string { v, _ := f.Secret(id, version); return v },
 				fail: func(op, msg string) { f.Fail(1, storetest.Fault{Op: op, Code: "FailedOperation", Message: msg}) }}

@@ -61,6 +61,8 @@ type App struct {
 	mu   sync.Mutex
 	inst *instance // nil until an initialisation succeeded
 
+	pushes pushMemory // the authorization events this instance took up (events.go)
+
 	invoked atomic.Bool // set by the first invocation: cold start
 }
 

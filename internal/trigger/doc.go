@@ -20,6 +20,13 @@
 // the error of what needs it), the page keys, and with ENVSHARE_LEDGER the fleet (internal/fleet)
 // over the ledger engines the binary links (Cloud.Ledgers).
 //
+// POST /wechat/events (events.go) answers within 3 s of the request's arrival, the instance's
+// initialisation included: acting and forwarding end at 2 s, notifications at 2.5 s, hand-offs to
+// the platform's retry at 3 s. Pushes from more than 5 minutes ahead are ignored; the
+// authorization events of an appid are taken up in order and copies collapsed (pushes.go, and
+// with a ledger its record); with ENVSHARE_FORWARD_URL every correctly signed push is forwarded
+// (forward.go), what fails going to the retry as the internal {"action":"forward",...} message.
+//
 // With a ledger, WeChat's authorization events are onboarding by customer (onboard.go): the
 // authorizer's info from WeChat, recorded in the ledger in order, then its customer's envs
 // shared, or permission_missing / unknown_customer reported; what fails transiently goes to the

@@ -8,41 +8,73 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/envshare/envshare/internal/fleet"
 	"github.com/envshare/envshare/internal/wxcrypt"
 	"github.com/envshare/envshare/pkg/share"
 )
 
-// eventActBudget is how long acting on a push (storing a ticket, an onboarding share) may take:
-// WeChat wants "success" within 5 s of sending, and the retry hand-off and the answer need
-// the rest.
+// The answer budget of POST /wechat/events, measured from the request's receipt: the start of
+// App.HTTP, before the instance's initialisation, so that a cold start counts. WeChat waits 5 s
+// for "success" and pushes again when it does not get it; the 2 s left are for the platform's
+// gateway, the runtime and the network (README, Receiving WeChat's events).
 const (
-	eventActBudget   = 3 * time.Second
+	// eventsActBy: acting on the push (storing a ticket, onboarding) and forwarding it end by
+	// then; what has not finished goes to the platform's retry.
+	eventsActBy = 2 * time.Second
+	// eventsNotifyBy: the notifications of the push end by then, leaving the last half second
+	// to the hand-offs, so that a notification receiver that hangs cannot cost a push.
+	eventsNotifyBy = 2500 * time.Millisecond
+	// eventsAnswerBy: the initialisation and the credentials' read, and then the hand-offs to
+	// the platform's retry, end by then, and the answer is written.
+	eventsAnswerBy = 3 * time.Second
+	// eventRetryBudget bounds a hand-off or a notification outside /wechat/events (the retry of
+	// an onboarding, a message).
 	eventRetryBudget = 1 * time.Second
 )
 
-// wechatEvents serves POST /wechat/events (the README's "Receiving WeChat's events"): 404 when
+// answerByKey carries the time the answer of /wechat/events is due, for what follows acting on
+// the push (wrapUp).
+type answerByKey struct{}
+
+// wrapUp returns the context of what follows acting on an event: handing it to the platform's
+// retry, notifying it. It outlives ctx's own end: on /wechat/events until the answer is due
+// (less early, for the notifications: eventsAnswerBy - eventsNotifyBy), elsewhere
+// eventRetryBudget from now.
+func wrapUp(ctx context.Context, early time.Duration) (context.Context, context.CancelFunc) {
+	if by, ok := ctx.Value(answerByKey{}).(time.Time); ok {
+		return context.WithDeadline(context.WithoutCancel(ctx), by.Add(-early))
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), eventRetryBudget)
+}
+
+// Whether a wrap-up is a hand-off to the platform's retry (until the answer is due) or a
+// notification (which ends earlier).
+const (
+	handOffEarly = 0
+	notifyEarly  = eventsAnswerBy - eventsNotifyBy
+)
+
+// wechatEvents serves POST /wechat/events (the README's "Receiving WeChat's events") within
+// its answer budget from receipt (rec.start), the instance's initialisation included: 404 when
 // the platform's message token, key or appid is not configured; 413, 401 (signature) or 400
 // (not decryptable, another platform's) in plain text, with nothing stored or shared; else
 // "success", whatever acting on the event gave, since WeChat only wants to know it arrived.
-func (a *App) wechatEvents(ctx context.Context, inst *instance, req HTTPRequest, rec *record) HTTPResponse {
-	received := time.Now()
-	if inst.Credentials == nil {
-		return a.fail(rec, eventsNotConfigured())
+// With ENVSHARE_FORWARD_URL every correctly signed push is forwarded meanwhile.
+func (a *App) wechatEvents(ctx context.Context, req HTTPRequest, rec *record) HTTPResponse {
+	answerBy := rec.start.Add(eventsAnswerBy)
+	ctx = context.WithValue(ctx, answerByKey{}, answerBy)
+	readCtx, cancelRead := context.WithDeadline(ctx, answerBy)
+	defer cancelRead()
+	inst, initErr := a.instance(readCtx)
+	if initErr != nil {
+		return a.fail(rec, initErr)
 	}
-	creds, err := inst.Credentials.Read(ctx) // its values are among a.secrets (Read, or cfg.Secrets in mode env)
-	if err != nil {
-		a.log.ErrorContext(ctx, "wechat event: the platform's credentials cannot be read", "error", err)
-		return a.fail(rec, &share.Error{Code: share.CodeInternal, Message: "the platform's credentials cannot be read; see the function's log"})
+	crypto, se := a.pushCrypto(readCtx, inst)
+	if se != nil {
+		return a.fail(rec, se)
 	}
-	if creds.AppID == "" || creds.MessageToken == "" || creds.AESKey == "" {
-		return a.fail(rec, eventsNotConfigured())
-	}
-	crypto, err := wxcrypt.New(wxcrypt.Config{Token: creds.MessageToken, EncodingAESKey: creds.AESKey,
-		PreviousEncodingAESKey: creds.PreviousAESKey, ComponentAppID: creds.AppID})
-	if err != nil {
-		a.log.ErrorContext(ctx, "wechat event: the platform's message settings are unusable", "error", err)
-		return a.fail(rec, &share.Error{Code: share.CodeInternal, Message: "the platform's message settings are unusable: " + err.Error()})
-	}
+	ctx, cancel := context.WithDeadline(ctx, rec.start.Add(eventsActBy))
+	defer cancel()
 	body, bodyErr := readBody(req, inst.cfg.MaxBodyBytes)
 	if bodyErr != nil {
 		rec.errCode = bodyErr.Code
@@ -54,10 +86,13 @@ func (a *App) wechatEvents(ctx context.Context, inst *instance, req HTTPRequest,
 		}
 		return "" // absent, or ambiguous: fails the signature
 	}
-	message, err := crypto.Open(query("timestamp"), query("nonce"), query("msg_signature"), body)
+	ts, nonce, sig := query("timestamp"), query("nonce"), query("msg_signature")
+	err := crypto.Verify(ts, nonce, sig, body)
 	var ev wxcrypt.Event
 	if err == nil {
-		ev, err = wxcrypt.ParseEvent(message)
+		forwarded := a.startForward(ctx, inst, req, body) // signed: forwarded, whatever it holds
+		defer forwarded()
+		ev, err = crypto.OpenEvent(ts, nonce, sig, body)
 	}
 	switch {
 	case errors.Is(err, wxcrypt.ErrSignature):
@@ -70,10 +105,7 @@ func (a *App) wechatEvents(ctx context.Context, inst *instance, req HTTPRequest,
 		return textResponse(http.StatusBadRequest, "malformed message")
 	}
 	rec.action = "event:" + ev.InfoType
-
-	actCtx, cancel := context.WithDeadline(ctx, received.Add(eventActBudget))
-	defer cancel()
-	a.onEvent(actCtx, inst, ev)
+	a.onEvent(ctx, inst, ev)
 	return textResponse(http.StatusOK, "success")
 }
 
@@ -83,14 +115,47 @@ func eventsNotConfigured() *share.Error {
 		"message token and EncodingAESKey are not all set (README, Receiving WeChat's events)"}
 }
 
-// onEvent acts on one authenticated event. With a ledger, the authorization events are the
-// contract's section 8 (authorizationEvent).
+// tooFarAhead reports, and logs, a CreateTime more than wxcrypt.MaxAhead ahead of the
+// function's clock: such a push is never stored or acted on (the contract's section 5, "The
+// clock").
+func (a *App) tooFarAhead(ctx context.Context, log *slog.Logger, createTime int64) bool {
+	created, now := time.Unix(createTime, 0), a.now()
+	if !wxcrypt.TooFarAhead(created, now) {
+		return false
+	}
+	log.WarnContext(ctx, "wechat event from the future ignored: its CreateTime is more than 5 minutes ahead of the function's clock",
+		"create_time", created.UTC(), "ahead", created.Sub(now).String())
+	return true
+}
+
+// onEvent acts on one authenticated event, unless its CreateTime is from the future. The
+// authorization events of one appid are taken up in order (pushMemory): an older one is
+// ignored, a copy of one taken up moments ago is collapsed. With a ledger they are the
+// contract's section 8 (authorizationEvent), ordered and collapsed across instances too.
 func (a *App) onEvent(ctx context.Context, inst *instance, ev wxcrypt.Event) {
 	log := a.log.With("info_type", ev.InfoType, "authorizer_appid", ev.AuthorizerAppID)
+	if a.tooFarAhead(ctx, log, ev.CreateTime) {
+		return
+	}
 	switch ev.InfoType {
 	case wxcrypt.InfoComponentVerifyTicket:
 		a.storeTicket(ctx, inst, ev)
 	case wxcrypt.InfoAuthorized, wxcrypt.InfoUpdateAuthorized, wxcrypt.InfoUnauthorized:
+		verdict, done, err := a.pushes.take(ctx, ev.AuthorizerAppID, ev.InfoType, ev.CreateTime, a.now)
+		switch {
+		case err != nil: // waited for an event of the same appid until the time was up
+			a.timedOut(ctx, inst, ev, log)
+			return
+		case verdict == pushStale:
+			log.InfoContext(ctx, "authorization event older than the newest one this instance took up for the appid: ignored",
+				"create_time", time.Unix(ev.CreateTime, 0).UTC())
+			return
+		case verdict == pushDuplicate:
+			log.InfoContext(ctx, "authorization event pushed again moments after: this copy is collapsed",
+				"create_time", time.Unix(ev.CreateTime, 0).UTC())
+			return
+		}
+		defer done()
 		if inst.Fleet != nil {
 			log.InfoContext(ctx, "authorization event")
 			a.authorizationEvent(ctx, inst, ev)
@@ -100,6 +165,22 @@ func (a *App) onEvent(ctx context.Context, inst *instance, ev wxcrypt.Event) {
 	default:
 		log.InfoContext(ctx, "wechat event of another kind, acknowledged")
 	}
+}
+
+// timedOut reports an authorization event whose turn did not come in time (another event of
+// its appid was being acted on): with a ledger it goes to the platform's retry like an
+// onboarding that did not finish; without one it is onboard_failed, logged and notified.
+func (a *App) timedOut(ctx context.Context, inst *instance, ev wxcrypt.Event, log *slog.Logger) {
+	cause := errors.New("another event of the appid was being acted on until the answer was due")
+	if inst.Fleet != nil {
+		fev := fleet.Event{AppID: ev.AuthorizerAppID, InfoType: ev.InfoType, CreateTime: time.Unix(ev.CreateTime, 0).UTC()}
+		if a.handOff(ctx, inst, fev, cause) {
+			return
+		}
+	}
+	log.ErrorContext(ctx, "onboard_failed", "error", cause.Error())
+	a.notifyEvent(ctx, inst, eventNotice{Action: statusFailed, Event: noticeOf(ev),
+		Onboard: &onboarding{Status: statusFailed, Error: &share.Error{Code: share.CodeUpstreamUnavailable, Message: cause.Error()}}})
 }
 
 // authorizationWithoutLedger acts on an authorization event as the contract's section 5 says:
@@ -171,7 +252,7 @@ func (a *App) shareWith(ctx context.Context, inst *instance, action, appid strin
 	out, _, transient := a.onboardShare(ctx, inst, message, envs) // invalid_request: the appid WeChat sent is no appid
 	switch {
 	case transient && inst.Retry != nil:
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), eventRetryBudget)
+		rctx, cancel := wrapUp(ctx, handOffEarly)
 		defer cancel()
 		if err := inst.Retry(rctx, string(message)); err != nil {
 			out.Status, out.Error = statusFailed, &share.Error{Code: share.CodeUpstreamUnavailable,
@@ -267,7 +348,7 @@ func (a *App) notifyEvent(ctx context.Context, inst *instance, notice any) {
 	if inst.Notifier == nil {
 		return
 	}
-	nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), eventRetryBudget)
+	nctx, cancel := wrapUp(ctx, notifyEarly)
 	defer cancel()
 	if err := inst.Notifier.Send(nctx, notice); err != nil {
 		a.log.WarnContext(ctx, "event notification failed", "error", err)

@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"maps"
-	"slices"
 
 	"github.com/envshare/envshare/internal/config"
 	"github.com/envshare/envshare/internal/fleet"
 	"github.com/envshare/envshare/pkg/share"
-	"github.com/envshare/envshare/pkg/strictjson"
 )
 
 // fleetAction is the fleet view: GET /fleet, {"action":"fleet"}.
@@ -19,31 +16,16 @@ const fleetAction = "fleet"
 // decodeFleet reads a fleet message, {"action":"fleet"} and nothing else, as strictly as the
 // others (an empty body is {} on the route).
 func decodeFleet(body []byte) *share.Error {
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 {
+	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(body, &m); err != nil || m == nil {
-		return invalid("body: must be a JSON object")
-	}
-	if dups := strictjson.DuplicateKeys(body); len(dups) > 0 {
-		return invalid(dups[0] + ": given more than once")
-	}
-	var details []string
-	for _, k := range slices.Sorted(maps.Keys(m)) {
+	return decodeMessage(body, map[string]messageField{"action": func(raw json.RawMessage) []string {
 		var action string
-		switch {
-		case k != "action":
-			details = append(details, k+": unknown field (the fleet view takes no parameter)")
-		case json.Unmarshal(m[k], &action) != nil || action != fleetAction:
-			details = append(details, `action: must be "fleet"`)
+		if json.Unmarshal(raw, &action) != nil || action != fleetAction {
+			return []string{`action: must be "fleet"`}
 		}
-	}
-	if len(details) > 0 {
-		return invalid(details...)
-	}
-	return nil
+		return nil
+	}}, nil, "the fleet view takes no parameter")
 }
 
 // fleetView answers the fleet view from the ledger and ENVSHARE_MANIFEST, without a WeChat

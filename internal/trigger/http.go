@@ -131,15 +131,15 @@ func (a *App) serveHTTP(ctx context.Context, req HTTPRequest, rec *record) HTTPR
 	if rt.kind == kindHealth {
 		return a.jsonResponse(http.StatusOK, map[string]bool{"ok": true})
 	}
+	if rt.kind == kindEvents { // within its answer budget from receipt, the initialisation included
+		return a.wechatEvents(ctx, req, rec)
+	}
 
 	inst, initErr := a.instance(ctx)
 	if initErr != nil {
 		return a.fail(rec, initErr)
 	}
-	switch rt.kind {
-	case kindEvents:
-		return a.wechatEvents(ctx, inst, req, rec)
-	case kindPage:
+	if rt.kind == kindPage {
 		return a.confirmPage(inst, req, rec)
 	}
 	if inst.cfg.HTTPAuth == "" {

@@ -54,6 +54,8 @@ func (a *App) Message(ctx context.Context, body []byte) (any, error) {
 			return v, nil
 		case onboardAction:
 			return a.retryOnboard(ctx, inst, body)
+		case forwardAction:
+			return a.retryForward(ctx, inst, body)
 		}
 		force, se := decodeRefresh(body, false)
 		if se != nil {
@@ -68,7 +70,7 @@ func (a *App) Message(ctx context.Context, body []byte) (any, error) {
 }
 
 // ownActions are the actions of the function itself, besides the share service's.
-var ownActions = []string{refreshAction, fleetAction, onboardAction}
+var ownActions = []string{refreshAction, fleetAction, onboardAction, forwardAction}
 
 // Scheduled reconciles the configured manifest (ENVSHARE_MANIFEST): a schedule without input.
 func (a *App) Scheduled(ctx context.Context) (any, error) {

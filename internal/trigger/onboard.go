@@ -1,20 +1,18 @@
 package trigger
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"time"
 
 	"github.com/envshare/envshare/internal/fleet"
+	"github.com/envshare/envshare/internal/ledger"
 	"github.com/envshare/envshare/internal/wxcrypt"
 	"github.com/envshare/envshare/pkg/share"
-	"github.com/envshare/envshare/pkg/strictjson"
 	"github.com/envshare/envshare/pkg/wechat"
 )
 
@@ -63,7 +61,7 @@ var errIgnored = errors.New("ignored")
 // message (notified when the retry ends); without a retry, it is onboard_failed.
 func (a *App) authorizationEvent(ctx context.Context, inst *instance, pushed wxcrypt.Event) {
 	ev := fleet.Event{AppID: pushed.AuthorizerAppID, InfoType: pushed.InfoType, CreateTime: time.Unix(pushed.CreateTime, 0).UTC()}
-	out, err := a.authorize(ctx, inst, ev)
+	out, err := a.authorize(ctx, inst, ev, true)
 	var tr errTransient
 	switch {
 	case errors.Is(err, errIgnored):
@@ -86,7 +84,7 @@ func (a *App) handOff(ctx context.Context, inst *instance, ev fleet.Event, cause
 		return false
 	}
 	msg, _ := json.Marshal(onboardMessage{Action: onboardAction, AppID: ev.AppID, Event: ev.InfoType, CreateTime: ev.CreateTime.Unix()})
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), eventRetryBudget)
+	rctx, cancel := wrapUp(ctx, handOffEarly)
 	defer cancel()
 	if err := inst.Retry(rctx, string(msg)); err != nil {
 		a.log.ErrorContext(ctx, "the platform's retry refused the onboarding", "authorizer_appid", ev.AppID, "error", err)
@@ -98,21 +96,27 @@ func (a *App) handOff(ctx context.Context, inst *instance, ev fleet.Event, cause
 }
 
 // authorize records an authorization event in the ledger and acts on it: the contract's
-// section 8. It returns errIgnored for an event older than the newest recorded one, and an
-// errTransient for a failure a retry may overcome (the ledger, the info call, a share); out is
-// then what is known so far.
-func (a *App) authorize(ctx context.Context, inst *instance, ev fleet.Event) (out authorization, err error) {
+// section 8. A push is first taken up in the ledger (fleet.Claim), so that its copies, on any
+// instance, are collapsed for duplicateWindow; a retry (pushed false) carries on an event
+// taken up already. It returns errIgnored for an event older than the newest recorded or taken
+// up, or a copy, and an errTransient for a failure a retry may overcome (the ledger, the info
+// call, a share); out is then what is known so far.
+func (a *App) authorize(ctx context.Context, inst *instance, ev fleet.Event, pushed bool) (out authorization, err error) {
 	out = authorization{Action: "authorization", Event: ev.InfoType, AppID: ev.AppID, CreateTime: ev.CreateTime}
 	log := a.log.With("authorizer_appid", ev.AppID, "event", ev.InfoType)
-	if ahead := ev.CreateTime.Sub(a.now()); ahead > maxPushAhead {
-		log.WarnContext(ctx, "authorization event from the future ignored: its CreateTime is ahead of the function's clock",
-			"create_time", ev.CreateTime, "ahead", ahead.String())
-		return out, errIgnored
-	}
 	f := inst.Fleet
-	rec, err := f.CheckOrder(ctx, ev)
-	if errors.Is(err, fleet.ErrStale) {
+	var rec ledger.Authorizer
+	if pushed {
+		rec, err = f.Claim(ctx, ev, duplicateWindow)
+	} else {
+		rec, err = f.CheckOrder(ctx, ev)
+	}
+	switch {
+	case errors.Is(err, fleet.ErrStale):
 		log.InfoContext(ctx, "authorization event older than the newest one recorded for the appid: ignored", "reason", err.Error())
+		return out, errIgnored
+	case errors.Is(err, fleet.ErrDuplicate):
+		log.InfoContext(ctx, "authorization event pushed again moments after, to this or another instance: this copy is collapsed")
 		return out, errIgnored
 	}
 	if err != nil {
@@ -181,10 +185,6 @@ func (a *App) authorize(ctx context.Context, inst *instance, ev fleet.Event) (ou
 	}
 	return out, nil
 }
-
-// maxPushAhead is how far ahead of the function's clock a push's CreateTime may be (the
-// contract's section 5, "The clock").
-const maxPushAhead = 5 * time.Minute
 
 // offboard acts on a recorded unauthorized: with ENVSHARE_OFFBOARD=unshare, its customer's
 // envs and ENVSHARE_ONBOARD_ENVS are unshared.
@@ -308,48 +308,30 @@ type onboardMessage struct {
 // decodeOnboard reads an onboard message as strictly as the other messages: every field
 // required, none unknown or given twice.
 func decodeOnboard(body []byte) (fleet.Event, *share.Error) {
-	body = bytes.TrimSpace(body)
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(body, &m); err != nil || m == nil {
-		return fleet.Event{}, invalid("body: must be a JSON object")
-	}
-	if dups := strictjson.DuplicateKeys(body); len(dups) > 0 {
-		return fleet.Event{}, invalid(dups[0] + ": given more than once")
-	}
 	var msg onboardMessage
-	var details []string
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		var err error
-		switch k {
-		case "action":
-			err = json.Unmarshal(m[k], &msg.Action)
-		case "appid":
-			if err = json.Unmarshal(m[k], &msg.AppID); err == nil && !share.ValidAppID(msg.AppID) {
-				details = append(details, "appid: must be an appid (wx followed by 16 lowercase hex digits)")
+	se := decodeMessage(body, map[string]messageField{
+		"action": into("action", &msg.Action, nil),
+		"appid": into("appid", &msg.AppID, func(v string) string {
+			if !share.ValidAppID(v) {
+				return "must be an appid (wx followed by 16 lowercase hex digits)"
 			}
-		case "event":
-			if err = json.Unmarshal(m[k], &msg.Event); err == nil &&
-				!slices.Contains([]string{fleet.EventAuthorized, fleet.EventUpdateAuthorized, fleet.EventUnauthorized}, msg.Event) {
-				details = append(details, "event: must be authorized, updateauthorized or unauthorized")
+			return ""
+		}),
+		"event": into("event", &msg.Event, func(v string) string {
+			if !slices.Contains([]string{fleet.EventAuthorized, fleet.EventUpdateAuthorized, fleet.EventUnauthorized}, v) {
+				return "must be authorized, updateauthorized or unauthorized"
 			}
-		case "create_time":
-			if err = json.Unmarshal(m[k], &msg.CreateTime); err == nil && msg.CreateTime <= 0 {
-				details = append(details, "create_time: must be a positive Unix time")
+			return ""
+		}),
+		"create_time": into("create_time", &msg.CreateTime, func(v int64) string {
+			if v <= 0 {
+				return "must be a positive Unix time"
 			}
-		default:
-			details = append(details, k+": unknown field (an onboard message takes action, appid, event and create_time)")
-		}
-		if err != nil {
-			details = append(details, k+": wrong type")
-		}
-	}
-	for _, k := range []string{"appid", "event", "create_time"} {
-		if _, ok := m[k]; !ok {
-			details = append(details, k+": required")
-		}
-	}
-	if len(details) > 0 {
-		return fleet.Event{}, invalid(details...)
+			return ""
+		}),
+	}, []string{"appid", "event", "create_time"}, "an onboard message takes action, appid, event and create_time")
+	if se != nil {
+		return fleet.Event{}, se
 	}
 	return fleet.Event{AppID: msg.AppID, InfoType: msg.Event, CreateTime: time.Unix(msg.CreateTime, 0).UTC()}, nil
 }
@@ -365,7 +347,10 @@ func (a *App) retryOnboard(ctx context.Context, inst *instance, body []byte) (an
 	if inst.Fleet == nil {
 		return nil, invalid("action onboard needs ENVSHARE_LEDGER (it retries an onboarding by customer)")
 	}
-	out, err := a.authorize(ctx, inst, ev)
+	out, err := authorization{Action: "authorization", Event: ev.InfoType, AppID: ev.AppID, CreateTime: ev.CreateTime}, errIgnored
+	if !a.tooFarAhead(ctx, a.log.With("authorizer_appid", ev.AppID, "event", ev.InfoType), ev.CreateTime.Unix()) {
+		out, err = a.authorize(ctx, inst, ev, false)
+	}
 	var tr errTransient
 	switch {
 	case errors.Is(err, errIgnored):

@@ -235,8 +235,13 @@ func TestOnboardingByCustomer(t *testing.T) {
 			t.Fatal("a late unauthorized undid a newer authorization")
 		}
 	})
-	t.Run("a replay of the newest event acts again, without a second info call", func(t *testing.T) {
-		shares, infos := l.emu.Calls(wxemu.EndpointShare), l.info.calls
+	t.Run("a copy of the newest event moments after is collapsed; a replay after that acts again, without a second info call", func(t *testing.T) {
+		shares, infos, n := l.emu.Calls(wxemu.EndpointShare), l.info.calls, l.count()
+		l.push(t, wxcrypt.InfoAuthorized, acmeApp, t0)
+		if l.count() != n || l.emu.Calls(wxemu.EndpointShare) != shares {
+			t.Fatal("a copy of an event taken up moments ago acted again")
+		}
+		l.now = l.now.Add(duplicateWindow)
 		l.push(t, wxcrypt.InfoAuthorized, acmeApp, t0)
 		wantNotice(t, l.last(t), "authorized", acmeApp, wxemu.DemoSubject, "onboarded")
 		if l.emu.Calls(wxemu.EndpointShare) != shares+1 || l.info.calls != infos {

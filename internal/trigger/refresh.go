@@ -59,6 +59,10 @@ func decodeRefresh(body []byte, route bool) (bool, *share.Error) {
 // refresh runs the one minter. Its failures name their cause (no state record: invalid_request;
 // no ticket, a record that cannot be read or written: internal; WeChat refusing: its error).
 func (a *App) refresh(ctx context.Context, inst *instance, force bool) (*token.RefreshResult, *share.Error) {
+	if inst.cfg.External() {
+		return nil, invalid("the token is owned externally (ENVSHARE_TOKEN_OWNER=external): the platform's backend mints it " +
+			"and writes it where envshare reads it; envshare never mints (README, Running next to an existing backend)")
+	}
 	if inst.Refresher == nil {
 		return nil, invalid("refresh needs ENVSHARE_STATE_ID: without a state record each instance mints its own token (README, Token lifecycle)")
 	}

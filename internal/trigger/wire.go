@@ -46,6 +46,7 @@ type Core struct {
 	Credentials *token.CredentialsReader // the platform's credentials (events)
 	Retry       Retry                    // nil: none
 	Notifier    *notify.HTTPNotifier     // nil without ENVSHARE_NOTIFY_URL
+	Forward     *forwarder               // nil without ENVSHARE_FORWARD_URL
 	Pages       page.Keys                // the confirmation pages' keys (none: no pages)
 	Fleet       *fleet.Fleet             // nil without ENVSHARE_LEDGER
 	// Manifest is ENVSHARE_MANIFEST (nil: unset); ManifestErr why it is unusable. A bad
@@ -72,7 +73,7 @@ func (a *App) wire(ctx context.Context, cfg config.Config) (*Core, error) {
 	core := &Core{}
 	id := sourceID(cfg)
 	src := token.Config{Name: fmt.Sprintf("%s %q", cfg.TokenMode, id), Credentials: creds, CredentialsID: id, Issuer: issuer,
-		Timeout: cfg.HTTPTimeout * time.Duration(cfg.Attempts), Logger: a.log, Secrets: a.secrets}
+		External: cfg.External(), Timeout: cfg.HTTPTimeout * time.Duration(cfg.Attempts), Logger: a.log, Secrets: a.secrets}
 	reader := &token.CredentialsReader{Store: creds, ID: id, Secrets: a.secrets}
 	if cfg.TokenMode == "env" {
 		reader.Fixed = &token.Credentials{AppID: cfg.ComponentAppID, MessageToken: cfg.ComponentToken,
@@ -91,7 +92,7 @@ func (a *App) wire(ctx context.Context, cfg config.Config) (*Core, error) {
 			ticketEvery = token.StoreEveryTicket
 		}
 		core.Refresher = &token.Refresher{State: *src.State, Credentials: reader.Read, Issuer: issuer,
-			RefreshBefore: cfg.RefreshBefore, TicketEvery: ticketEvery, Source: tokens,
+			RefreshBefore: cfg.RefreshBefore, TicketEvery: ticketEvery, Source: tokens, External: cfg.External(),
 			Logger: a.log, Secrets: a.secrets}
 	}
 	client := wechat.New(cfg.WechatBaseURL, tokens, append(base, wechat.WithRateLimit(cfg.RateLimit, cfg.Concurrency))...)
@@ -117,6 +118,9 @@ func (a *App) wire(ctx context.Context, cfg config.Config) (*Core, error) {
 	if cfg.NotifyURL != "" {
 		core.Notifier = notify.NewHTTPNotifier(cfg.NotifyURL, cfg.NotifyKey(), hc, time.Now)
 		opts.Notifier = core.Notifier
+	}
+	if cfg.ForwardURL != "" {
+		core.Forward = newForwarder(cfg.ForwardURL)
 	}
 	core.Pages = page.KeysFrom(page.Secrets{Page: cfg.PageSecret, PagePrevious: cfg.PageSecretPrevious,
 		HTTP: cfg.HTTPSecret, HTTPPrevious: cfg.HTTPSecretPrevious})

@@ -20,6 +20,11 @@
 // decrypt, or were encrypted for another platform (HTTP 400). No error text contains the
 // token, a key or decrypted content, and no input makes Open panic.
 //
+// Verify is the signature check alone (a push WeChat signed, whatever it holds, may be
+// forwarded). OpenEvent opens a push and reads its event, and wants the message's own AppId
+// element to be the platform's too (ErrAppID). MaxAhead is how far ahead of the clock a push's
+// CreateTime may be.
+//
 // Seal is the reverse, for the WeChat emulator and tests. ParseEvent reads the fields of
 // the four authorization events from a decrypted message.
 package wxcrypt

@@ -4,7 +4,17 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
+
+// MaxAhead is how far ahead of the receiver's clock a push's CreateTime may be (the contract's
+// section 5, "The clock"): a push from further ahead is never stored or acted on, and a time
+// recorded from further ahead never counts as newer, so that a ticket or an event from the
+// future can never lock out genuine ones.
+const MaxAhead = 5 * time.Minute
+
+// TooFarAhead reports whether created is more than MaxAhead after now.
+func TooFarAhead(created, now time.Time) bool { return created.Sub(now) > MaxAhead }
 
 // InfoType values of the authorization events.
 const (

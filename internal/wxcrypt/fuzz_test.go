@@ -131,3 +131,36 @@ func FuzzReadFlat(f *testing.F) {
 		}
 	})
 }
+
+// FuzzOpenEvent: a correctly signed, well-formed event opens only when its own AppId element
+// names the platform; any other AppId (absent, empty, another appid, the platform's with a
+// difference) is ErrAppID, never an event to act on.
+func FuzzOpenEvent(f *testing.F) {
+	c := newCrypto(f, Config{})
+	f.Add(testAppID)
+	f.Add("")
+	f.Add("wx0ther0ther0ther0")
+	f.Add(testAppID + " ")
+	f.Add(strings.ToUpper(testAppID))
+	f.Fuzz(func(t *testing.T, appid string) {
+		var text strings.Builder
+		if xml.EscapeText(&text, []byte(appid)) != nil {
+			return
+		}
+		msg := "<xml><AppId>" + text.String() + "</AppId><CreateTime>1764547200</CreateTime><InfoType>authorized</InfoType></xml>"
+		if fields, err := readFlat([]byte(msg)); err != nil || fields["AppId"] != appid {
+			return // not a value XML carries as is (control characters, \r)
+		}
+		body, sig, err := c.Seal([]byte(msg), testTS, testNonce)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := c.OpenEvent(testTS, testNonce, sig, body)
+		switch {
+		case appid == testAppID && (err != nil || ev.AppID != testAppID):
+			t.Fatalf("the platform's own event: %+v, %v", ev, err)
+		case appid != testAppID && !errors.Is(err, ErrAppID):
+			t.Fatalf("AppId %q: err = %v, want ErrAppID", appid, err)
+		}
+	})
+}

@@ -132,22 +132,38 @@ func Signature(token, timestamp, nonce, encrypt string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Open verifies a push (the query's timestamp, nonce and msg_signature, and the body)
-// and returns the decrypted XML message.
-func (c *Crypto) Open(timestamp, nonce, msgSignature string, body []byte) ([]byte, error) {
-	// The body is <xml><AppId>…</AppId><Encrypt>…</Encrypt></xml>; other elements (ToUserName,
-	// …) are ignored. Errors never quote the body.
+// Verify checks a push's signature (the query's timestamp, nonce and msg_signature, over the
+// body's Encrypt) without decrypting it: nil for a push WeChat signed, whatever it holds.
+func (c *Crypto) Verify(timestamp, nonce, msgSignature string, body []byte) error {
+	_, err := c.verify(timestamp, nonce, msgSignature, body)
+	return err
+}
+
+// verify checks the signature and returns the body's Encrypt. The body is
+// <xml><AppId>…</AppId><Encrypt>…</Encrypt></xml>; other elements (ToUserName, …) are
+// ignored. Errors never quote the body.
+func (c *Crypto) verify(timestamp, nonce, msgSignature string, body []byte) (string, error) {
 	fields, err := readFlat(body)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	encrypt := fields["Encrypt"]
 	if encrypt == "" {
-		return nil, fmt.Errorf("%w: no Encrypt element", ErrMalformed)
+		return "", fmt.Errorf("%w: no Encrypt element", ErrMalformed)
 	}
 	want := Signature(c.token, timestamp, nonce, encrypt)
 	if subtle.ConstantTimeCompare([]byte(want), []byte(msgSignature)) != 1 {
-		return nil, ErrSignature
+		return "", ErrSignature
+	}
+	return encrypt, nil
+}
+
+// Open verifies a push (the query's timestamp, nonce and msg_signature, and the body)
+// and returns the decrypted XML message.
+func (c *Crypto) Open(timestamp, nonce, msgSignature string, body []byte) ([]byte, error) {
+	encrypt, err := c.verify(timestamp, nonce, msgSignature, body)
+	if err != nil {
+		return nil, err
 	}
 	ciphertext, err := base64.StdEncoding.DecodeString(encrypt)
 	if err != nil {
@@ -164,6 +180,24 @@ func (c *Crypto) Open(timestamp, nonce, msgSignature string, body []byte) ([]byt
 		}
 	}
 	return nil, firstErr
+}
+
+// OpenEvent opens a push (Open) and reads its event (ParseEvent). The message's own AppId
+// element must name the platform, as the appid that ends the plaintext does: ErrAppID
+// otherwise, so that an event encrypted for this platform but naming another is never acted on.
+func (c *Crypto) OpenEvent(timestamp, nonce, msgSignature string, body []byte) (Event, error) {
+	msg, err := c.Open(timestamp, nonce, msgSignature, body)
+	if err != nil {
+		return Event{}, err
+	}
+	ev, err := ParseEvent(msg)
+	if err != nil {
+		return Event{}, err
+	}
+	if subtle.ConstantTimeCompare([]byte(ev.AppID), c.appID) != 1 {
+		return Event{}, fmt.Errorf("%w: the message's AppId element is not the platform's appid", ErrAppID)
+	}
+	return ev, nil
 }
 
 // decrypt undoes seal with one key; ciphertext is left intact for the next key.

@@ -402,3 +402,35 @@ func TestReadFlatKeepsToTheFlatForm(t *testing.T) {
 		})
 	}
 }
+
+func TestOpenEventComparesTheMessagesAppID(t *testing.T) {
+	c := newCrypto(t, Config{})
+	for _, tt := range []struct {
+		name, appid string
+		ok          bool
+	}{
+		{"the platform's appid opens", "<AppId><![CDATA[" + testAppID + "]]></AppId>", true},
+		{"another platform's appid is ErrAppID", "<AppId><![CDATA[wx0ther0ther0ther0]]></AppId>", false},
+		{"an empty AppId is ErrAppID", "<AppId></AppId>", false},
+		{"no AppId is ErrAppID", "", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			// The trailing appid is the platform's in every case: only the element differs.
+			body, sig, _ := c.Seal([]byte("<xml>"+tt.appid+"<CreateTime>1764547200</CreateTime><InfoType>unauthorized</InfoType></xml>"), testTS, testNonce)
+			ev, err := c.OpenEvent(testTS, testNonce, sig, body)
+			if tt.ok != (err == nil) || !tt.ok && !errors.Is(err, ErrAppID) {
+				t.Fatalf("OpenEvent = %+v, %v", ev, err)
+			}
+		})
+	}
+	t.Run("Verify checks the signature alone", func(t *testing.T) {
+		other := newCrypto(t, Config{ComponentAppID: "wx0ther0ther0ther0"})
+		body, sig, _ := other.Seal([]byte(ticketPush), testTS, testNonce) // signed with the same token
+		if err := c.Verify(testTS, testNonce, sig, body); err != nil {
+			t.Fatalf("Verify = %v", err)
+		}
+		if err := c.Verify(testTS, testNonce, strings.Repeat("0", 40), body); !errors.Is(err, ErrSignature) {
+			t.Fatalf("Verify of a bad signature = %v", err)
+		}
+	})
+}
