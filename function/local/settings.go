@@ -43,14 +43,11 @@ type settings struct {
 // start, so that an invalid setting fails with the same message.
 func resolve(defaults map[string]string, source string) (settings, error) {
 	var s settings
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, config.Prefix+"_") && !slices.Contains(config.Variables(), name) &&
-			!slices.Contains(toolVariables, name) {
+	for _, name := range config.Unknown(os.Environ()) {
+		if !slices.Contains(toolVariables, name) {
 			s.unknown = append(s.unknown, name)
 		}
 	}
-	slices.Sort(s.unknown)
 	for _, name := range config.Variables() {
 		value, exported := os.LookupEnv(name)
 		def, hasDefault := defaults[name]

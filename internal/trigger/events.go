@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/envshare/envshare/internal/metrics"
 	"github.com/envshare/envshare/internal/wxcrypt"
 	"github.com/envshare/envshare/pkg/share"
 )
@@ -27,24 +28,27 @@ const (
 func (a *App) wechatEvents(ctx context.Context, inst *instance, req HTTPRequest, rec *record) HTTPResponse {
 	received := time.Now()
 	if inst.Credentials == nil {
+		a.pushRefused(ctx, pushNotConfigured, "no credentials are configured")
 		return a.fail(rec, eventsNotConfigured())
 	}
 	creds, err := inst.Credentials.Read(ctx) // its values are among a.secrets (Read, or cfg.Secrets in mode env)
 	if err != nil {
-		a.log.ErrorContext(ctx, "wechat event: the platform's credentials cannot be read", "error", err)
+		a.pushRefused(ctx, pushCredentialsUnreadable, "the platform's credentials cannot be read", "error", err)
 		return a.fail(rec, &share.Error{Code: share.CodeInternal, Message: "the platform's credentials cannot be read; see the function's log"})
 	}
 	if creds.AppID == "" || creds.MessageToken == "" || creds.AESKey == "" {
+		a.pushRefused(ctx, pushNotConfigured, "the platform's appid, message token or EncodingAESKey is not set", "missing", missingMessageSettings(creds))
 		return a.fail(rec, eventsNotConfigured())
 	}
 	crypto, err := wxcrypt.New(wxcrypt.Config{Token: creds.MessageToken, EncodingAESKey: creds.AESKey,
 		PreviousEncodingAESKey: creds.PreviousAESKey, ComponentAppID: creds.AppID})
 	if err != nil {
-		a.log.ErrorContext(ctx, "wechat event: the platform's message settings are unusable", "error", err)
+		a.pushRefused(ctx, pushSettingsUnusable, "the platform's message settings are unusable", "error", err)
 		return a.fail(rec, &share.Error{Code: share.CodeInternal, Message: "the platform's message settings are unusable: " + err.Error()})
 	}
 	body, bodyErr := readBody(req, inst.cfg.MaxBodyBytes)
 	if bodyErr != nil {
+		a.pushRefused(ctx, pushBadBody, "the body is too large or not base64", "error", bodyErr.Message)
 		rec.errCode = bodyErr.Code
 		return textResponse(statusOf(bodyErr.Code), bodyErr.Message)
 	}
@@ -62,11 +66,11 @@ func (a *App) wechatEvents(ctx context.Context, inst *instance, req HTTPRequest,
 	switch {
 	case errors.Is(err, wxcrypt.ErrSignature):
 		rec.errCode = CodeUnauthorized
-		a.log.WarnContext(ctx, "wechat event refused: invalid signature (is component_token the console's 消息校验Token?)")
+		a.pushRefused(ctx, pushBadSignature, "invalid signature (is component_token the console's 消息校验Token?)")
 		return textResponse(http.StatusUnauthorized, "invalid signature")
 	case err != nil:
 		rec.errCode = share.CodeInvalidRequest
-		a.log.WarnContext(ctx, "wechat event refused", "error", err)
+		a.pushRefused(ctx, pushReason(err), "the message cannot be opened (is component_encoding_aes_key the console's 消息加解密Key?)", "error", err)
 		return textResponse(http.StatusBadRequest, "malformed message")
 	}
 	rec.action = "event:" + ev.InfoType
@@ -138,6 +142,8 @@ func (a *App) storeTicket(ctx context.Context, inst *instance, ev wxcrypt.Event)
 	}
 	a.log.InfoContext(ctx, "component_verify_ticket received", "stored", stored,
 		"create_time", time.Unix(ev.CreateTime, 0).UTC())
+	// Stored, or not needed (the record holds one at most TicketEvery older): a push arrived.
+	metrics.From(ctx).SetTicketAge(a.now().Sub(time.Unix(ev.CreateTime, 0)))
 }
 
 // onboard shares ENVSHARE_ONBOARD_ENVS with a Mini Program that authorized the platform. The
