@@ -7,6 +7,7 @@ package metrics
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -189,4 +190,54 @@ func WriteEMF(w io.Writer, at time.Time, action string, o Outcomes, c *Counters)
 	line = append(line, "}\n"...)
 	_, err := w.Write(line)
 	return err
+}
+
+// Datapoint is one value CloudWatch extracts from an EMF line: a metric of a namespace, with
+// one dimension set's values.
+type Datapoint struct {
+	Namespace  string
+	Name, Unit string
+	Dimensions map[string]string // name -> value; empty for a metric without dimension
+	Value      float64
+}
+
+// Datapoints reads an EMF line as CloudWatch does: every metric of every directive, once per
+// dimension set, its value and the dimensions' values taken from the line's members. It is
+// how the tests check the lines against the alarms that watch them.
+func Datapoints(line []byte) ([]Datapoint, error) {
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(line, &doc); err != nil {
+		return nil, fmt.Errorf("an EMF line must be one JSON object: %w", err)
+	}
+	var meta struct {
+		CloudWatchMetrics []struct {
+			Namespace  string
+			Dimensions [][]string
+			Metrics    []struct{ Name, Unit string }
+		}
+	}
+	if err := json.Unmarshal(doc["_aws"], &meta); err != nil {
+		return nil, fmt.Errorf("_aws: %w", err)
+	}
+	var points []Datapoint
+	for _, d := range meta.CloudWatchMetrics {
+		for _, set := range d.Dimensions {
+			dims := map[string]string{}
+			for _, name := range set {
+				var v string
+				if err := json.Unmarshal(doc[name], &v); err != nil {
+					return nil, fmt.Errorf("dimension %s has no string value", name)
+				}
+				dims[name] = v
+			}
+			for _, m := range d.Metrics {
+				var v float64
+				if err := json.Unmarshal(doc[m.Name], &v); err != nil {
+					return nil, fmt.Errorf("metric %s has no number value", m.Name)
+				}
+				points = append(points, Datapoint{Namespace: d.Namespace, Name: m.Name, Unit: m.Unit, Dimensions: dims, Value: v})
+			}
+		}
+	}
+	return points, nil
 }
