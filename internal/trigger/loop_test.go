@@ -43,7 +43,7 @@ type loop struct {
 	url      string // the function's base URL
 	logs     *testkit.Buffer
 	emf      *testkit.Buffer // the EMF lines
-	state    string // path of the state record
+	state    string          // path of the state record
 	notices  *receiver
 	retried  *[]string
 	retryErr error
