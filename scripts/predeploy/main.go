@@ -1,0 +1,289 @@
+// Command predeploy checks, before anything is packaged or deployed, what would otherwise fail
+// only in the cloud, with the function's own messages (it loads the configuration and the
+// manifest with internal/config, as the function does at cold start):
+//
+//	go run ./scripts/predeploy manifest [FILE]      FILE (default manifest.json), when it exists
+//	go run ./scripts/predeploy scf [serverless.yml] the Tencent SCF deployment
+//
+// The scf check reads serverless.yml and, as the Serverless CLI does, the .env file beside it
+// (exported variables win). It requires the CLI's credentials (TENCENT_SECRET_ID and
+// TENCENT_SECRET_KEY) and every ${env:NAME} outside the function's variables (the region, the
+// VPC); resolves the function's variables (an unset ${env:NAME} leaves the variable out, as the
+// CLI does), refuses an ENVSHARE_* name that is no setting, loads them with config.Load, checks
+// that the token mode and the ledger are ones the SCF binary links, and loads the manifest from
+// the package directory (src), where the function finds it. It prints what is wrong, never a
+// value, and exits 1.
+//
+// The Makefile runs `manifest` before every build and deploy, and `scf` before deploy-scf.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/envshare/envshare/internal/config"
+	"github.com/envshare/envshare/internal/ledger"
+	"github.com/envshare/envshare/pkg/share"
+)
+
+func main() {
+	if err := run(os.Stdout, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "predeploy:", err)
+		os.Exit(1)
+	}
+}
+
+func run(out io.Writer, args []string) error {
+	if len(args) == 0 || len(args) > 2 {
+		return errors.New("usage: predeploy manifest [FILE] | predeploy scf [serverless.yml]")
+	}
+	arg := func(def string) string {
+		if len(args) == 2 {
+			return args[1]
+		}
+		return def
+	}
+	switch args[0] {
+	case "manifest":
+		return checkManifestFile(out, arg("manifest.json"))
+	case "scf":
+		return checkSCF(out, arg("serverless.yml"), os.Environ())
+	default:
+		return fmt.Errorf("unknown check %q: use manifest or scf", args[0])
+	}
+}
+
+// checkManifestFile loads a manifest file as ENVSHARE_MANIFEST=FILE would; a missing file is
+// no error (the build ships none).
+func checkManifestFile(out io.Writer, file string) error {
+	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(out, "%s: none (the build ships no manifest)\n", file)
+		return nil
+	}
+	m, err := config.LoadManifest(file) // customers allowed: both deployments have a ledger
+	if err != nil {
+		return errors.New(problem(err))
+	}
+	fmt.Fprintf(out, "%s: a valid manifest (%d envs entries, %d customers)\n", file, len(m.Data), len(m.Customers))
+	return nil
+}
+
+// problem is an error as the function reports it: the message, then each detail on its line.
+func problem(err error) string {
+	var se *share.Error
+	if !errors.As(err, &se) {
+		return err.Error()
+	}
+	return strings.Join(append([]string{se.Message}, se.Details...), "\n  ")
+}
+
+// The SCF binary's token modes and ledger engine (function/scf/cloud.go).
+var (
+	scfTokenModes = []string{"env", "file", "tencent-ssm"}
+	scfLedger     = ledger.SchemeMySQL
+)
+
+// credentialVariables are what the Serverless CLI signs its calls with.
+var credentialVariables = []string{"TENCENT_SECRET_ID", "TENCENT_SECRET_KEY"}
+
+var envReference = regexp.MustCompile(`\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// checkSCF checks the SCF deployment of file (serverless.yml), with environ and the .env file
+// beside it. Every problem is listed.
+func checkSCF(out io.Writer, file string, environ []string) error {
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	var doc struct {
+		Inputs map[string]any `json:"inputs"`
+	}
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	dir := filepath.Dir(file)
+	env, err := dotEnv(filepath.Join(dir, ".env"))
+	if err != nil {
+		return err
+	}
+	for _, kv := range environ { // exported variables win over .env, as with the CLI
+		if name, value, ok := strings.Cut(kv, "="); ok {
+			env[name] = value
+		}
+	}
+	var problems []string
+	for _, name := range credentialVariables {
+		if env[name] == "" {
+			problems = append(problems, name+" is not set: the Serverless CLI deploys with TENCENT_SECRET_ID and "+
+				"TENCENT_SECRET_KEY (an API key of the account, in .env beside serverless.yml or exported)")
+		}
+	}
+	vars, _ := at(doc.Inputs, "environment", "variables").(map[string]any)
+	problems = append(problems, unresolved(doc.Inputs, env, "environment")...)
+	function := map[string]string{}
+	for name, v := range vars {
+		s, _ := v.(string)
+		if value := expand(s, env); value != "" {
+			function[name] = value
+		}
+	}
+	for _, name := range config.Unknown(environOf(function)) {
+		problems = append(problems, fmt.Sprintf("%s: inputs.environment.variables.%s is not a setting of envshare (a typo?)", file, name))
+	}
+	src, _ := doc.Inputs["src"].(string)
+	cfg, err := loadIn(filepath.Join(dir, src), function)
+	switch {
+	case err != nil:
+		problems = append(problems, "the function's variables: "+problem(err))
+	default:
+		if !slices.Contains(scfTokenModes, cfg.TokenMode) {
+			problems = append(problems, fmt.Sprintf("ENVSHARE_TOKEN_MODE=%s is not available in the Tencent SCF binary: use %s",
+				cfg.TokenMode, strings.Join(scfTokenModes, ", ")))
+		}
+		if spec, _ := ledger.ParseSpec(cfg.Ledger); cfg.Ledger != "" && spec.Scheme != scfLedger { // Load checked its form
+			problems = append(problems, fmt.Sprintf("%s=%s: the Tencent SCF binary links the %s ledger only", ledger.Variable, spec.Scheme, scfLedger))
+		}
+		if cfg.manifestErr != nil {
+			problems = append(problems, "the manifest the function would load, from "+src+": "+problem(cfg.manifestErr)+
+				"\n  (make build-scf ships manifest.json from the repository root: cp manifest.example.json manifest.json and edit it)")
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%s is not ready to deploy:\n- %s", file, strings.Join(problems, "\n- "))
+	}
+	region, _ := doc.Inputs["region"].(string)
+	fmt.Fprintf(out, "%s: ready to deploy (credentials, region %s, %d variables checked as the function loads them)\n",
+		file, expand(region, env), len(function))
+	return nil
+}
+
+// expand replaces each ${env:NAME} of s with NAME's value ("" when unset), as the CLI does.
+func expand(s string, env map[string]string) string {
+	return envReference.ReplaceAllStringFunc(s, func(m string) string { return env[envReference.FindStringSubmatch(m)[1]] })
+}
+
+// unresolved lists the ${env:NAME} references outside the key skip of inputs whose variable is
+// unset: the CLI would pass an empty region or VPC.
+func unresolved(inputs map[string]any, env map[string]string, skip string) []string {
+	var problems []string
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for _, k := range slices.Sorted(maps.Keys(x)) {
+				if path == "inputs" && k == skip {
+					continue
+				}
+				walk(path+"."+k, x[k])
+			}
+		case []any:
+			for i, e := range x {
+				walk(fmt.Sprintf("%s[%d]", path, i), e)
+			}
+		case string:
+			for _, m := range envReference.FindAllStringSubmatch(x, -1) {
+				if env[m[1]] == "" {
+					problems = append(problems, fmt.Sprintf("%s: %s is not set (in .env beside serverless.yml, or exported)", path, m[1]))
+				}
+			}
+		}
+	}
+	walk("inputs", inputs)
+	return problems
+}
+
+// loaded is the configuration and what became of its manifest.
+type loaded struct {
+	config.Config
+	manifestErr error
+}
+
+// loadIn loads the function's variables as the function does, in the package directory dir
+// (ENVSHARE_MANIFEST's relative paths are taken from there), in a process environment holding
+// only them of the ENVSHARE_* variables.
+func loadIn(dir string, function map[string]string) (loaded, error) {
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, config.Prefix+"_") {
+			os.Unsetenv(name)
+		}
+	}
+	for name, value := range function {
+		os.Setenv(name, value)
+	}
+	cfg, err := config.Load()
+	if err != nil {
+		return loaded{}, err
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return loaded{}, err
+	}
+	if err := os.Chdir(dir); err != nil {
+		return loaded{Config: cfg, manifestErr: fmt.Errorf("the package directory: %w (run make build-scf first)", err)}, nil
+	}
+	defer os.Chdir(wd)
+	_, merr := cfg.ConfiguredManifest()
+	return loaded{Config: cfg, manifestErr: merr}, nil
+}
+
+// environOf writes variables as os.Environ does.
+func environOf(vars map[string]string) []string {
+	var env []string
+	for k, v := range vars {
+		env = append(env, k+"="+v)
+	}
+	return env
+}
+
+// dotEnv reads a .env file as the Serverless CLI (dotenv) does: NAME=value lines, an optional
+// "export ", quotes around a value removed, a # after white space starting a comment in an
+// unquoted value. A missing file is empty.
+func dotEnv(path string) (map[string]string, error) {
+	env := map[string]string{}
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return env, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	for line := range strings.Lines(string(raw)) {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, value, ok := strings.Cut(strings.TrimPrefix(line, "export "), "=")
+		if !ok {
+			continue
+		}
+		value = strings.TrimSpace(value)
+		if len(value) >= 2 && (value[0] == '"' || value[0] == '\'') && strings.IndexByte(value[1:], value[0]) > 0 {
+			value = value[1 : 1+strings.IndexByte(value[1:], value[0])]
+		} else if i := strings.IndexFunc(value, func(r rune) bool { return r == '#' }); i > 0 && (value[i-1] == ' ' || value[i-1] == '\t') {
+			value = strings.TrimSpace(value[:i])
+		}
+		env[strings.TrimSpace(name)] = value
+	}
+	return env, nil
+}
+
+// at walks object keys; nil when a step is missing.
+func at(v any, path ...string) any {
+	for _, k := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
