@@ -68,11 +68,19 @@ func (a *App) warnUnknownVariables(ctx context.Context) {
 // (OnboardFailed): every path that ends an onboarding so (a share that failed, the manifest,
 // the authorizer's info, a retry that was refused) logs that one line, so it is the one
 // place that sees them all.
+// It sees every ERROR record, even one the logger below does not write.
 type countingHandler struct{ slog.Handler }
+
+func (h countingHandler) Enabled(ctx context.Context, level slog.Level) bool {
+	return level >= slog.LevelError || h.Handler.Enabled(ctx, level)
+}
 
 func (h countingHandler) Handle(ctx context.Context, r slog.Record) error {
 	if r.Level >= slog.LevelError && r.Message == outcomeOnboardFailed {
 		metrics.From(ctx).Count(metrics.OnboardFailed)
+	}
+	if !h.Handler.Enabled(ctx, r.Level) {
+		return nil
 	}
 	return h.Handler.Handle(ctx, r)
 }

@@ -18,11 +18,13 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -44,7 +46,7 @@ func main() {
 
 func run(out io.Writer, args []string) error {
 	if len(args) == 0 || len(args) > 2 {
-		return errors.New("usage: predeploy manifest [FILE] | predeploy scf [serverless.yml]")
+		return errors.New("usage: predeploy manifest [FILE] | predeploy scf [serverless.yml] | predeploy scf-role [serverless.yml]")
 	}
 	arg := func(def string) string {
 		if len(args) == 2 {
@@ -57,6 +59,8 @@ func run(out io.Writer, args []string) error {
 		return checkManifestFile(out, arg("manifest.json"))
 	case "scf":
 		return checkSCF(out, arg("serverless.yml"), os.Environ())
+	case "scf-role":
+		return scfRole(out, arg("serverless.yml"), os.Environ(), runTccli)
 	default:
 		return fmt.Errorf("unknown check %q: use manifest or scf", args[0])
 	}
@@ -100,26 +104,11 @@ var envReference = regexp.MustCompile(`\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}`)
 // checkSCF checks the SCF deployment of file (serverless.yml), with environ and the .env file
 // beside it. Every problem is listed.
 func checkSCF(out io.Writer, file string, environ []string) error {
-	raw, err := os.ReadFile(file)
+	doc, env, err := readSCF(file, environ)
 	if err != nil {
 		return err
-	}
-	var doc struct {
-		Inputs map[string]any `json:"inputs"`
-	}
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		return fmt.Errorf("%s: %w", file, err)
 	}
 	dir := filepath.Dir(file)
-	env, err := dotEnv(filepath.Join(dir, ".env"))
-	if err != nil {
-		return err
-	}
-	for _, kv := range environ { // exported variables win over .env, as with the CLI
-		if name, value, ok := strings.Cut(kv, "="); ok {
-			env[name] = value
-		}
-	}
 	var problems []string
 	for _, name := range credentialVariables {
 		if env[name] == "" {
@@ -140,7 +129,7 @@ func checkSCF(out io.Writer, file string, environ []string) error {
 		problems = append(problems, fmt.Sprintf("%s: inputs.environment.variables.%s is not a setting of envshare (a typo?)", file, name))
 	}
 	src, _ := doc.Inputs["src"].(string)
-	cfg, err := loadIn(filepath.Join(dir, src), function)
+	cfg, err := loadIn(filepath.Join(dir, src), dir, function)
 	switch {
 	case err != nil:
 		problems = append(problems, "the function's variables: "+problem(err))
@@ -169,6 +158,34 @@ func checkSCF(out io.Writer, file string, environ []string) error {
 // expand replaces each ${env:NAME} of s with NAME's value ("" when unset), as the CLI does.
 func expand(s string, env map[string]string) string {
 	return envReference.ReplaceAllStringFunc(s, func(m string) string { return env[envReference.FindStringSubmatch(m)[1]] })
+}
+
+// scfDoc is serverless.yml.
+type scfDoc struct {
+	Inputs map[string]any `json:"inputs"`
+}
+
+// readSCF reads serverless.yml, and the variables the CLI resolves ${env:NAME} with: the .env
+// file beside it, the exported ones winning.
+func readSCF(file string, environ []string) (scfDoc, map[string]string, error) {
+	var doc scfDoc
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return doc, nil, err
+	}
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		return doc, nil, fmt.Errorf("%s: %w", file, err)
+	}
+	env, err := dotEnv(filepath.Join(filepath.Dir(file), ".env"))
+	if err != nil {
+		return doc, nil, err
+	}
+	for _, kv := range environ {
+		if name, value, ok := strings.Cut(kv, "="); ok {
+			env[name] = value
+		}
+	}
+	return doc, env, nil
 }
 
 // unresolved lists the ${env:NAME} references outside the key skip of inputs whose variable is
@@ -208,9 +225,10 @@ type loaded struct {
 }
 
 // loadIn loads the function's variables as the function does, in the package directory dir
-// (ENVSHARE_MANIFEST's relative paths are taken from there), in a process environment holding
-// only them of the ENVSHARE_* variables.
-func loadIn(dir string, function map[string]string) (loaded, error) {
+// (ENVSHARE_MANIFEST's relative paths are taken from there; from root, whence the build ships
+// it, before the build), in a process environment holding only them of the ENVSHARE_*
+// variables.
+func loadIn(dir, root string, function map[string]string) (loaded, error) {
 	for _, kv := range os.Environ() {
 		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, config.Prefix+"_") {
 			os.Unsetenv(name)
@@ -227,8 +245,13 @@ func loadIn(dir string, function map[string]string) (loaded, error) {
 	if err != nil {
 		return loaded{}, err
 	}
+	if m := strings.TrimSpace(cfg.Manifest); m != "" && m[0] != '{' && !filepath.IsAbs(m) {
+		if _, err := os.Stat(filepath.Join(dir, m)); err != nil {
+			dir = root // not built yet: the file the build ships from the repository root
+		}
+	}
 	if err := os.Chdir(dir); err != nil {
-		return loaded{Config: cfg, manifestErr: fmt.Errorf("the package directory: %w (run make build-scf first)", err)}, nil
+		return loaded{}, err
 	}
 	defer os.Chdir(wd)
 	_, merr := cfg.ConfiguredManifest()
@@ -286,4 +309,119 @@ func at(v any, path ...string) any {
 		v = m[k]
 	}
 	return v
+}
+
+// The SCF role (serverless.yml's role): what SCF assumes to run the function, and what the
+// function may do with its temporary credentials.
+
+// scfTrust lets SCF assume the role (the role's carrier, 载体).
+const scfTrust = `{"version":"2.0","statement":[{"action":"name/sts:AssumeRole","effect":"allow","principal":{"service":["scf.qcloud.com"]}}]}`
+
+// scfPolicy is the role's least-privilege policy: read the credentials secret (and find its
+// newest version), read and update the state secret, invoke the function itself (an onboarding
+// that cannot finish in time retries as an asynchronous invocation). The account field of each
+// resource is left empty: CAM takes the root account of whoever creates the policy, so no UIN
+// is written anywhere; the secret's creator may be any user of the account.
+func scfPolicy(region, credentials, state, namespace, function string) string {
+	type statement struct {
+		Effect   string   `json:"effect"`
+		Action   []string `json:"action"`
+		Resource []string `json:"resource"`
+	}
+	secret := func(name string) string { return fmt.Sprintf("qcs::ssm:%s::secret/creatorUin/*/%s", region, name) }
+	statements := []statement{{"allow", []string{"ssm:GetSecretValue", "ssm:ListSecretVersionIds"}, []string{secret(credentials)}}}
+	if state != "" {
+		statements = append(statements, statement{"allow", []string{"ssm:GetSecretValue", "ssm:UpdateSecret"}, []string{secret(state)}})
+	}
+	statements = append(statements, statement{"allow", []string{"scf:InvokeFunction"},
+		[]string{fmt.Sprintf("qcs::scf:%s::namespace/%s/function/%s", region, namespace, function)}})
+	b, _ := json.Marshal(map[string]any{"version": "2.0", "statement": statements})
+	return string(b)
+}
+
+// tccli runs Tencent Cloud's CLI with args and returns its standard output.
+type tccli func(env []string, args ...string) (string, error)
+
+func runTccli(env []string, args ...string) (string, error) {
+	cmd := exec.Command("tccli", args...)
+	cmd.Env = env
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdout, err := cmd.Output()
+	if errors.Is(err, exec.ErrNotFound) {
+		return "", errors.New("tccli is not installed: pip install tccli (Tencent Cloud's CLI)")
+	}
+	if err != nil {
+		return "", fmt.Errorf("tccli %s: %w: %s", args[1], err, strings.TrimSpace(stderr.String()))
+	}
+	return strings.TrimSpace(string(stdout)), nil
+}
+
+// scfRole creates serverless.yml's role when it does not exist, and creates or updates its
+// policy (named like the role) from the deployment's settings: the region, the function and the
+// secrets' names, as .env gives them. tccli signs with the CLI's TENCENT_SECRET_ID and
+// TENCENT_SECRET_KEY unless its own TENCENTCLOUD_* variables are set.
+func scfRole(out io.Writer, file string, environ []string, run tccli) error {
+	doc, env, err := readSCF(file, environ)
+	if err != nil {
+		return err
+	}
+	str := func(v any) string { s, _ := v.(string); return expand(s, env) }
+	vars, _ := at(doc.Inputs, "environment", "variables").(map[string]any)
+	role, region, function, namespace := str(doc.Inputs["role"]), str(doc.Inputs["region"]), str(doc.Inputs["name"]), str(doc.Inputs["namespace"])
+	credentials, state := str(vars["ENVSHARE_TOKEN_SECRET_ID"]), str(vars["ENVSHARE_STATE_ID"])
+	if namespace == "" {
+		namespace = "default"
+	}
+	var missing []string
+	for what, v := range map[string]string{"inputs.role": role, "inputs.region": region, "inputs.name": function,
+		"ENVSHARE_TOKEN_SECRET_ID": credentials} {
+		if v == "" {
+			missing = append(missing, what)
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return fmt.Errorf("%s: %s not set (serverless.yml, and .env for its ${env:NAME})", file, strings.Join(missing, ", "))
+	}
+	tcEnv := append([]string(nil), environ...)
+	for tc, cli := range map[string]string{"TENCENTCLOUD_SECRET_ID": "TENCENT_SECRET_ID", "TENCENTCLOUD_SECRET_KEY": "TENCENT_SECRET_KEY",
+		"TENCENTCLOUD_SESSION_TOKEN": "TENCENT_TOKEN"} {
+		if env[tc] == "" && env[cli] != "" {
+			tcEnv = append(tcEnv, tc+"="+env[cli])
+		}
+	}
+	cam := func(action string, args ...string) (string, error) {
+		fmt.Fprintf(out, "tccli cam %s %s\n", action, strings.Join(args, " "))
+		return run(tcEnv, append([]string{"cam", action, "--region", region}, args...)...)
+	}
+	policy := scfPolicy(region, credentials, state, namespace, function)
+	created := false
+	if _, err := cam("GetRole", "--RoleName", role); err != nil {
+		if _, err := cam("CreateRole", "--RoleName", role, "--PolicyDocument", scfTrust,
+			"--Description", "envshare: the SCF function's execution role"); err != nil {
+			return err
+		}
+		created = true
+	}
+	id, err := cam("ListPolicies", "--Scope", "Local", "--Keyword", role, "--filter", "List[?PolicyName=='"+role+"'].PolicyId | [0]")
+	if err != nil {
+		return err
+	}
+	if id == "" || id == "null" {
+		if id, err = cam("CreatePolicy", "--PolicyName", role, "--PolicyDocument", policy,
+			"--Description", "envshare: read the credentials, read and write the state record, invoke itself", "--filter", "PolicyId"); err != nil {
+			return err
+		}
+		created = true
+	} else if _, err := cam("UpdatePolicy", "--PolicyId", id, "--PolicyDocument", policy); err != nil {
+		return err
+	}
+	if created {
+		if _, err := cam("AttachRolePolicy", "--AttachRoleName", role, "--PolicyId", id); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(out, "role %s: policy %s (%s) allows %s\n", role, role, id, policy)
+	return nil
 }
