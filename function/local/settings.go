@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"github.com/envshare/envshare/internal/config"
 	"github.com/envshare/envshare/internal/ledger"
 	"github.com/envshare/envshare/pkg/redact"
-	"github.com/envshare/envshare/pkg/share"
 )
 
 // Where a setting came from.
@@ -118,19 +116,10 @@ func (s settings) print(out io.Writer) {
 		fmt.Fprintf(out, "  note: %s is exported but is not a setting of envshare (a typo?): ignored\n", name)
 	}
 	if _, err := s.cfg.ConfiguredManifest(); err != nil {
-		fmt.Fprintln(out, "  PROBLEM:", manifestProblem(err))
+		fmt.Fprintln(out, "  PROBLEM:", config.Explain(err, "    "))
 		fmt.Fprintln(out, "  (reconciles of it, the fleet view and onboarding by customer answer invalid_request until it is fixed;")
 		fmt.Fprintln(out, "   pushes, shares, unshares, bindings, refresh and pages work)")
 	}
-}
-
-// manifestProblem is the manifest's own error message, one detail a line.
-func manifestProblem(err error) string {
-	var se *share.Error
-	if !errors.As(err, &se) {
-		return err.Error()
-	}
-	return strings.Join(append([]string{se.Message}, se.Details...), "\n    ")
 }
 
 // shown is a value as the configuration listing prints it: secrets inside it masked, a long

@@ -66,6 +66,16 @@ func (c Config) ConfiguredManifest() (*share.Request, error) {
 	return m, err
 }
 
+// Explain writes an error for a person, as the tools print a configuration or manifest
+// problem: an error object's message, then each detail on its own line after indent.
+func Explain(err error, indent string) string {
+	var se *share.Error
+	if !errors.As(err, &se) {
+		return err.Error()
+	}
+	return strings.Join(append([]string{se.Message}, se.Details...), "\n"+indent)
+}
+
 // hasField reports whether a JSON object has a non-null field name.
 func hasField(body []byte, name string) bool {
 	var top map[string]json.RawMessage

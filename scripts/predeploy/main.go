@@ -34,7 +34,6 @@ import (
 
 	"github.com/envshare/envshare/internal/config"
 	"github.com/envshare/envshare/internal/ledger"
-	"github.com/envshare/envshare/pkg/share"
 )
 
 func main() {
@@ -75,19 +74,10 @@ func checkManifestFile(out io.Writer, file string) error {
 	}
 	m, err := config.LoadManifest(file) // customers allowed: both deployments have a ledger
 	if err != nil {
-		return errors.New(problem(err))
+		return errors.New(config.Explain(err, "  "))
 	}
 	fmt.Fprintf(out, "%s: a valid manifest (%d envs entries, %d customers)\n", file, len(m.Data), len(m.Customers))
 	return nil
-}
-
-// problem is an error as the function reports it: the message, then each detail on its line.
-func problem(err error) string {
-	var se *share.Error
-	if !errors.As(err, &se) {
-		return err.Error()
-	}
-	return strings.Join(append([]string{se.Message}, se.Details...), "\n  ")
 }
 
 // The SCF binary's token modes and ledger engine (function/scf/cloud.go).
@@ -132,7 +122,7 @@ func checkSCF(out io.Writer, file string, environ []string) error {
 	cfg, err := loadIn(filepath.Join(dir, src), dir, function)
 	switch {
 	case err != nil:
-		problems = append(problems, "the function's variables: "+problem(err))
+		problems = append(problems, "the function's variables: "+config.Explain(err, "  "))
 	default:
 		if !slices.Contains(scfTokenModes, cfg.TokenMode) {
 			problems = append(problems, fmt.Sprintf("ENVSHARE_TOKEN_MODE=%s is not available in the Tencent SCF binary: use %s",
@@ -142,7 +132,7 @@ func checkSCF(out io.Writer, file string, environ []string) error {
 			problems = append(problems, fmt.Sprintf("%s=%s: the Tencent SCF binary links the %s ledger only", ledger.Variable, spec.Scheme, scfLedger))
 		}
 		if cfg.manifestErr != nil {
-			problems = append(problems, "the manifest the function would load, from "+src+": "+problem(cfg.manifestErr)+
+			problems = append(problems, "the manifest the function would load, from "+src+": "+config.Explain(cfg.manifestErr, "  ")+
 				"\n  (make build-scf ships manifest.json from the repository root: cp manifest.example.json manifest.json and edit it)")
 		}
 	}
