@@ -70,7 +70,7 @@ func (a *App) wechatEvents(ctx context.Context, inst *instance, req HTTPRequest,
 		return textResponse(http.StatusUnauthorized, "invalid signature")
 	case err != nil:
 		rec.errCode = share.CodeInvalidRequest
-		a.pushRefused(ctx, pushReason(err), "the message cannot be opened (is component_encoding_aes_key the console's 消息加解密Key?)", "error", err)
+		a.pushUnopened(ctx, err)
 		return textResponse(http.StatusBadRequest, "malformed message")
 	}
 	rec.action = "event:" + ev.InfoType

@@ -27,12 +27,14 @@ const (
 	pushUndecryptable         = "undecryptable"          // another EncodingAESKey, or a malformed message (400)
 )
 
-// pushReason names the class of a push that cannot be opened (after its signature passed).
-func pushReason(err error) string {
+// pushUnopened reports a push whose signature passed but which cannot be opened: sealed for
+// another platform, or not decryptable with the platform's keys (or no push at all).
+func (a *App) pushUnopened(ctx context.Context, err error) {
 	if errors.Is(err, wxcrypt.ErrAppID) {
-		return pushOtherPlatform
+		a.pushRefused(ctx, pushOtherPlatform, "sealed for another appid (is component_appid the third-party platform's own?)", "error", err)
+		return
 	}
-	return pushUndecryptable
+	a.pushRefused(ctx, pushUndecryptable, "the message cannot be opened (is component_encoding_aes_key the console's 消息加解密Key?)", "error", err)
 }
 
 // pushRefused logs a refused push at ERROR with its reason, and counts it (PushRejected):

@@ -57,6 +57,14 @@ func TestARefusedPushIsLoud(t *testing.T) {
 			*b = "<xml><Encrypt>AAAA</Encrypt></xml>"
 			q["msg_signature"] = []string{wxcrypt.Signature(loopMsgToken, "1700000000", "nonce1", "AAAA")}
 		}, "undecryptable"},
+		{"sealed for another platform", nil, func(q map[string][]string, b *string) {
+			sealer, err := wxemu.NewSealer(loopMsgToken, loopAESKey, "wx00000000000000ff")
+			if err != nil {
+				panic(err)
+			}
+			body, sig := sealer.Seal([]byte("<xml><InfoType>component_verify_ticket</InfoType></xml>"), "1700000000", "nonce1")
+			*b, q["msg_signature"] = string(body), []string{sig}
+		}, "other_platform"},
 		{"no message settings", map[string]string{"ENVSHARE_TOKEN_FILE": "", "ENVSHARE_TOKEN_MODE": "env",
 			"ENVSHARE_STATE_ID": "", "ENVSHARE_COMPONENT_ACCESS_TOKEN": "some-token-value"}, nil, "not_configured"},
 	}
