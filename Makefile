@@ -37,7 +37,7 @@ EMULATOR_ADDR  ?= 127.0.0.1:8081
 EVENT          ?=
 
 .PHONY: all help deps chromium local cli test fuzz-short fuzz run invoke serve bench build-aws build-scf \
-	build-EnvshareFunction lint deploy-aws deploy-scf clean
+	build-EnvshareFunction lint deploy-aws deploy-scf scf-role check-manifest check-scf clean clean-tools
 
 all: test
 
@@ -105,8 +105,9 @@ run: local
 	@exec $(LOCAL) run
 
 ## invoke EVENT=events/aws/<name>.json: one sample event through its platform's binary, vs its golden
-invoke: local
+invoke:
 	@if [ -z "$(EVENT)" ]; then echo "usage: make invoke EVENT=events/<aws|scf>/<name>.json; events:"; ls events/*/*.json 2>/dev/null | grep -v '\.golden\.\|\.env\.' || true; exit 2; fi
+	@$(MAKE) --no-print-directory local
 	@exec $(LOCAL) invoke $(EVENT)
 
 ## serve: a local deployment for curl and a browser, on ADDR (127.0.0.1:8080) and EMULATOR_ADDR (:8081)
@@ -147,11 +148,16 @@ define print_sizes
 done
 endef
 
+# check-manifest: manifest.json (when the root has one) loads as the function loads it; its own
+# message otherwise. Every build and deploy runs it before packaging.
+check-manifest: deps
+	@$(GO) run ./scripts/predeploy manifest $(MANIFEST)
+
 ## build-aws: dist/envshare-aws-{arm64,amd64}.zip, each with `bootstrap` for provided.al2023
 build-aws: $(AWS_ZIPS)
 	$(call print_sizes,$^)
 
-$(DIST)/envshare-aws-%.zip: deps
+$(DIST)/envshare-aws-%.zip: deps check-manifest
 	@echo "== Building dist/aws-$*/bootstrap (linux/$*; a first build: about a minute)"
 	rm -rf $(DIST)/aws-$* && mkdir -p $(DIST)/aws-$*
 	GOARCH=$* $(GOBUILD) $(AWS_TAGS) -o $(DIST)/aws-$*/bootstrap ./function/aws
@@ -161,7 +167,7 @@ $(DIST)/envshare-aws-%.zip: deps
 build-scf: $(SCF_ZIP)
 	$(call print_sizes,$^)
 
-$(SCF_ZIP): deps
+$(SCF_ZIP): deps check-manifest
 	@echo "== Building dist/scf/main (linux/amd64; a first build: about a minute)"
 	rm -rf $(SCF_DIR) && mkdir -p $(SCF_DIR)
 	GOARCH=amd64 $(GOBUILD) $(SCF_TAGS) -o $(SCF_DIR)/main ./function/scf
@@ -170,6 +176,7 @@ $(SCF_ZIP): deps
 ## build-EnvshareFunction: what `sam build` runs (BuildMethod: makefile); SAM zips ARTIFACTS_DIR
 build-EnvshareFunction:
 	@if [ -z "$(ARTIFACTS_DIR)" ]; then echo "ARTIFACTS_DIR is unset: this target is run by 'sam build'" >&2; exit 2; fi
+	$(GO) run ./scripts/predeploy manifest $(MANIFEST)
 	GOARCH=arm64 $(GOBUILD) $(AWS_TAGS) -o $(ARTIFACTS_DIR)/bootstrap ./function/aws
 	if [ -f $(MANIFEST) ]; then cp $(MANIFEST) $(ARTIFACTS_DIR)/; fi
 
@@ -183,25 +190,35 @@ lint: deps $(STATICCHECK)
 	else echo "cfn-lint not installed: template.yaml not linted (pip install cfn-lint)"; fi
 
 ## deploy-aws: sam build, then sam deploy (--guided the first time, until samconfig.toml exists)
-deploy-aws:
+deploy-aws: check-manifest
 	@if ! command -v sam >/dev/null; then \
 		echo "the AWS SAM CLI is not installed: https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/install-sam-cli.html"; \
 		exit 1; fi
 	sam build
 	sam deploy $(if $(wildcard samconfig.toml),,--guided)
 
-## deploy-scf: build-scf, then `serverless deploy` of serverless.yml (Tencent SCF)
-deploy-scf: build-scf
-	@if grep -Eq '^\s+ENVSHARE_MANIFEST:\s*manifest\.json\s*$$' serverless.yml && [ ! -f $(SCF_DIR)/$(MANIFEST) ]; then \
-		echo "serverless.yml sets ENVSHARE_MANIFEST=manifest.json, but there is no $(MANIFEST) at the repository root:"; \
-		echo "cp manifest.example.json $(MANIFEST) and edit it, or remove that line (an unreadable manifest fails every invocation)"; \
-		exit 1; fi
+# check-scf: serverless.yml with .env, before anything is built: the CLI's credentials, the
+# region and VPC, the function's variables as it loads them, the manifest it would ship.
+check-scf: deps
+	@$(GO) run ./scripts/predeploy scf serverless.yml
+
+## deploy-scf: check-scf, build-scf, then `serverless deploy` of serverless.yml (Tencent SCF)
+deploy-scf: check-scf
 	@cli=$$(command -v serverless || command -v sls || command -v scf || true); \
 	if [ -z "$$cli" ]; then \
 		echo "no Serverless Components CLI: npm install -g serverless@3 (or Tencent's serverless-cloud-framework, command scf)"; \
-		exit 1; fi; \
-	echo "$$cli deploy"; "$$cli" deploy
+		exit 1; fi
+	@$(MAKE) --no-print-directory build-scf
+	@cli=$$(command -v serverless || command -v sls || command -v scf); echo "$$cli deploy"; "$$cli" deploy
 
-## clean: remove build outputs and installed tools
+## scf-role: create (or update) the SCF function's CAM role and its least-privilege policy with tccli
+scf-role: deps
+	@$(GO) run ./scripts/predeploy scf-role serverless.yml
+
+## clean: remove build outputs (the installed tools stay: clean-tools)
 clean:
-	rm -rf $(DIST) $(BIN) .aws-sam
+	rm -rf $(DIST) .aws-sam $(LOCAL) $(BIN)/envshare
+
+## clean-tools: remove the tools installed into ./bin (RIE, staticcheck) and the local builds
+clean-tools: clean
+	rm -rf $(BIN)

@@ -189,6 +189,20 @@ func TestInvalidSettingsFailWithTheDeployedMessage(t *testing.T) {
 	}
 }
 
+func TestABadManifestIsShownAtStartWithItsOwnMessage(t *testing.T) {
+	d, printed := startDeployment(t, map[string]string{"ENVSHARE_MANIFEST": `{"envs":[{"env":"Bad Env","appids":[]}]}`})
+	for _, want := range []string{"PROBLEM: ENVSHARE_MANIFEST is not a valid manifest",
+		`ENVSHARE_MANIFEST: envs[0].env: "Bad Env" is not an env id`, "pushes, shares, unshares, bindings, refresh and pages work"} {
+		if !strings.Contains(printed, want) {
+			t.Errorf("the start lacks %q:\n%s", want, printed)
+		}
+	}
+	// What does not need the manifest works: WeChat's push is acknowledged, and refresh mints.
+	if err := d.prime(context.Background()); err != nil {
+		t.Fatalf("the ticket push and refresh: %v", err)
+	}
+}
+
 func TestTheConfigurationMasksEverySecret(t *testing.T) {
 	env := map[string]string{"ENVSHARE_TOKEN_MODE": "env", "ENVSHARE_NOTIFY_URL": "https://hooks.example.com/x?k=notify-secret-value-0001",
 		"ENVSHARE_TYPO_SETTING": "1"}

@@ -43,14 +43,11 @@ type settings struct {
 // start, so that an invalid setting fails with the same message.
 func resolve(defaults map[string]string, source string) (settings, error) {
 	var s settings
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, config.Prefix+"_") && !slices.Contains(config.Variables(), name) &&
-			!slices.Contains(toolVariables, name) {
+	for _, name := range config.Unknown(os.Environ()) {
+		if !slices.Contains(toolVariables, name) {
 			s.unknown = append(s.unknown, name)
 		}
 	}
-	slices.Sort(s.unknown)
 	for _, name := range config.Variables() {
 		value, exported := os.LookupEnv(name)
 		def, hasDefault := defaults[name]
@@ -117,6 +114,11 @@ func (s settings) print(out io.Writer) {
 	tw.Flush()
 	for _, name := range s.unknown {
 		fmt.Fprintf(out, "  note: %s is exported but is not a setting of envshare (a typo?): ignored\n", name)
+	}
+	if _, err := s.cfg.ConfiguredManifest(); err != nil {
+		fmt.Fprintln(out, "  PROBLEM:", config.Explain(err, "    "))
+		fmt.Fprintln(out, "  (reconciles of it, the fleet view and onboarding by customer answer invalid_request until it is fixed;")
+		fmt.Fprintln(out, "   pushes, shares, unshares, bindings, refresh and pages work)")
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -101,6 +102,23 @@ func Variables() []string {
 		}
 	}
 	return names
+}
+
+// Unknown returns, sorted, the names among environ ("NAME=value" entries, as os.Environ gives
+// them) that carry the ENVSHARE_ prefix but are not a variable Config reads: a misspelt
+// setting, which the function would otherwise ignore silently. The deployed function warns of
+// each at cold start; the local tools print them.
+func Unknown(environ []string) []string {
+	known := Variables()
+	var unknown []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, Prefix+"_") && !slices.Contains(known, name) && !slices.Contains(unknown, name) {
+			unknown = append(unknown, name)
+		}
+	}
+	slices.Sort(unknown)
+	return unknown
 }
 
 // Token modes.

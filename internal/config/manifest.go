@@ -53,6 +53,29 @@ func LoadManifest(value string) (*share.Request, error) {
 	return &req, nil
 }
 
+// ConfiguredManifest loads ENVSHARE_MANIFEST as the function does at cold start: LoadManifest,
+// and a manifest with customers needs ENVSHARE_LEDGER. (nil, nil) when it is unset. The build
+// and deploy checks and the local tools call it too, so that they report the function's own
+// message.
+func (c Config) ConfiguredManifest() (*share.Request, error) {
+	m, err := LoadManifest(c.Manifest)
+	if err == nil && m != nil && m.Customers != nil && c.Ledger == "" {
+		return nil, &share.Error{Code: share.CodeInvalidRequest, Message: Prefix + "_MANIFEST is not a valid manifest",
+			Details: []string{Prefix + "_MANIFEST: customers: customers need ENVSHARE_LEDGER (the memory of which authorizer belongs to which customer)"}}
+	}
+	return m, err
+}
+
+// Explain writes an error for a person, as the tools print a configuration or manifest
+// problem: an error object's message, then each detail on its own line after indent.
+func Explain(err error, indent string) string {
+	var se *share.Error
+	if !errors.As(err, &se) {
+		return err.Error()
+	}
+	return strings.Join(append([]string{se.Message}, se.Details...), "\n"+indent)
+}
+
 // hasField reports whether a JSON object has a non-null field name.
 func hasField(body []byte, name string) bool {
 	var top map[string]json.RawMessage

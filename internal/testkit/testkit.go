@@ -34,6 +34,13 @@ func (b *Buffer) String() string {
 	return b.b.String()
 }
 
+// Reset forgets everything written so far.
+func (b *Buffer) Reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.b.Reset()
+}
+
 // Count counts the lines written so far that hold text.
 func (b *Buffer) Count(text string) int {
 	n := 0

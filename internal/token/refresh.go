@@ -82,6 +82,9 @@ type RefreshResult struct {
 	Minted     bool      `json:"minted"`
 	ExpiresAt  time.Time `json:"expires_at"`
 	TicketAgeS int64     `json:"ticket_age_s"`
+	// TicketStored: TicketAgeS is the age of a ticket the state record holds (not a seed's,
+	// whose age is unknown, nor 0 for none); for the TicketAge metric, not in the answer.
+	TicketStored bool `json:"-"`
 }
 
 const (
@@ -124,7 +127,7 @@ func (r *Refresher) Refresh(ctx context.Context, force bool) (res *RefreshResult
 	due := force || st.Token == "" || st.ExpiresAt.IsZero() || st.ExpiresAt.Sub(now) <= r.refreshBefore()
 	if !due {
 		r.Source.useIfSet(st.Token, st.ExpiresAt)
-		return &RefreshResult{OK: true, Action: "refresh", ExpiresAt: st.ExpiresAt, TicketAgeS: seconds(ticketAge(st, now))}, nil
+		return &RefreshResult{OK: true, Action: "refresh", ExpiresAt: st.ExpiresAt, TicketAgeS: seconds(ticketAge(st, now)), TicketStored: st.Ticket != ""}, nil
 	}
 	cur, held, err := r.lease(ctx, st, now)
 	if err != nil {
@@ -138,7 +141,7 @@ func (r *Refresher) Refresh(ctx context.Context, force bool) (res *RefreshResult
 				ErrLeaseHeld, cur.MintingBy, cur.MintingUntil.UTC().Format(time.RFC3339))
 		}
 		r.log().InfoContext(ctx, "another refresh holds the minting lease; not minting", "minting_until", cur.MintingUntil)
-		return &RefreshResult{OK: true, Action: "refresh", ExpiresAt: cur.ExpiresAt, TicketAgeS: seconds(ticketAge(cur, now))}, nil
+		return &RefreshResult{OK: true, Action: "refresh", ExpiresAt: cur.ExpiresAt, TicketAgeS: seconds(ticketAge(cur, now)), TicketStored: cur.Ticket != ""}, nil
 	}
 	defer func() {
 		if err != nil {
@@ -174,7 +177,7 @@ func (r *Refresher) Refresh(ctx context.Context, force bool) (res *RefreshResult
 	}
 	r.log().InfoContext(ctx, "component access token minted and stored", "expires_at", m.ExpiresAt, "forced", force)
 	r.Source.useIfSet(m.Token, m.ExpiresAt)
-	return &RefreshResult{OK: true, Action: "refresh", Minted: true, ExpiresAt: m.ExpiresAt, TicketAgeS: seconds(age)}, nil
+	return &RefreshResult{OK: true, Action: "refresh", Minted: true, ExpiresAt: m.ExpiresAt, TicketAgeS: seconds(age), TicketStored: st.Ticket != ""}, nil
 }
 
 // lease takes the minting lease and reports whether it is still this instance's after

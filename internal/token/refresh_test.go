@@ -60,7 +60,7 @@ func TestRefresh(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := RefreshResult{OK: true, Action: "refresh", Minted: true, ExpiresAt: t0.Add(2 * time.Hour), TicketAgeS: 7200}
+		want := RefreshResult{OK: true, Action: "refresh", Minted: true, ExpiresAt: t0.Add(2 * time.Hour), TicketAgeS: 7200, TicketStored: true}
 		if *res != want {
 			t.Errorf("Refresh = %+v, want %+v", *res, want)
 		}
@@ -139,8 +139,8 @@ func TestRefresh(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := m.issuer.last().ComponentVerifyTicket; got != seedTicket || res.TicketAgeS != 0 {
-			t.Errorf("minted with %q (age %d s), want the seed (age unknown: 0)", got, res.TicketAgeS)
+		if got := m.issuer.last().ComponentVerifyTicket; got != seedTicket || res.TicketAgeS != 0 || res.TicketStored {
+			t.Errorf("minted with %q (age %d s, stored %v), want the seed (age unknown: 0, none stored)", got, res.TicketAgeS, res.TicketStored)
 		}
 		if _, ok := m.record(t)["component_verify_ticket"]; ok {
 			t.Error("the seed was written into the record: only pushed tickets are stored")

@@ -89,7 +89,7 @@ func New(opts Options) *App {
 		a.level = new(slog.LevelVar)
 		handler = slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: a.level})
 	}
-	a.log = slog.New(redact.Handler(handler, a.secrets))
+	a.log = slog.New(countingHandler{redact.Handler(handler, a.secrets)})
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -120,6 +120,7 @@ func (a *App) instance(ctx context.Context) (*instance, *share.Error) {
 		a.level.Set(parseLevel(cfg.LogLevel))
 	}
 	a.secrets.Add(cfg.Secrets()...)
+	a.warnUnknownVariables(ctx)
 	core, err := a.build(ctx, cfg)
 	if err != nil {
 		msg := a.secrets.String("initialisation failed: " + err.Error())

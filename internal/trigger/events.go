@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/envshare/envshare/internal/fleet"
+	"github.com/envshare/envshare/internal/metrics"
 	"github.com/envshare/envshare/internal/wxcrypt"
 	"github.com/envshare/envshare/pkg/share"
 )
@@ -77,6 +78,7 @@ func (a *App) wechatEvents(ctx context.Context, req HTTPRequest, rec *record) HT
 	defer cancel()
 	body, bodyErr := readBody(req, inst.cfg.MaxBodyBytes)
 	if bodyErr != nil {
+		a.pushRefused(ctx, pushBadBody, "the body is too large or not base64", "error", bodyErr.Message)
 		rec.errCode = bodyErr.Code
 		return textResponse(statusOf(bodyErr.Code), bodyErr.Message)
 	}
@@ -97,11 +99,11 @@ func (a *App) wechatEvents(ctx context.Context, req HTTPRequest, rec *record) HT
 	switch {
 	case errors.Is(err, wxcrypt.ErrSignature):
 		rec.errCode = CodeUnauthorized
-		a.log.WarnContext(ctx, "wechat event refused: invalid signature (is component_token the console's 消息校验Token?)")
+		a.pushRefused(ctx, pushBadSignature, "invalid signature (is component_token the console's 消息校验Token?)")
 		return textResponse(http.StatusUnauthorized, "invalid signature")
 	case err != nil:
 		rec.errCode = share.CodeInvalidRequest
-		a.log.WarnContext(ctx, "wechat event refused", "error", err)
+		a.pushUnopened(ctx, err)
 		return textResponse(http.StatusBadRequest, "malformed message")
 	}
 	rec.action = "event:" + ev.InfoType
@@ -219,6 +221,8 @@ func (a *App) storeTicket(ctx context.Context, inst *instance, ev wxcrypt.Event)
 	}
 	a.log.InfoContext(ctx, "component_verify_ticket received", "stored", stored,
 		"create_time", time.Unix(ev.CreateTime, 0).UTC())
+	// Stored, or not needed (the record holds one at most TicketEvery older): a push arrived.
+	metrics.From(ctx).SetTicketAge(a.now().Sub(time.Unix(ev.CreateTime, 0)))
 }
 
 // onboard shares ENVSHARE_ONBOARD_ENVS with a Mini Program that authorized the platform. The

@@ -127,7 +127,8 @@ func (a *App) startForward(ctx context.Context, inst *instance, req HTTPRequest,
 	if inst.Forward == nil {
 		return func() {}
 	}
-	p := pushCopy{Action: forwardAction, Query: req.Query, Body: string(body), ContentType: header(req, "Content-Type")}
+	contentType, _ := header(req, "Content-Type") // none, or ambiguous: forwarded without one
+	p := pushCopy{Action: forwardAction, Query: req.Query, Body: string(body), ContentType: contentType}
 	done := make(chan error, 1)
 	var attempts int
 	go func() {
@@ -224,20 +225,22 @@ func decodeForward(body []byte) (pushCopy, *share.Error) {
 // read or used.
 func (a *App) pushCrypto(ctx context.Context, inst *instance) (*wxcrypt.Crypto, *share.Error) {
 	if inst.Credentials == nil {
+		a.pushRefused(ctx, pushNotConfigured, "no credentials are configured")
 		return nil, eventsNotConfigured()
 	}
 	creds, err := inst.Credentials.Read(ctx) // its values are among a.secrets (Read, or cfg.Secrets in mode env)
 	if err != nil {
-		a.log.ErrorContext(ctx, "wechat event: the platform's credentials cannot be read", "error", err)
+		a.pushRefused(ctx, pushCredentialsUnreadable, "the platform's credentials cannot be read", "error", err)
 		return nil, &share.Error{Code: share.CodeInternal, Message: "the platform's credentials cannot be read; see the function's log"}
 	}
 	if creds.AppID == "" || creds.MessageToken == "" || creds.AESKey == "" {
+		a.pushRefused(ctx, pushNotConfigured, "the platform's appid, message token or EncodingAESKey is not set", "missing", missingMessageSettings(creds))
 		return nil, eventsNotConfigured()
 	}
 	crypto, err := wxcrypt.New(wxcrypt.Config{Token: creds.MessageToken, EncodingAESKey: creds.AESKey,
 		PreviousEncodingAESKey: creds.PreviousAESKey, ComponentAppID: creds.AppID})
 	if err != nil {
-		a.log.ErrorContext(ctx, "wechat event: the platform's message settings are unusable", "error", err)
+		a.pushRefused(ctx, pushSettingsUnusable, "the platform's message settings are unusable", "error", err)
 		return nil, &share.Error{Code: share.CodeInternal, Message: "the platform's message settings are unusable: " + err.Error()}
 	}
 	return crypto, nil

@@ -149,7 +149,8 @@ func (a *App) serveHTTP(ctx context.Context, req HTTPRequest, rec *record) HTTPR
 	if bodyErr != nil {
 		return a.fail(rec, bodyErr)
 	}
-	if !a.authorized(inst.cfg.HTTPAuth, inst.cfg.HTTPSecret, req, rt, method, body) {
+	if reason := a.authorized(inst.cfg.HTTPAuth, inst.cfg.HTTPSecret, req, rt, method, body); reason != "" {
+		a.log.WarnContext(ctx, "HTTP authentication failed", "auth", inst.cfg.HTTPAuth, "reason", reason, "route", rt.suffix)
 		return a.fail(rec, &share.Error{Code: CodeUnauthorized, Message: "missing or invalid credentials"})
 	}
 

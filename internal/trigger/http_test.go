@@ -105,18 +105,19 @@ func TestBearerAuth(t *testing.T) {
 		headers map[string]string
 		multi   map[string][]string
 		want    int
+		reason  string // logged, never answered
 	}{
-		{"the exact header is accepted", map[string]string{"Authorization": "Bearer " + testSecret}, nil, 200},
-		{"a lowercase header name is accepted", map[string]string{"authorization": "Bearer " + testSecret}, nil, 200},
-		{"the scheme is case-insensitive", map[string]string{"Authorization": "bEARER " + testSecret}, nil, 200},
-		{"surrounding spaces are ignored", map[string]string{"Authorization": "  Bearer   " + testSecret + " "}, nil, 200},
-		{"a multi-value header with one value is accepted", nil, map[string][]string{"authorization": {"Bearer " + testSecret}}, 200},
-		{"a wrong secret is refused", map[string]string{"Authorization": "Bearer nope"}, nil, 401},
-		{"a longer secret is refused", map[string]string{"Authorization": "Bearer " + testSecret + "x"}, nil, 401},
-		{"another scheme is refused", map[string]string{"Authorization": "Basic " + testSecret}, nil, 401},
-		{"the secret alone is refused", map[string]string{"Authorization": testSecret}, nil, 401},
-		{"no header is refused", nil, nil, 401},
-		{"conflicting multi-value headers are refused", nil, map[string][]string{"Authorization": {"Bearer " + testSecret, "Bearer nope"}}, 401},
+		{"the exact header is accepted", map[string]string{"Authorization": "Bearer " + testSecret}, nil, 200, ""},
+		{"a lowercase header name is accepted", map[string]string{"authorization": "Bearer " + testSecret}, nil, 200, ""},
+		{"the scheme is case-insensitive", map[string]string{"Authorization": "bEARER " + testSecret}, nil, 200, ""},
+		{"surrounding spaces are ignored", map[string]string{"Authorization": "  Bearer   " + testSecret + " "}, nil, 200, ""},
+		{"a multi-value header with one value is accepted", nil, map[string][]string{"authorization": {"Bearer " + testSecret}}, 200, ""},
+		{"a wrong secret is refused", map[string]string{"Authorization": "Bearer nope"}, nil, 401, "bad_token"},
+		{"a longer secret is refused", map[string]string{"Authorization": "Bearer " + testSecret + "x"}, nil, 401, "bad_token"},
+		{"another scheme is refused", map[string]string{"Authorization": "Basic " + testSecret}, nil, 401, "wrong_scheme"},
+		{"the secret alone is refused", map[string]string{"Authorization": testSecret}, nil, 401, "wrong_scheme"},
+		{"no header is refused", nil, nil, 401, "missing_header"},
+		{"conflicting multi-value headers are refused", nil, map[string][]string{"Authorization": {"Bearer " + testSecret, "Bearer nope"}}, 401, "ambiguous_header"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -133,7 +134,27 @@ func TestBearerAuth(t *testing.T) {
 					t.Errorf("the Doer was called")
 				}
 			}
+			wantAuthReason(t, f, tt.reason)
 		})
+	}
+}
+
+// wantAuthReason checks the log line of a refused authentication: its reason class, and
+// neither the secret nor a signature.
+func wantAuthReason(t *testing.T, f *fixture, reason string) {
+	t.Helper()
+	logs := f.logs.String()
+	if reason == "" {
+		if strings.Contains(logs, "HTTP authentication failed") {
+			t.Errorf("an accepted request logged a failure: %s", logs)
+		}
+		return
+	}
+	if !strings.Contains(logs, `"level":"WARN","msg":"HTTP authentication failed"`) || !strings.Contains(logs, `"reason":"`+reason+`"`) {
+		t.Errorf("no WARN line with reason %s: %s", reason, logs)
+	}
+	if strings.Contains(logs, testSecret) || strings.Contains(logs, "sha256=") {
+		t.Errorf("the log shows a secret or a signature: %s", logs)
 	}
 }
 
@@ -152,16 +173,24 @@ func TestHMACAuth(t *testing.T) {
 		body    string
 		base64  bool
 		want    int
+		reason  string // logged, never answered
 	}{
-		{"a fresh signature is accepted", sign(now.Unix(), shareBody), shareBody, false, 200},
-		{"a signature 299 s old is accepted", sign(now.Unix()-299, shareBody), shareBody, false, 200},
-		{"a base64 body is verified over its decoded bytes", sign(now.Unix(), shareBody), b64, true, 200},
-		{"a signature over the base64 text is refused", sign(now.Unix(), b64), b64, true, 401},
-		{"a stale timestamp is refused", sign(now.Unix()-301, shareBody), shareBody, false, 401},
-		{"a future timestamp is refused", sign(now.Unix()+301, shareBody), shareBody, false, 401},
-		{"a signature of another body is refused", sign(now.Unix(), `{}`), shareBody, false, 401},
-		{"a missing signature is refused", map[string]string{"X-Envshare-Timestamp": strconv.FormatInt(now.Unix(), 10)}, shareBody, false, 401},
-		{"a bearer token is refused", bearer(), shareBody, false, 401},
+		{"a fresh signature is accepted", sign(now.Unix(), shareBody), shareBody, false, 200, ""},
+		{"a signature 299 s old is accepted", sign(now.Unix()-299, shareBody), shareBody, false, 200, ""},
+		{"a base64 body is verified over its decoded bytes", sign(now.Unix(), shareBody), b64, true, 200, ""},
+		{"a signature over the base64 text is refused", sign(now.Unix(), b64), b64, true, 401, "bad_signature"},
+		{"a stale timestamp is refused", sign(now.Unix()-301, shareBody), shareBody, false, 401, "expired_timestamp"},
+		{"a future timestamp is refused", sign(now.Unix()+301, shareBody), shareBody, false, 401, "expired_timestamp"},
+		{"a signature of another body is refused", sign(now.Unix(), `{}`), shareBody, false, 401, "bad_signature"},
+		{"a missing signature is refused", map[string]string{"X-Envshare-Timestamp": strconv.FormatInt(now.Unix(), 10)}, shareBody, false, 401, "missing_header"},
+		{"a bearer token is refused", bearer(), shareBody, false, 401, "missing_header"},
+		{"a timestamp sent twice is refused", func() map[string]string {
+			h := sign(now.Unix(), shareBody)
+			h["X-Envshare-Timestamp"] = "1"
+			return h
+		}(), shareBody, false, 401, "ambiguous_header"},
+		{"upper-case hex is refused", map[string]string{"X-Envshare-Timestamp": strconv.FormatInt(now.Unix(), 10),
+			"X-Envshare-Signature": strings.ToUpper(sign(now.Unix(), shareBody)["X-Envshare-Signature"])}, shareBody, false, 401, "malformed_signature"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -171,6 +200,7 @@ func TestHMACAuth(t *testing.T) {
 			if resp.Status != tt.want {
 				t.Fatalf("status = %d, want %d: %s", resp.Status, tt.want, resp.Body)
 			}
+			wantAuthReason(t, f, tt.reason)
 		})
 	}
 }

@@ -42,7 +42,8 @@ type loop struct {
 	emu      *wxemu.Emulator
 	url      string // the function's base URL
 	logs     *testkit.Buffer
-	state    string // path of the state record
+	emf      *testkit.Buffer // the EMF lines
+	state    string          // path of the state record
 	notices  *receiver
 	retried  *[]string
 	retryErr error
@@ -77,7 +78,7 @@ func (r *receiver) actions() []string {
 func newLoop(t *testing.T, env map[string]string, withRetry bool) *loop {
 	t.Helper()
 	dir := t.TempDir()
-	l := &loop{logs: &testkit.Buffer{}, notices: &receiver{}, retried: new([]string), state: filepath.Join(dir, "state.json")}
+	l := &loop{logs: &testkit.Buffer{}, emf: &testkit.Buffer{}, notices: &receiver{}, retried: new([]string), state: filepath.Join(dir, "state.json")}
 	var handler http.Handler = http.NotFoundHandler()
 	fn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(fn.Close)
@@ -109,7 +110,7 @@ func newLoop(t *testing.T, env map[string]string, withRetry bool) *loop {
 		"ENVSHARE_RATE_LIMIT":      "0",
 	}
 	useEnv(t, base, env)
-	opts := Options{Platform: PlatformAWS, MetricsOut: discard{}, Cloud: Cloud{Ledgers: []ledger.Engine{sqliteledger.Engine}},
+	opts := Options{Platform: PlatformAWS, MetricsOut: l.emf, Cloud: Cloud{Ledgers: []ledger.Engine{sqliteledger.Engine}},
 		Logger: slog.New(slog.NewJSONHandler(l.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	if withRetry {
 		opts.Cloud.Retry = func(config.Config) (Retry, error) {

@@ -51,6 +51,7 @@ type record struct {
 	route    string
 	status   int // HTTP status, or its equivalent for other triggers
 	errCode  share.Code
+	err      *share.Error // the error of a message, schedule or queue record (logged whole)
 	summary  share.Summary
 }
 
@@ -103,7 +104,7 @@ func (rec *record) outcome(v any, err error) {
 		var se *share.Error
 		if errors.As(err, &se) {
 			rec.status = statusOf(se.Code)
-			rec.errCode = se.Code
+			rec.errCode, rec.err = se.Code, se
 		}
 		return
 	}
@@ -137,6 +138,11 @@ func (a *App) finish(ctx context.Context, rec *record) {
 	if rec.errCode != "" {
 		attrs = append(attrs, slog.String("error_code", string(rec.errCode)))
 	}
+	if rec.err != nil {
+		// Nobody reads the answer of a queue record or an asynchronous invocation: its error
+		// object, details included, is what the triage of the dead-letter queue has to go on.
+		attrs = append(attrs, slog.Any("error", a.errorLog(rec.err)))
+	}
 	if rec.summary != nil {
 		attrs = append(attrs, slog.Any("summary", rec.summary))
 	}
@@ -164,4 +170,21 @@ func outcomes(s share.Summary) metrics.Outcomes {
 	default:
 		return metrics.Outcomes{}
 	}
+}
+
+// errorLog is an error object as a log attribute: its code, message and details. The App's
+// log handler masks the strings; the list of details is masked here.
+func (a *App) errorLog(e *share.Error) slog.Value {
+	attrs := []slog.Attr{slog.String("code", string(e.Code)), slog.String("message", e.Message)}
+	if len(e.Details) > 0 {
+		details := make([]string, len(e.Details))
+		for i, d := range e.Details {
+			details[i] = a.secrets.String(d)
+		}
+		attrs = append(attrs, slog.Any("details", details))
+	}
+	if e.WechatErrcode != nil {
+		attrs = append(attrs, slog.Int("wechat_errcode", *e.WechatErrcode))
+	}
+	return slog.GroupValue(attrs...)
 }

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
+	"github.com/envshare/envshare/internal/metrics"
 	"github.com/envshare/envshare/internal/token"
 	"github.com/envshare/envshare/pkg/share"
 	"github.com/envshare/envshare/pkg/strictjson"
@@ -68,9 +70,13 @@ func (a *App) refresh(ctx context.Context, inst *instance, force bool) (*token.R
 	}
 	res, err := inst.Refresher.Refresh(ctx, force)
 	if err == nil {
+		if res.TicketStored {
+			metrics.From(ctx).SetTicketAge(time.Duration(res.TicketAgeS) * time.Second)
+		}
 		return res, nil
 	}
 	msg := share.Clip(a.secrets.String("refresh failed: " + err.Error()))
+	metrics.From(ctx).Count(metrics.RefreshFailed)
 	a.log.ErrorContext(ctx, "refresh failed", "error", msg)
 	var api *wechat.APIError
 	switch {
@@ -80,7 +86,7 @@ func (a *App) refresh(ctx context.Context, inst *instance, force bool) (*token.R
 		return nil, &share.Error{Code: share.CodeUpstreamUnavailable, Message: msg}
 	case errors.As(err, &api):
 		code := api.Code
-		return nil, &share.Error{Code: share.CodeUpstreamError, Message: fmt.Sprintf("WeChat %s answered errcode %d", api.Endpoint, code),
+		return nil, &share.Error{Code: share.CodeUpstreamError, Message: fmt.Sprintf("WeChat %s answered errcode %d", api.Endpoint, code) + share.ErrcodeHint(code),
 			WechatErrcode: &code, WechatErrmsg: share.Clip(a.secrets.String(api.Msg))}
 	default:
 		return nil, &share.Error{Code: share.CodeInternal, Message: msg}

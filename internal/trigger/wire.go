@@ -113,7 +113,7 @@ func (a *App) wire(ctx context.Context, cfg config.Config) (*Core, error) {
 	if core.Fleet != nil {
 		opts.Fleet = core.Fleet
 	}
-	core.Manifest, core.ManifestErr = a.loadManifest(ctx, cfg, core.Fleet != nil)
+	core.Manifest, core.ManifestErr = a.loadManifest(ctx, cfg)
 	opts.Manifest, opts.ManifestError = core.Manifest, core.ManifestErr
 	if cfg.NotifyURL != "" {
 		core.Notifier = notify.NewHTTPNotifier(cfg.NotifyURL, cfg.NotifyKey(), hc, time.Now)
@@ -137,16 +137,12 @@ func (a *App) wire(ctx context.Context, cfg config.Config) (*Core, error) {
 
 // loadManifest reads ENVSHARE_MANIFEST. A bad one is logged at ERROR, naming the variable,
 // and returned as the error of what needs it; the instance works on without it.
-func (a *App) loadManifest(ctx context.Context, cfg config.Config, ledger bool) (*share.Request, *share.Error) {
-	m, err := config.LoadManifest(cfg.Manifest)
+func (a *App) loadManifest(ctx context.Context, cfg config.Config) (*share.Request, *share.Error) {
+	m, err := cfg.ConfiguredManifest()
 	var se *share.Error
-	switch {
-	case err != nil && !errors.As(err, &se):
+	if err != nil && !errors.As(err, &se) {
 		se = &share.Error{Code: share.CodeInvalidRequest, Message: config.Prefix + "_MANIFEST is not a valid manifest",
 			Details: []string{config.Prefix + "_MANIFEST: " + a.secrets.String(err.Error())}}
-	case err == nil && m != nil && m.Customers != nil && !ledger:
-		se = &share.Error{Code: share.CodeInvalidRequest, Message: config.Prefix + "_MANIFEST is not a valid manifest",
-			Details: []string{config.Prefix + "_MANIFEST: customers: customers need ENVSHARE_LEDGER (the memory of which authorizer belongs to which customer)"}}
 	}
 	if se != nil {
 		a.log.ErrorContext(ctx, config.Prefix+"_MANIFEST is unusable: reconciles without a manifest of their own, the fleet view "+

@@ -97,12 +97,12 @@ func DecodeNotification(body []byte) (*Notification, error) {
 
 // VerifyNotification checks a notification's X-Envshare-Timestamp and X-Envshare-Signature
 // against its body: a timestamp within signature.Window of now, the signature compared in
-// constant time. A header given twice counts as absent. The error is signature.ErrInvalid,
-// whatever failed.
+// constant time. A header given twice counts as absent. The error wraps signature.ErrInvalid,
+// whatever failed (its reason is for the receiver's log, not for the sender).
 func VerifyNotification(secret string, header http.Header, body []byte, now time.Time) error {
 	ts, sig := header.Values(signature.TimestampHeader), header.Values(signature.SignatureHeader)
 	if len(ts) != 1 || len(sig) != 1 {
-		return signature.ErrInvalid
+		return signature.ErrMissing
 	}
 	return signature.Verify(secret, ts[0], sig[0], body, now)
 }

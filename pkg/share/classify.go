@@ -34,11 +34,11 @@ func (s *Service) classify(ctx context.Context, err error) *callError {
 	case wechat.Stopped:
 		ce.entry = deadlineError(err)
 	default:
-		msg := err.Error()
+		msg, hint := err.Error(), ""
 		if api != nil {
-			msg = fmt.Sprintf("WeChat %s answered errcode %d: %s", api.Endpoint, api.Code, api.Msg)
+			msg, hint = fmt.Sprintf("WeChat %s answered errcode %d: %s", api.Endpoint, api.Code, api.Msg), ErrcodeHint(api.Code)
 		}
-		ce.entry = EntryError{Code: CodeUpstreamError, Message: s.upstreamText(msg)}
+		ce.entry = EntryError{Code: CodeUpstreamError, Message: s.upstreamText(msg) + hint}
 	}
 	return ce
 }
@@ -69,4 +69,19 @@ func (s *Service) wholeFailure(calls []*callError) *Error {
 		e.WechatErrcode, e.WechatErrmsg = &code, s.upstreamText(first.api.Msg)
 	}
 	return e
+}
+
+// ErrcodeIPNotWhitelisted is WeChat's answer to a caller outside the third-party platform's IP
+// whitelist.
+const ErrcodeIPNotWhitelisted = 61004
+
+// ErrcodeHint is what to do about a WeChat errcode whose cause lies in the deployment, to be
+// appended to the message that reports it (" (...)"); "" for the others.
+func ErrcodeHint(code int) string {
+	if code == ErrcodeIPNotWhitelisted {
+		return " (caller IP not whitelisted: add the function's fixed egress IP to the third-party platform's " +
+			"IP whitelist in the Open Platform console; AWS: the EgressIp output of EnableFixedEgressIp=true, " +
+			"SCF: eip: true in serverless.yml, its IP in the function's configuration)"
+	}
+	return ""
 }

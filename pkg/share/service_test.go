@@ -441,6 +441,12 @@ func TestBindingsWholeFailure(t *testing.T) {
 	if !errors.As(err, &e) || e.Code != CodeUpstreamError || *e.WechatErrcode != 61004 {
 		t.Fatalf("err %v", err)
 	}
+	// 61004 names its cause and the settings that give the fixed IP to whitelist.
+	for _, want := range []string{"caller IP not whitelisted", "EgressIp", "EnableFixedEgressIp", "eip: true"} {
+		if !strings.Contains(e.Message, want) {
+			t.Errorf("message %q lacks %q", e.Message, want)
+		}
+	}
 }
 
 func TestDoLogsOneLinePerCallAndASummary(t *testing.T) {

@@ -21,6 +21,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,8 +37,20 @@ const (
 // Window is how far a timestamp may be from now.
 const Window = 300 * time.Second
 
-// ErrInvalid is the only error the checks return: callers must not tell which part failed.
+// ErrInvalid is wrapped by every error the checks return. A server answers every one of them
+// the same way (401, saying nothing about which part failed); the finer reasons below are for
+// its own log, so that an operator learns why requests are refused.
 var ErrInvalid = errors.New("invalid signature")
+
+// The reasons a check fails; each wraps ErrInvalid. None holds the secret, the signature or
+// the timestamp sent.
+var (
+	ErrMissing          = fmt.Errorf("%w: timestamp or signature missing", ErrInvalid)
+	ErrExpired          = fmt.Errorf("%w: timestamp more than %s away from now", ErrInvalid, Window)
+	ErrMalformedTime    = fmt.Errorf("%w: timestamp is not unix seconds", ErrInvalid)
+	ErrMalformedMAC     = fmt.Errorf("%w: signature is not sha256= and 64 lowercase hex digits", ErrInvalid)
+	ErrSignatureInvalid = fmt.Errorf("%w: signature does not match (another secret, or other bytes signed)", ErrInvalid)
+)
 
 // Request is what a request signature covers.
 type Request struct {
@@ -74,25 +87,28 @@ func Verify(secret, timestamp, sig string, body []byte, now time.Time) error {
 }
 
 func verify(secret, timestamp, sig string, sep byte, now time.Time, payload ...[]byte) error {
-	timestamp = strings.TrimSpace(timestamp)
+	timestamp, sig = strings.TrimSpace(timestamp), strings.TrimSpace(sig)
+	if timestamp == "" || sig == "" {
+		return ErrMissing
+	}
 	ts, err := strconv.ParseInt(timestamp, 10, 64)
 	if err != nil {
-		return ErrInvalid
+		return ErrMalformedTime
 	}
 	if d := now.Sub(time.Unix(ts, 0)); d > Window || d < -Window {
-		return ErrInvalid
+		return ErrExpired
 	}
-	hexSig, ok := strings.CutPrefix(strings.TrimSpace(sig), "sha256=")
+	hexSig, ok := strings.CutPrefix(sig, "sha256=")
 	if !ok || !lowerHex(hexSig) {
-		return ErrInvalid
+		return ErrMalformedMAC
 	}
 	got, err := hex.DecodeString(hexSig)
 	if err != nil {
-		return ErrInvalid
+		return ErrMalformedMAC
 	}
 	// Sign over the timestamp exactly as sent, so that "0123" and "123" are not confused.
 	if !hmac.Equal(got, mac(secret, timestamp, sep, payload...)) {
-		return ErrInvalid
+		return ErrSignatureInvalid
 	}
 	return nil
 }

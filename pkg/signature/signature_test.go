@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -89,6 +90,34 @@ func TestVerifyRequest(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestEachFailureNamesItsReasonAndWrapsErrInvalid(t *testing.T) {
+	body := []byte(`{}`)
+	req := Request{Method: "POST", Route: "/share", Body: body}
+	good := SignRequest(secret, now.Unix(), req)
+	tests := []struct {
+		name, timestamp, sig string
+		want                 error
+	}{
+		{"no timestamp", "", good, ErrMissing},
+		{"no signature", "1700000000", " ", ErrMissing},
+		{"a timestamp that is no number", "yesterday", good, ErrMalformedTime},
+		{"a timestamp out of the window", "1699999000", good, ErrExpired},
+		{"upper-case hex", "1700000000", "sha256=" + strings.ToUpper(good[7:]), ErrMalformedMAC},
+		{"another secret's signature", "1700000000", SignRequest("another-secret-of-16b", now.Unix(), req), ErrSignatureInvalid},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := VerifyRequest(secret, tc.timestamp, tc.sig, req, now)
+			if !errors.Is(err, tc.want) || !errors.Is(err, ErrInvalid) {
+				t.Fatalf("err = %v, want %v (wrapping ErrInvalid)", err, tc.want)
+			}
+			if strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), good[7:]) {
+				t.Fatalf("the reason %q shows the secret or the signature", err)
+			}
+		})
+	}
 }
 
 func TestNotificationsSignTimestampDotBody(t *testing.T) {

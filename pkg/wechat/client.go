@@ -333,6 +333,7 @@ func (r *run) attempt(ctx context.Context, body []byte, out answer) error {
 // request is sent again, or returns the error to end the call with.
 func (r *run) reload(ctx context.Context, apiErr *APIError, err error) error {
 	if r.reloads > 0 {
+		r.trace.tokenRejected(r.ep.name)
 		return fmt.Errorf("%w: %w", ErrTokenRejected, err)
 	}
 	if err := ctx.Err(); err != nil {
@@ -344,6 +345,7 @@ func (r *run) reload(ctx context.Context, apiErr *APIError, err error) error {
 		slog.String("endpoint", r.ep.name), slog.Int("errcode", apiErr.Code))
 	tok, err := r.c.tokens.Reload(ctx, r.token)
 	if err != nil {
+		r.trace.tokenRejected(r.ep.name)
 		return &TokenSourceError{Err: err}
 	}
 	r.use(tok)

@@ -419,8 +419,8 @@ func TestTokenErrorsReloadOnceAndRetryOnce(t *testing.T) {
 			if got := f.tokens.reloads(); !reflect.DeepEqual(got, []string{"tok-1"}) {
 				t.Errorf("Reload calls = %v, want one with the rejected token", got)
 			}
-			if calls, retries, reloads := m.get(); reloads != 1 || retries != 1 || calls != 2 {
-				t.Errorf("trace: reloads %d, retries %d, calls %d", reloads, retries, calls)
+			if calls, retries, reloads := m.get(); reloads != 1 || retries != 1 || calls != 2 || m.tokenRejected() != 0 {
+				t.Errorf("trace: reloads %d, retries %d, calls %d, rejected %d", reloads, retries, calls, m.tokenRejected())
 			}
 			if len(f.waits.all()) != 0 {
 				t.Errorf("a token retry waited %v", f.waits.all())
@@ -429,9 +429,13 @@ func TestTokenErrorsReloadOnceAndRetryOnce(t *testing.T) {
 		t.Run("errcode "+itoa(code)+" twice is ErrTokenRejected", func(t *testing.T) {
 			f := setup(t)
 			f.mux.HandleFunc(PathGetEnvID, errcode(code))
-			_, err := f.client.GetEnvID(context.Background(), &GetEnvIDRequest{AppIDs: []string{"wx1"}, SourceType: 1})
+			m := &counts{}
+			_, err := f.client.GetEnvID(m.context(), &GetEnvIDRequest{AppIDs: []string{"wx1"}, SourceType: 1})
 			if !errors.Is(err, ErrTokenRejected) {
 				t.Fatalf("error = %v, want ErrTokenRejected", err)
+			}
+			if m.tokenRejected() != 1 {
+				t.Errorf("trace: TokenRejected called %d times, want 1", m.tokenRejected())
 			}
 			if apiErr := asAPIError(t, err); apiErr.Code != code {
 				t.Errorf("APIError = %+v", apiErr)
@@ -474,10 +478,14 @@ func TestTokenSourceFailures(t *testing.T) {
 		f := setup(t)
 		f.tokens.reloadErr = boom
 		f.mux.HandleFunc(PathShareEnv, errcode(42001))
-		_, err := f.client.ShareEnv(context.Background(), shareReq())
+		m := &counts{}
+		_, err := f.client.ShareEnv(m.context(), shareReq())
 		var tsErr *TokenSourceError
 		if !errors.As(err, &tsErr) || !errors.Is(err, boom) {
 			t.Fatalf("error = %v, want *TokenSourceError", err)
+		}
+		if m.tokenRejected() != 1 {
+			t.Errorf("trace: TokenRejected called %d times, want 1", m.tokenRejected())
 		}
 		if n := f.hitsOf(PathShareEnv); n != 1 {
 			t.Errorf("hits = %d, want 1", n)

@@ -199,8 +199,8 @@ func asAPIError(t *testing.T, err error) *APIError {
 
 // counts is a ClientTrace that counts what a call did, as the function's metrics do.
 type counts struct {
-	mu                      sync.Mutex
-	calls, retries, reloads int
+	mu                                sync.Mutex
+	calls, retries, reloads, rejected int
 }
 
 func (c *counts) context() context.Context {
@@ -218,7 +218,19 @@ func (c *counts) context() context.Context {
 			defer c.mu.Unlock()
 			c.reloads++
 		},
+		TokenRejected: func(string) {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			c.rejected++
+		},
 	})
+}
+
+// tokenRejected returns how often the calls ended with the token rejected for good.
+func (c *counts) tokenRejected() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rejected
 }
 
 // get returns the calls, retries and reloads counted.

@@ -17,6 +17,10 @@ type ClientTrace struct {
 	AttemptDone func(AttemptDoneInfo)
 	// TokenReload is called when WeChat rejected the access token and the client reloads it.
 	TokenReload func(endpoint string)
+	// TokenRejected is called when the call ends because WeChat rejected the access token and
+	// the reload gave none it accepts: the source failed, still held the rejected token, or
+	// WeChat rejected the reloaded one too.
+	TokenRejected func(endpoint string)
 	// MinuteQuotaWait is called when WeChat answered 45011 (the per-minute limit) and the
 	// client waits for the next minute before it sends the request again.
 	MinuteQuotaWait func(MinuteQuotaWaitInfo)
@@ -72,6 +76,12 @@ func (t *ClientTrace) attemptDone(info AttemptDoneInfo) {
 func (t *ClientTrace) tokenReload(endpoint string) {
 	if t != nil && t.TokenReload != nil {
 		t.TokenReload(endpoint)
+	}
+}
+
+func (t *ClientTrace) tokenRejected(endpoint string) {
+	if t != nil && t.TokenRejected != nil {
+		t.TokenRejected(endpoint)
 	}
 }
 
