@@ -97,7 +97,7 @@ func printExamples(out io.Writer, d *deployment) {
 		fmt.Fprintf(out, "  curl -s '%s/bindings?appids=wx5fe6bb43205e9e07'\n", d.URL)
 		fmt.Fprintf(out, "  curl -s -d '%s' %s/share\n", shareBody, d.URL)
 	case "hmac":
-		// S = timestamp \n METHOD \n route \n canonical query \n body (README, Authentication).
+		// S = timestamp \n METHOD \n route \n canonical query \n body (docs/triggers.md, Authentication).
 		fmt.Fprintf(out, "  ts=$(date +%%s); body='%s'\n", shareBody)
 		fmt.Fprintf(out, "  sig=$(printf '%%s\\nPOST\\n/share\\n\\n%%s' \"$ts\" \"$body\" | openssl dgst -sha256 -hmac \"%s\" | sed 's/^.* //')\n", secret)
 		fmt.Fprintf(out, "  curl -s -H \"X-Envshare-Timestamp: $ts\" -H \"X-Envshare-Signature: sha256=$sig\" -d \"$body\" %s/share\n", d.URL)
