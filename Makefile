@@ -1,5 +1,5 @@
-# envshare — see README.md. `make` lists the targets; `make run` and `make test` do all their
-# own set-up, and say so before each step that takes long the first time.
+# envshare — see README.md and docs/. `make` lists the targets; `make run` and `make test` do all
+# their own set-up, and say so before each step that takes long the first time.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help

@@ -44,7 +44,7 @@ func inTerminal(t *testing.T, env map[string]string, args ...string) (string, in
 }
 
 // In a terminal, a share with a pending pair prints the table and draws the link's QR code;
-// a 401 explains what to check; the exit codes are those of the README.
+// a 401 explains what to check; the exit codes are those of docs/go-client.md.
 func TestInATerminal(t *testing.T) {
 	d := serve(t, nil)
 	env := map[string]string{"ENVSHARE_URL": d.URL, "ENVSHARE_HTTP_AUTH": "bearer", "ENVSHARE_HTTP_SECRET": localSecret}

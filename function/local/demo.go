@@ -36,7 +36,11 @@ func demo(ctx context.Context, out io.Writer, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	d, err := deploy(out, deployOptions{Addr: "127.0.0.1:0", EmulatorAddr: "127.0.0.1:0", Verbose: *verbose})
+	opts := deployOptions{Addr: "127.0.0.1:0", EmulatorAddr: "127.0.0.1:0"}
+	if *verbose {
+		opts.LogJSON = os.Stderr
+	}
+	d, err := deploy(out, opts)
 	if err != nil {
 		return err
 	}

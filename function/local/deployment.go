@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -72,10 +71,11 @@ func newCredentials() credentials {
 
 // deployOptions say where a local deployment listens and what it logs.
 type deployOptions struct {
-	Addr         string // the function's loopback address; port 0: any free port
-	EmulatorAddr string // the emulator's
-	State        string // the emulator's state JSON; "": the demo fleet
-	Verbose      bool   // the function's JSON logs on stderr
+	Addr         string    // the function's loopback address; port 0: any free port
+	EmulatorAddr string    // the emulator's
+	State        string    // the emulator's state JSON; "": the demo fleet
+	LogJSON      io.Writer // the function's JSON log lines; nil: not written
+	LogHuman     io.Writer // the same records, one short line each for a person; nil: not written
 }
 
 // deployment is envshare deployed on this machine: the real handler (trigger.App, which both
@@ -144,7 +144,7 @@ func deploy(out io.Writer, opts deployOptions) (_ *deployment, err error) {
 		return nil, err
 	}
 	d.App = trigger.New(trigger.Options{Platform: "local", Cloud: trigger.Cloud{Name: "local", Ledgers: []ledger.Engine{sqliteledger.Engine}},
-		Logger: logger(opts.Verbose, d.Settings.cfg.LogLevel)})
+		Logger: logger(opts.LogJSON, opts.LogHuman, d.Settings.cfg.LogLevel)})
 
 	// Everything is set up: serve.
 	notices := make(chan notice, 256)
@@ -413,17 +413,4 @@ func httpAdapter(app *trigger.App) http.Handler {
 		w.WriteHeader(resp.Status)
 		io.WriteString(w, resp.Body)
 	})
-}
-
-// logger writes the function's JSON logs to stderr at level (ENVSHARE_LOG_LEVEL) when
-// verbose, else nowhere.
-func logger(verbose bool, level string) *slog.Logger {
-	if !verbose {
-		return slog.New(slog.DiscardHandler)
-	}
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		l = slog.LevelInfo
-	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
 }

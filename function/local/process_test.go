@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,12 +17,14 @@ import (
 	"github.com/envshare/envshare/internal/testkit"
 )
 
-// serveCommand is this test binary running `local serve` on two free ports (see TestMain).
-func serveCommand(t *testing.T) (args []string, addr string) {
+// serveCommand is this test binary running `local serve` on two free ports (see TestMain),
+// writing its JSON log to logPath, in the test's temporary directory.
+func serveCommand(t *testing.T) (args []string, addr, logPath string) {
 	t.Helper()
 	addr = fmt.Sprintf("127.0.0.1:%d", eventtest.FreePort(t))
 	emu := fmt.Sprintf("127.0.0.1:%d", eventtest.FreePort(t))
-	return []string{os.Args[0], "serve", "-addr", addr, "-emulator", emu, "-v=false"}, addr
+	logPath = filepath.Join(t.TempDir(), "serve.log")
+	return []string{os.Args[0], "serve", "-addr", addr, "-emulator", emu, "-log", logPath}, addr, logPath
 }
 
 // serveEnv is the environment of a serve process: no ENVSHARE_* setting of the caller's.
@@ -49,7 +52,7 @@ func waitClosed(t *testing.T, addr string, within time.Duration) {
 // Killing a backgrounded `make serve` kills make, the server's parent (the recipe execs
 // it): the server must end with it, not stay listening.
 func TestServeEndsWithItsParent(t *testing.T) {
-	args, addr := serveCommand(t)
+	args, addr, _ := serveCommand(t)
 	dir := t.TempDir()
 	pidFile := filepath.Join(dir, "pid")
 	// The shell stands in for make: the server is its child, and it waits for it. Output goes
@@ -94,7 +97,7 @@ func waitFor(t *testing.T, output func() string, want string, within time.Durati
 func TestServeShutsDownCleanlyOnSignals(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
-			args, addr := serveCommand(t)
+			args, addr, logPath := serveCommand(t)
 			cmd := exec.Command(args[0], args[1:]...)
 			cmd.Env = serveEnv()
 			var out testkit.Buffer
@@ -119,6 +122,30 @@ func TestServeShutsDownCleanlyOnSignals(t *testing.T) {
 				t.Errorf("no clean shutdown message:\n%s", out.String())
 			}
 			waitClosed(t, addr, time.Second)
+			checkServeLogs(t, out.String(), logPath)
 		})
+	}
+}
+
+// checkServeLogs checks what serve printed of the function's log: the path of its JSON log
+// file, and human lines in the window (the start-up's ticket push and refresh), while the file
+// holds the same records as JSON lines.
+func checkServeLogs(t *testing.T, printed, logPath string) {
+	t.Helper()
+	if !strings.Contains(printed, "The function's JSON log: "+logPath) {
+		t.Errorf("serve does not name its log file %s:\n%s", logPath, printed)
+	}
+	if !regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d invocation .*action=refresh .*status=200`).MatchString(printed) {
+		t.Errorf("no human line of the start-up's refresh:\n%s", printed)
+	}
+	if strings.Contains(printed, `"msg":"invocation"`) {
+		t.Errorf("JSON log lines in the window:\n%s", printed)
+	}
+	logged, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(logged), `"msg":"invocation"`) || !strings.Contains(string(logged), `"action":"refresh"`) {
+		t.Errorf("the JSON log %s lacks the refresh's invocation line:\n%s", logPath, logged)
 	}
 }

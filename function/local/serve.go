@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/envshare/envshare/pkg/wxemu"
@@ -14,17 +15,30 @@ import (
 const refreshEvery = 20 * time.Minute
 
 // serve runs a local deployment for curl and a browser until ctx is done (Ctrl-C, SIGTERM,
-// or the parent process ending), then shuts it down.
+// or the parent process ending), then shuts it down. The window gets one short line for each
+// of the function's log records; the JSON log lines, as a deployment writes them, go to a file
+// whose path it prints, kept after it stops.
 func serve(ctx context.Context, out io.Writer, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "the function's loopback address")
 	emuAddr := fs.String("emulator", "127.0.0.1:8081", "the WeChat emulator's loopback address")
 	state := fs.String("state", "", "emulator state JSON (default: the demo fleet)")
-	verbose := fs.Bool("v", true, "print the function's JSON logs on stderr")
+	logPath := fs.String("log", "", "the file of the function's JSON log (default: a new envshare-serve-*.log in the temporary directory)")
+	verbose := fs.Bool("v", false, "also print the function's JSON log on stderr")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	d, err := deploy(out, deployOptions{Addr: *addr, EmulatorAddr: *emuAddr, State: *state, Verbose: *verbose})
+	logFile, err := openLog(*logPath)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	opts := deployOptions{Addr: *addr, EmulatorAddr: *emuAddr, State: *state, LogJSON: logFile, LogHuman: out}
+	if *verbose {
+		opts.LogJSON = io.MultiWriter(logFile, os.Stderr)
+	}
+	fmt.Fprintf(out, "The function's JSON log: %s\n", logFile.Name())
+	d, err := deploy(out, opts)
 	if err != nil {
 		return err
 	}
@@ -41,7 +55,8 @@ func serve(ctx context.Context, out io.Writer, args []string) error {
 	fmt.Fprintf(out, "\nenvshare (the real handler) on %s; WeChat emulator on %s, pushing to %s/wechat/events\n",
 		d.URL, d.EmulatorURL, d.URL)
 	printExamples(out, d)
-	fmt.Fprintln(out, "Stop with Ctrl-C. Notifications and the function's log follow.")
+	fmt.Fprintf(out, "Stop with Ctrl-C. Notifications and the function's log follow, one line each (JSON: %s).\n",
+		logFile.Name())
 
 	go schedule(ctx, d)
 	for {
@@ -97,7 +112,7 @@ func printExamples(out io.Writer, d *deployment) {
 		fmt.Fprintf(out, "  curl -s '%s/bindings?appids=wx5fe6bb43205e9e07'\n", d.URL)
 		fmt.Fprintf(out, "  curl -s -d '%s' %s/share\n", shareBody, d.URL)
 	case "hmac":
-		// S = timestamp \n METHOD \n route \n canonical query \n body (README, Authentication).
+		// S = timestamp \n METHOD \n route \n canonical query \n body (docs/triggers.md, Authentication).
 		fmt.Fprintf(out, "  ts=$(date +%%s); body='%s'\n", shareBody)
 		fmt.Fprintf(out, "  sig=$(printf '%%s\\nPOST\\n/share\\n\\n%%s' \"$ts\" \"$body\" | openssl dgst -sha256 -hmac \"%s\" | sed 's/^.* //')\n", secret)
 		fmt.Fprintf(out, "  curl -s -H \"X-Envshare-Timestamp: $ts\" -H \"X-Envshare-Signature: sha256=$sig\" -d \"$body\" %s/share\n", d.URL)
@@ -141,4 +156,12 @@ func emulator(ctx context.Context, out io.Writer, args []string) error {
 	}
 	fmt.Fprintf(out, "WeChat emulator on http://%s, access token %q; state at /__emu/state\n", *addr, localToken)
 	return wxemu.ListenAndServe(ctx, *addr, emu)
+}
+
+// openLog creates the JSON log file of serve: path, or a new file in the temporary directory.
+func openLog(path string) (*os.File, error) {
+	if path == "" {
+		return os.CreateTemp("", "envshare-serve-*.log")
+	}
+	return os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 }

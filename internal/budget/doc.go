@@ -68,13 +68,13 @@
 //
 // # Deployment size (BenchmarkZipSize)
 //
-// The zips are made by the Makefile's build-aws and build-scf themselves (into a temporary
-// DIST, without a manifest.json), so the sizes reported, in bytes, are the sizes shipped: the
-// AWS bootstrap for arm64 and amd64 and the SCF main (amd64), each zipped with zip -9 as
-// build-* zips them. A zip over 5 MiB fails the benchmark: that budget is a guard, not a goal
-// (README, "Libraries"); the other one, that neither binary links the other cloud's SDK, is a
-// test (internal/deploycheck). A manifest.json shipped beside the binary is not counted. ns/op is
-// the time to build and zip the three.
+// The zips are made by the Makefile's build-aws and build-scf themselves (into a temporary DIST,
+// without a manifest.json), so the sizes reported, in bytes, are the sizes shipped: the AWS
+// bootstrap for arm64 and amd64 and the SCF main (amd64), each zipped with zip -9 as build-* zips
+// them. A zip over 5 MiB fails the benchmark: that budget is a guard, not a goal
+// (docs/development.md, "Libraries"); the other one, that neither binary links the other cloud's
+// SDK, is a test (internal/deploycheck). A manifest.json shipped beside the binary is not counted.
+// ns/op is the time to build and zip the three.
 //
 // # Memory of a large reconcile (BenchmarkReconcileRSS, Linux only)
 //

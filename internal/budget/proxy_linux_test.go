@@ -64,8 +64,8 @@ func brokenProxy(b *testing.B) string {
 }
 
 // BenchmarkBrokenProxyRSS reports the peak memory (peak_rss_MiB) of a fresh SCF instance that
-// shares one env with 10,000 appids and then reads the bindings of 10,000 appids through a
-// broken proxy whose every entry carries a 30 KB text (README, "Validation rules and limits"),
+// shares one env with 10,000 appids and then reads the bindings of 10,000 appids through a broken
+// proxy whose every entry carries a 30 KB text (docs/results.md, "Validation rules and limits"),
 // and the size of both answers (share_answer_bytes, bindings_answer_bytes).
 func BenchmarkBrokenProxyRSS(b *testing.B) {
 	binary := buildRelease(b, "./function/scf", runtime.GOARCH, scfTags, b.TempDir(), "scf")

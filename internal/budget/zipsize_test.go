@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// zipBudget is each deployment zip's budget: a guard, not a goal (README, "Libraries").
+// zipBudget is each deployment zip's budget: a guard, not a goal (docs/development.md, "Libraries").
 const zipBudget = 5 << 20
 
 // BenchmarkZipSize makes the deployment zips with the Makefile's own build-aws and build-scf

@@ -36,7 +36,7 @@ type Config struct {
 	HTTPAuth             string `envconfig:"ENVSHARE_HTTP_AUTH"`
 	HTTPSecret           string `envconfig:"ENVSHARE_HTTP_SECRET"`
 	// The HTTP secret before a rotation: only confirmation pages accept it, through the page key
-	// derived from it (README, Confirmation pages); HTTP authentication does not.
+	// derived from it (docs/confirmation-pages.md); HTTP authentication does not.
 	HTTPSecretPrevious string `envconfig:"ENVSHARE_HTTP_SECRET_PREVIOUS"`
 	Manifest           string `envconfig:"ENVSHARE_MANIFEST"`
 
@@ -48,20 +48,22 @@ type Config struct {
 	NotifyURL    string `envconfig:"ENVSHARE_NOTIFY_URL"`
 	NotifySecret string `envconfig:"ENVSHARE_NOTIFY_SECRET"` // default: HTTP_SECRET
 
-	// The token lifecycle with one minter (README, Token lifecycle).
+	// The token lifecycle with one minter (docs/tokens-and-events.md, Token lifecycle).
 	StateID                  string        `envconfig:"ENVSHARE_STATE_ID"`
 	RefreshBefore            time.Duration `envconfig:"ENVSHARE_REFRESH_BEFORE" default:"30m"`
 	TicketWriteInterval      time.Duration `envconfig:"ENVSHARE_TICKET_WRITE_INTERVAL" default:"1h"`
 	TencentSSMStateVersionID string        `envconfig:"ENVSHARE_TENCENT_SSM_STATE_VERSION_ID" default:"v1"`
 	StateKMSKeyID            string        `envconfig:"ENVSHARE_STATE_KMS_KEY_ID"`
 
-	// Next to an existing platform backend (README, Running next to an existing backend): who
-	// mints the token, and where every correctly signed push is forwarded.
+	// Next to an existing platform backend (docs/tokens-and-events.md, Running next to an
+	// existing backend): who mints the token, and where every correctly signed push is
+	// forwarded.
 	TokenOwner string `envconfig:"ENVSHARE_TOKEN_OWNER" default:"envshare"`
 	ForwardURL string `envconfig:"ENVSHARE_FORWARD_URL"`
 
-	// WeChat's authorization events (README, Receiving WeChat's events). The COMPONENT_*
-	// variables are for mode env; other modes keep these values in the credentials secret.
+	// WeChat's authorization events (docs/tokens-and-events.md, Receiving WeChat's events). The
+	// COMPONENT_* variables are for mode env; other modes keep these values in the credentials
+	// secret.
 	ComponentAppID          string `envconfig:"ENVSHARE_COMPONENT_APPID"`
 	ComponentToken          string `envconfig:"ENVSHARE_COMPONENT_TOKEN"`
 	ComponentAESKey         string `envconfig:"ENVSHARE_COMPONENT_AES_KEY"`
@@ -70,13 +72,13 @@ type Config struct {
 	Offboard                string `envconfig:"ENVSHARE_OFFBOARD" default:"keep"`
 	RetryQueueURL           string `envconfig:"ENVSHARE_RETRY_QUEUE_URL"`
 
-	// Confirmation pages (README, Confirmation pages).
+	// Confirmation pages (docs/confirmation-pages.md).
 	PublicURL          string        `envconfig:"ENVSHARE_PUBLIC_URL"`
 	PageSecret         string        `envconfig:"ENVSHARE_PAGE_SECRET"` // default: derived from HTTP_SECRET
 	PageSecretPrevious string        `envconfig:"ENVSHARE_PAGE_SECRET_PREVIOUS"`
 	PageTTL            time.Duration `envconfig:"ENVSHARE_PAGE_TTL" default:"168h"`
 
-	// The fleet ledger (README, Customers and the fleet ledger).
+	// The fleet ledger (docs/customers.md).
 	Ledger      string        `envconfig:"ENVSHARE_LEDGER"`
 	RelinkAfter time.Duration `envconfig:"ENVSHARE_RELINK_AFTER" default:"72h"`
 	BackfillMax int           `envconfig:"ENVSHARE_BACKFILL_MAX" default:"1000"`

@@ -332,13 +332,14 @@ func TestVariables(t *testing.T) {
 	}
 }
 
-// TestREADMEDocumentsEveryVariable keeps the README's configuration tables and Config in step:
-// every variable Config reads has a row, and every ENVSHARE_* row is a variable Config reads.
-func TestREADMEDocumentsEveryVariable(t *testing.T) {
-	path := filepath.Join(repoRoot(t), "README.md")
+// TestTheConfigurationPageDocumentsEveryVariable keeps docs/configuration.md's table and Config
+// in step: every variable Config reads has a row, and every ENVSHARE_* row is a variable Config
+// reads.
+func TestTheConfigurationPageDocumentsEveryVariable(t *testing.T) {
+	path := filepath.Join(repoRoot(t), "docs", "configuration.md")
 	f, err := os.Open(path)
 	if err != nil {
-		t.Fatalf("open README: %v", err)
+		t.Fatalf("open the configuration page: %v", err)
 	}
 	defer f.Close()
 
@@ -351,18 +352,18 @@ func TestREADMEDocumentsEveryVariable(t *testing.T) {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		t.Fatalf("read README: %v", err)
+		t.Fatalf("read the configuration page: %v", err)
 	}
 
 	vars := Variables()
 	for _, v := range vars {
 		if !documented[v] {
-			t.Errorf("README.md has no configuration row for %s: add a line starting \"| `%s` |\"", v, v)
+			t.Errorf("docs/configuration.md has no row for %s: add a line starting \"| `%s` |\"", v, v)
 		}
 	}
 	for v := range documented {
 		if !slices.Contains(vars, v) {
-			t.Errorf("README.md documents %s, which Config does not read: remove the row or add the field", v)
+			t.Errorf("docs/configuration.md documents %s, which Config does not read: remove the row or add the field", v)
 		}
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/envshare/envshare/internal/config"
 )
 
-// contractRoutes are the HTTP routes of the README's "HTTP routes".
+// contractRoutes are the HTTP routes of docs/triggers.md's "HTTP routes".
 var contractRoutes = []string{"POST /share", "POST /unshare", "POST /bindings", "GET /bindings", "POST /reconcile", "GET /healthz",
 	"POST /refresh", "POST /wechat/events", "GET /confirm/{token}"}
 
@@ -388,8 +388,8 @@ func TestTemplatesMatchTheCode(t *testing.T) {
 		}
 	})
 
-	t.Run("both clouds deploy at least 256 MB, about three times what the largest request needs", func(t *testing.T) {
-		const want = 256 // README: the largest request the limits allow peaks at 88 MiB
+	t.Run("both clouds deploy at least 256 MB, two and a half times what the largest request needs", func(t *testing.T) {
+		const want = 256 // docs/results.md: the largest request the limits allow peaks at 99 MiB
 		size := props["MemorySize"]
 		if ref, ok := size.(string); ok {
 			p := asMap(at(sam, "Parameters", ref))

@@ -6,11 +6,11 @@ import (
 	"testing"
 )
 
-// TestReleaseBinariesLinkOnlyTheirCloud is the zips' one budget besides their size (README,
-// "Libraries"): the AWS binary links nothing of Tencent Cloud (its SDK, scf-go-lib), the SCF
-// binary nothing of AWS (aws-lambda-go, aws-sdk-go-v2, smithy-go), and each only its own
-// ledger engine (AWS DynamoDB, SCF MySQL; SQLite is the local tools'). Each is listed as the
-// Makefile's release targets build it.
+// TestReleaseBinariesLinkOnlyTheirCloud is the zips' one budget besides their size
+// (docs/development.md, "Libraries"): the AWS binary links nothing of Tencent Cloud (its SDK,
+// scf-go-lib), the SCF binary nothing of AWS (aws-lambda-go, aws-sdk-go-v2, smithy-go), and each
+// only its own ledger engine (AWS DynamoDB, SCF MySQL; SQLite is the local tools'). Each is listed
+// as the Makefile's release targets build it.
 func TestReleaseBinariesLinkOnlyTheirCloud(t *testing.T) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {

@@ -15,16 +15,13 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// schemasDir holds the official schemas, beside the repository (CI has it; a user's clone may
-// not). They are data, read in place: never copied into the project.
-var schemasDir = filepath.Join(repoRoot, "..", "shared", "schemas")
-
+// schemaFile is the path of one of the official schemas vendored into testdata/schemas (their
+// sources and licences are in its README.md), so that the checks run on every clone.
 func schemaFile(t *testing.T, name string) string {
 	t.Helper()
-	path := filepath.Join(schemasDir, name)
+	path := filepath.Join("testdata", "schemas", name)
 	if _, err := os.Stat(path); err != nil {
-		t.Skipf("schema check skipped: %s not found (the official schemas live in ../shared/schemas "+
-			"beside the repository, which CI provides); the checks against the code still run", path)
+		t.Fatalf("schema %s missing: it is vendored in the repository (testdata/schemas/README.md)", path)
 	}
 	return path
 }

@@ -1,4 +1,4 @@
-// Package page makes and serves the confirmation pages (README, "Confirmation pages").
+// Package page makes and serves the confirmation pages (docs/confirmation-pages.md).
 //
 // A share only takes effect when the Mini Program's administrator opens its
 // confirm_url in WeChat. For each such link the function makes a page that a
@@ -20,5 +20,5 @@
 //
 // The package reads no environment and logs nothing: the caller passes keys,
 // TTL, base URL and clock, and redacts secrets from the confirm_url before it
-// makes a token (README, "Results and errors": secrets are masked everywhere).
+// makes a token (docs/results.md: secrets are masked everywhere).
 package page

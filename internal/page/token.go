@@ -51,7 +51,7 @@ var (
 	// ErrExpired: the token is genuine but its page has expired. Answer 410.
 	ErrExpired = errors.New("page: page expired")
 	// ErrNoKey: Keys has no current key of at least MinKeyLen bytes, so no
-	// page can be made (README, Confirmation pages: then no confirm_page is added).
+	// page can be made (docs/confirmation-pages.md: then no confirm_page is added).
 	ErrNoKey = errors.New("page: no page key")
 	// ErrLink: the link cannot be put on a page (empty field, not an http(s)
 	// URL, over a limit).
@@ -85,12 +85,12 @@ type Secrets struct {
 	HTTPPrevious string // ENVSHARE_HTTP_SECRET_PREVIOUS
 }
 
-// KeysFrom applies the configuration rule of the README's "Confirmation pages". The current key
-// is the page secret when set, else a key derived from the HTTP secret, else none (Enabled is
-// false). Still accepted: the previous page secret; the key derived from the previous HTTP
-// secret (a rotation of the HTTP secret); and, while a page secret is set without a previous
-// one, the key derived from the HTTP secret (the move from derived pages to a page secret).
-// Setting a previous page secret ends that last one.
+// KeysFrom applies the configuration rule of docs/confirmation-pages.md. The current key is the
+// page secret when set, else a key derived from the HTTP secret, else none (Enabled is false).
+// Still accepted: the previous page secret; the key derived from the previous HTTP secret (a
+// rotation of the HTTP secret); and, while a page secret is set without a previous one, the key
+// derived from the HTTP secret (the move from derived pages to a page secret). Setting a previous
+// page secret ends that last one.
 func KeysFrom(s Secrets) Keys {
 	var k Keys
 	switch {

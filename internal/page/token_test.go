@@ -18,7 +18,7 @@ import (
 var (
 	testKeys = Keys{Current: []byte("current-page-key-0123456789")}
 	made     = time.Date(2026, 12, 1, 6, 15, 0, 0, time.UTC)
-	// A realistic link: the page URL made from it is the one the README quotes.
+	// A realistic link: the page URL made from it is the one docs/confirmation-pages.md quotes.
 	realistic = Link{
 		Env: "prod-6gni9ity244a6ea3", AppID: "wx1a2b3c4d5e6f7081", Made: made,
 		ConfirmURL: "https://open.weixin.qq.com/wxaopen/tcb/shareenv/confirm?env=prod-6gni9ity244a6ea3" +

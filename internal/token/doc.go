@@ -1,5 +1,5 @@
-// Package token gives the WeChat component access token to the API client, and is the one
-// minter of the token lifecycle (the README's "Token lifecycle").
+// Package token gives the WeChat component access token to the API client, and is the one minter of
+// the token lifecycle (docs/tokens-and-events.md, "Token lifecycle").
 //
 // Two kinds of Source serve the token (wechat.TokenSource), cached per instance:
 //

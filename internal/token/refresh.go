@@ -27,7 +27,8 @@ const StoreEveryTicket time.Duration = -1
 
 // ErrNoTicket means there is no ticket to mint with: none stored, none seeded.
 var ErrNoTicket = errors.New("no component_verify_ticket: none in the state record and none seeded in the credentials " +
-	"secret; point the authorization event URL at /wechat/events (README, Receiving WeChat's events)")
+	"secret; point the authorization event URL at /wechat/events " +
+	"(docs/tokens-and-events.md, Receiving WeChat's events)")
 
 // ErrTicketTooOld means the stored ticket is older than WeChat accepts.
 var ErrTicketTooOld = errors.New("the stored component_verify_ticket is older than the 12 h WeChat accepts; check " +

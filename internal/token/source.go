@@ -272,7 +272,8 @@ func (s *Source) fetch(ctx context.Context) (tok string, refreshAt, expiresAt ti
 	}
 	s.warn.Do(func() {
 		s.log.WarnContext(ctx, "minting the component access token without ENVSHARE_STATE_ID: only safe with one "+
-			"instance, as WeChat invalidates a token about 5 minutes after a newer one is minted (README, Token lifecycle)")
+			"instance, as WeChat invalidates a token about 5 minutes after a newer one is minted "+
+			"(docs/tokens-and-events.md, Token lifecycle)")
 	})
 	m, err := mint(ctx, s.cfg.Issuer, sec.creds, sec.creds.VerifyTicket, now)
 	if err != nil {

@@ -101,11 +101,11 @@ func (b *backendProcess) wantPush(t *testing.T, infoType string) {
 	}
 }
 
-// TestRunningNextToAnExistingBackend shows the README's two recipes end to end: WeChat (the
-// emulator) pushes to envshare, which forwards each push to the backend (another process,
-// checking WeChat's signature with its own code); the token is envshare's, read by the backend
-// from the state record with pkg/statetoken, or the backend's, written into the state record
-// and used by envshare.
+// TestRunningNextToAnExistingBackend shows the two recipes of docs/tokens-and-events.md end to end:
+// WeChat (the emulator) pushes to envshare, which forwards each push to the backend (another
+// process, checking WeChat's signature with its own code); the token is envshare's, read by the
+// backend from the state record with pkg/statetoken, or the backend's, written into the state
+// record and used by envshare.
 func TestRunningNextToAnExistingBackend(t *testing.T) {
 	ctx := context.Background()
 	t.Run("envshare owns the token; the backend reads it and receives the pushes", func(t *testing.T) {

@@ -21,7 +21,7 @@ type ErrorBody struct {
 	Error *share.Error `json:"error"`
 }
 
-// statusOf maps an error code to its HTTP status (the README's "Results and errors").
+// statusOf maps an error code to its HTTP status (docs/results.md).
 func statusOf(code share.Code) int {
 	switch code {
 	case share.CodeInvalidRequest:

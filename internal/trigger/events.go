@@ -17,7 +17,7 @@ import (
 // The answer budget of POST /wechat/events, measured from the request's receipt: the start of
 // App.HTTP, before the instance's initialisation, so that a cold start counts. WeChat waits 5 s
 // for "success" and pushes again when it does not get it; the 2 s left are for the platform's
-// gateway, the runtime and the network (README, Receiving WeChat's events).
+// gateway, the runtime and the network (docs/tokens-and-events.md, Receiving WeChat's events).
 const (
 	// eventsActBy: acting on the push (storing a ticket, onboarding) and forwarding it end by
 	// then; what has not finished goes to the platform's retry.
@@ -55,12 +55,12 @@ const (
 	notifyEarly  = eventsAnswerBy - eventsNotifyBy
 )
 
-// wechatEvents serves POST /wechat/events (the README's "Receiving WeChat's events") within
-// its answer budget from receipt (rec.start), the instance's initialisation included: 404 when
-// the platform's message token, key or appid is not configured; 413, 401 (signature) or 400
+// wechatEvents serves POST /wechat/events (docs/tokens-and-events.md, Receiving WeChat's events)
+// within its answer budget from receipt (rec.start), the instance's initialisation included: 404
+// when the platform's message token, key or appid is not configured; 413, 401 (signature) or 400
 // (not decryptable, another platform's) in plain text, with nothing stored or shared; else
-// "success", whatever acting on the event gave, since WeChat only wants to know it arrived.
-// With ENVSHARE_FORWARD_URL every correctly signed push is forwarded meanwhile.
+// "success", whatever acting on the event gave, since WeChat only wants to know it arrived. With
+// ENVSHARE_FORWARD_URL every correctly signed push is forwarded meanwhile.
 func (a *App) wechatEvents(ctx context.Context, req HTTPRequest, rec *record) HTTPResponse {
 	answerBy := rec.start.Add(eventsAnswerBy)
 	ctx = context.WithValue(ctx, answerByKey{}, answerBy)
@@ -210,7 +210,8 @@ func (a *App) authorizationWithoutLedger(ctx context.Context, inst *instance, ev
 func (a *App) storeTicket(ctx context.Context, inst *instance, ev wxcrypt.Event) {
 	a.secrets.Add(ev.ComponentVerifyTicket)
 	if inst.Refresher == nil {
-		a.log.InfoContext(ctx, "component_verify_ticket dropped: ENVSHARE_STATE_ID is not set (README, Token lifecycle)")
+		a.log.InfoContext(ctx, "component_verify_ticket dropped: ENVSHARE_STATE_ID is not set "+
+			"(docs/tokens-and-events.md, Token lifecycle)")
 		return
 	}
 	stored, err := inst.Refresher.StoreTicket(ctx, ev.ComponentVerifyTicket, time.Unix(ev.CreateTime, 0))

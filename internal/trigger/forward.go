@@ -15,9 +15,10 @@ import (
 	"github.com/envshare/envshare/pkg/share"
 )
 
-// forwardAction is the internal message that retries a forward (README, Running next to an
-// existing backend): {"action":"forward","query":{...},"body":"...","content_type":"..."}, the
-// push as WeChat sent it, still encrypted.
+// forwardAction is the internal message that retries a forward (docs/tokens-and-events.md, Running
+// next to an existing backend):
+// {"action":"forward","query":{...},"body":"...","content_type":"..."}, the push as WeChat sent it,
+// still encrypted.
 const forwardAction = "forward"
 
 // forwardPause is the pause before a forward is attempted again within the answer's budget.

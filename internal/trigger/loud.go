@@ -12,7 +12,7 @@ import (
 	"github.com/envshare/envshare/internal/wxcrypt"
 )
 
-// Failures an operator must hear about at once (the README's "Alarms"): each is logged at
+// Failures an operator must hear about at once (docs/operations.md, Alarms): each is logged at
 // ERROR with its reason, never a secret, and counted in the invocation's metrics, which the
 // deployment's alarms watch.
 

@@ -16,8 +16,8 @@ import (
 	"github.com/envshare/envshare/pkg/wechat"
 )
 
-// onboardAction is the internal message that retries an onboarding by customer (README,
-// Customers and the fleet ledger): {"action":"onboard","appid":A,"event":E,"create_time":T}.
+// onboardAction is the internal message that retries an onboarding by customer (docs/customers.md,
+// onboarding by customer): {"action":"onboard","appid":A,"event":E,"create_time":T}.
 const onboardAction = "onboard"
 
 // Outcomes of an authorization event with a ledger (the contract's section 8).

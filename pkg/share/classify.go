@@ -18,7 +18,7 @@ type callError struct {
 var notStarted = &callError{entry: EntryError{Code: CodeDeadlineExceeded,
 	Message: "not sent: the invocation's deadline had passed or it was canceled"}}
 
-// classify maps an upstream error to an entry error code (the README's "Results and errors"),
+// classify maps an upstream error to an entry error code (docs/results.md),
 // through wechat.Classify.
 func (s *Service) classify(ctx context.Context, err error) *callError {
 	var api *wechat.APIError

@@ -3,7 +3,7 @@
 // around it. It validates share, unshare, bindings and reconcile requests, turns them into
 // chunked, concurrent calls of the WeChat third-party-platform API (componenttcb/batchshareenv,
 // batchunshareenv, batchgetenvid, through pkg/wechat) and reports one outcome per (env, appid),
-// as the README's "Results and errors" section describes. It knows nothing about Lambda, SCF or
+// as docs/results.md describes. It knows nothing about Lambda, SCF or
 // HTTP: the function's transport layer maps its errors to statuses.
 //
 //	client := wechat.New("https://api.weixin.qq.com", wechat.StaticToken(token))

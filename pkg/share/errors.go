@@ -9,7 +9,7 @@ import (
 // (EntryError).
 type Code string
 
-// Error codes of the core (the README's "Results and errors"). The function's transport adds
+// Error codes of the core (docs/results.md). The function's transport adds
 // its own (unauthorized, not_found, ...) and maps codes to HTTP statuses.
 const (
 	CodeInvalidRequest Code = "invalid_request"

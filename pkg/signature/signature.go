@@ -3,9 +3,9 @@
 //	X-Envshare-Timestamp: <unix seconds>
 //	X-Envshare-Signature: sha256=<lowercase hex HMAC-SHA256(secret, S)>
 //
-// Requests to the HTTP routes (ENVSHARE_HTTP_AUTH=hmac) sign the whole request, so that a
-// signature made for POST /share can never be replayed on /unshare and a signed GET /bindings
-// cannot be re-pointed at other appids (the README's "Authentication"):
+// Requests to the HTTP routes (ENVSHARE_HTTP_AUTH=hmac) sign the whole request, so that a signature
+// made for POST /share can never be replayed on /unshare and a signed GET /bindings cannot be
+// re-pointed at other appids (docs/triggers.md, Authentication):
 //
 //	S = timestamp "\n" METHOD "\n" route "\n" canonical_query "\n" body
 //

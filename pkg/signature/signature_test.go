@@ -14,8 +14,8 @@ const secret = "s3cret-of-16-bytes"
 
 var now = time.Unix(1_700_000_000, 0)
 
-// independent computes HMAC-SHA256(secret, s) in lowercase hex, as the README's openssl
-// recipe does.
+// independent computes HMAC-SHA256(secret, s) in lowercase hex, as the openssl recipe of
+// docs/triggers.md does.
 func independent(s string) string {
 	h := hmac.New(sha256.New, []byte(secret))
 	h.Write([]byte(s))

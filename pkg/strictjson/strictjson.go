@@ -3,7 +3,7 @@
 // {"action":"share","action":"unshare"} would unshare; a caller must never be able to smuggle
 // a second meaning past a reader that looks at the first. It is a public package: pkg/share
 // uses it, and other Go code may import it. It is kept until encoding/json v2, which refuses
-// duplicate names itself, is the default (the README's library table).
+// duplicate names itself, is the default (the library table of docs/development.md).
 package strictjson
 
 import (

@@ -35,8 +35,8 @@ func (c Class) String() string {
 	}
 }
 
-// WeChat's errcodes that this client knows (the README's troubleshooting table). Unknown codes
-// are permanent.
+// WeChat's errcodes that this client knows (the troubleshooting table of docs/operations.md).
+// Unknown codes are permanent.
 const (
 	ErrcodeBusy               = -1    // system busy: retried with backoff
 	ErrcodeSystemError        = -1000 // system error

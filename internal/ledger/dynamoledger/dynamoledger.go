@@ -1,9 +1,9 @@
-// Package dynamoledger is the ledger's DynamoDB engine, ENVSHARE_LEDGER=dynamodb:TABLE, for
-// the AWS function. It never creates the table (template.yaml does): a string partition key
-// pk and a string sort key sk, nothing else, no index. The calls are hand-signed requests
-// (internal/store/awsstore's client), not the SDK's: the SDK's DynamoDB client costs every
-// cold start about 4.5 ms of package initialisation, ledger or not (see the README's library
-// table). AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL are honoured.
+// Package dynamoledger is the ledger's DynamoDB engine, ENVSHARE_LEDGER=dynamodb:TABLE, for the AWS
+// function. It never creates the table (template.yaml does): a string partition key pk and a string
+// sort key sk, nothing else, no index. The calls are hand-signed requests
+// (internal/store/awsstore's client), not the SDK's: the SDK's DynamoDB client costs every cold
+// start about 4.5 ms of package initialisation, ledger or not (see the library table of
+// docs/development.md). AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL are honoured.
 //
 // Items: pk, sk, v (the version, a number) and doc (the JSON document, a string).
 //

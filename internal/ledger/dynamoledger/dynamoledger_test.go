@@ -85,7 +85,7 @@ func TestGenericEndpoint(t *testing.T) {
 	}
 }
 
-// TestLayout pins the items as the README and template.yaml describe them.
+// TestLayout pins the items as docs/development.md and template.yaml describe them.
 func TestLayout(t *testing.T) {
 	table := enginetest.StartDynalite(t).NewTable(t)
 	d, err := dynamoledger.Open(t.Context(), table, dynamoledger.Options{})

@@ -16,8 +16,8 @@
 //		}})
 //	tok, err := statetoken.Read(ctx, sm, "envshare/state")
 //
-// The IAM policy of a reader needs secretsmanager:GetSecretValue (or ssm:GetParameter) on the
-// state record alone, and kms:Decrypt when the record has a key of its own (README).
+// The IAM policy of a reader needs secretsmanager:GetSecretValue (or ssm:GetParameter) on the state
+// record alone, and kms:Decrypt when the record has a key of its own (docs/tokens-and-events.md).
 package awsstate
 
 import (

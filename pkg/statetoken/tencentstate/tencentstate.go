@@ -6,7 +6,7 @@
 // TENCENTCLOUD_SECRETKEY, TENCENTCLOUD_SESSIONTOKEN and TENCENTCLOUD_REGION (default
 // ap-guangzhou); elsewhere pass Options.Credentials. It reads one version of the secret,
 // VersionID (default v1, envshare's ENVSHARE_TENCENT_SSM_STATE_VERSION_ID), so that the CAM
-// policy of a reader grants ssm:GetSecretValue on the state record alone (README).
+// policy of a reader grants ssm:GetSecretValue on the state record alone (docs/tokens-and-events.md).
 //
 //	ssm := tencentstate.NewSSM(tencentstate.Options{})
 //	tok, err := statetoken.Read(ctx, ssm, "envshare-state")

@@ -1,5 +1,5 @@
 // Command backend plays a platform's existing backend beside envshare, in a process of its own,
-// for the README's "Running next to an existing backend" (internal/trigger's
+// for "Running next to an existing backend" (docs/tokens-and-events.md) (internal/trigger's
 // TestRunningNextToAnExistingBackend). It checks WeChat's signature and decrypts the pushes
 // envshare forwards with its own few lines of code (none of envshare's wxcrypt), and either
 // reads the token envshare owns (pkg/statetoken) or mints the token itself and writes it into
