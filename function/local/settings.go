@@ -20,11 +20,6 @@ const (
 	fromSample   = "sample"        // a sample event's configuration (make invoke)
 )
 
-// toolVariables are ENVSHARE_* variables of the tests, the Makefile and the operator CLI
-// (cmd/envshare), not settings of the function: they are neither applied nor reported as
-// unknown.
-var toolVariables = []string{"ENVSHARE_RIE_BIN", "ENVSHARE_CHROMIUM", "ENVSHARE_URL", "ENVSHARE_FUNCTION", "ENVSHARE_INVOKE"}
-
 // setting is one variable of the effective configuration.
 type setting struct {
 	name, value, source string
@@ -43,11 +38,7 @@ type settings struct {
 // start, so that an invalid setting fails with the same message.
 func resolve(defaults map[string]string, source string) (settings, error) {
 	var s settings
-	for _, name := range config.Unknown(os.Environ()) {
-		if !slices.Contains(toolVariables, name) {
-			s.unknown = append(s.unknown, name)
-		}
-	}
+	s.unknown = config.Unknown(os.Environ())
 	for _, name := range config.Variables() {
 		value, exported := os.LookupEnv(name)
 		def, hasDefault := defaults[name]

@@ -106,12 +106,17 @@ func Variables() []string {
 	return names
 }
 
+// ToolVariables are ENVSHARE_* variables of the tests, the Makefile and the operator CLI
+// (cmd/envshare), not settings of the function: the Makefile exports them to every process it
+// starts, the local function included, so they are never reported as unknown.
+var ToolVariables = []string{"ENVSHARE_RIE_BIN", "ENVSHARE_CHROMIUM", "ENVSHARE_URL", "ENVSHARE_FUNCTION", "ENVSHARE_INVOKE"}
+
 // Unknown returns, sorted, the names among environ ("NAME=value" entries, as os.Environ gives
-// them) that carry the ENVSHARE_ prefix but are not a variable Config reads: a misspelt
-// setting, which the function would otherwise ignore silently. The deployed function warns of
-// each at cold start; the local tools print them.
+// them) that carry the ENVSHARE_ prefix but are neither a variable Config reads nor one of
+// ToolVariables: a misspelt setting, which the function would otherwise ignore silently. The
+// deployed function warns of each at cold start; the local tools print them.
 func Unknown(environ []string) []string {
-	known := Variables()
+	known := append(Variables(), ToolVariables...)
 	var unknown []string
 	for _, kv := range environ {
 		name, _, _ := strings.Cut(kv, "=")

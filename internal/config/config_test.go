@@ -484,3 +484,14 @@ func TestLoadChecksTheBackendSettings(t *testing.T) {
 		}
 	})
 }
+
+// A misspelt ENVSHARE_ variable is reported; a setting, a tool's own variable (which the
+// Makefile exports to every process, the local function included) and other names are not.
+func TestUnknownNamesOnlyMisspeltSettings(t *testing.T) {
+	environ := []string{"ENVSHARE_TOKEN_MODE=env", "ENVSHARE_RIE_BIN=/x", "ENVSHARE_URL=http://127.0.0.1:1",
+		"ENVSHARE_TOKN_MODE=env", "ENVSHARE_TOKN_MODE=again", "HOME=/root", "ENVSHARE_ZZZ"}
+	got := Unknown(environ)
+	if want := []string{"ENVSHARE_TOKN_MODE", "ENVSHARE_ZZZ"}; !slices.Equal(got, want) {
+		t.Fatalf("Unknown = %q, want %q", got, want)
+	}
+}
