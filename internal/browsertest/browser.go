@@ -189,7 +189,7 @@ func (b *Browser) Open(url string, vp Viewport, expressions ...string) (Capture,
 	}
 	var evaluated []string
 	for _, expr := range expressions {
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[string]("JSON.stringify(" + expr + ")"))
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string]("JSON.stringify("+expr+")"))
 		if err != nil {
 			return Capture{}, fmt.Errorf("evaluate %s: %w", expr, err)
 		}
