@@ -34,7 +34,7 @@ func TestStatusTokens(t *testing.T) {
 		{"another key", KeysFrom(Secrets{HTTP: "another-secret-of-24-byte"}), tok, made, ErrInvalid, time.Time{}},
 		{"the HTTP secret rotated: the previous one still opens it",
 			KeysFrom(Secrets{HTTP: "another-secret-of-24-byte", HTTPPrevious: "http-secret-of-24-bytes!"}), tok, made, nil, made.Add(24 * time.Hour)},
-		{"tampered", keys, flip(tok), made, ErrInvalid, time.Time{}},
+		{"tampered", keys, tok[:20] + string(tok[20]^1) + tok[21:], made, ErrInvalid, time.Time{}},
 		{"empty", keys, "", made, ErrInvalid, time.Time{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -68,17 +68,6 @@ func TestStatusTokens(t *testing.T) {
 			t.Errorf("StatusToken without a key = %v, want ErrNoKey", err)
 		}
 	})
-}
-
-func flip(tok string) string {
-	b := []byte(tok)
-	i := len(b) / 2
-	if b[i] == 'A' {
-		b[i] = 'B'
-	} else {
-		b[i] = 'A'
-	}
-	return string(b)
 }
 
 // sampleStatus is a status of two customers, a pending pair, a ticket and a token.
