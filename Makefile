@@ -36,7 +36,7 @@ ADDR           ?= 127.0.0.1:8080
 EMULATOR_ADDR  ?= 127.0.0.1:8081
 EVENT          ?=
 
-.PHONY: all help deps chromium local cli test fuzz-short fuzz run invoke serve bench build-aws build-scf \
+.PHONY: all help deps chromium local cli test fuzz-short fuzz run invoke serve screenshots bench build-aws build-scf \
 	build-EnvshareFunction lint deploy-aws deploy-scf scf-role check-manifest check-scf clean clean-tools
 
 all: test
@@ -113,6 +113,11 @@ invoke:
 ## serve: a local deployment for curl and a browser, on ADDR (127.0.0.1:8080) and EMULATOR_ADDR (:8081)
 serve: local
 	@exec $(LOCAL) serve -addr $(ADDR) -emulator $(EMULATOR_ADDR)
+
+## screenshots: the pages' screenshots in docs/ (confirmation-page.png, status-page.png), from headless Chromium
+screenshots: deps
+	@$(GO) test -count=1 -run '^TestBrowser$$' ./internal/page -update-screenshot
+	@$(GO) test -count=1 -run '^TestTheStatusPageThroughTheFunction$$' ./function/local -update-screenshot
 
 ## bench: every benchmark with allocations (zip sizes and memory among the budgets), then the cold start 3 times
 bench: deps $(RIE)

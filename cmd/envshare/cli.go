@@ -43,6 +43,7 @@ commands:
   fleet                     the fleet view (the deployment needs ENVSHARE_LEDGER)
   quota                     WeChat's daily quotas of the APIs envshare calls
   refresh [--force]         mint the component access token now (the deployment's one minter)
+  status-link [--ttl D]     a link to the status page (default valid 24h, at most 168h)
   sign METHOD ROUTE         print the hmac headers of a curl: [--query 'appids=wx1,wx2'] [--body JSON | --body-file F]
                             [--at UNIX_SECONDS] (default now)
 
@@ -69,7 +70,7 @@ type options struct {
 	function, invoke, region, namespace, qualifier   string
 	endpoint                                         string
 	json, noQR, dryRun, prune, force                 bool
-	timeout                                          time.Duration
+	timeout, ttl                                     time.Duration
 	attempts, sourceType                             int
 	manifest, shard, query, body, bodyFile, signedAt string
 }
@@ -92,6 +93,7 @@ func (o *options) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.dryRun, "dry-run", false, "")
 	fs.BoolVar(&o.prune, "prune", false, "")
 	fs.BoolVar(&o.force, "force", false, "")
+	fs.DurationVar(&o.ttl, "ttl", 0, "")
 	fs.StringVar(&o.manifest, "manifest", "", "")
 	fs.StringVar(&o.shard, "shard", "", "")
 	fs.StringVar(&o.query, "query", "", "")
@@ -162,7 +164,7 @@ func command(ctx context.Context, name string, o *options, pos []string, getenv 
 			return 0, err
 		}
 		return doRequest(ctx, o, getenv, out, req)
-	case "fleet", "quota", "refresh":
+	case "fleet", "quota", "refresh", "status-link":
 		if len(pos) > 0 {
 			return 0, usagef("%s takes no arguments, got %q", name, pos[0])
 		}
@@ -177,6 +179,12 @@ func command(ctx context.Context, name string, o *options, pos []string, getenv 
 				return 0, err
 			}
 			return exitOK, out.fleet(f)
+		case "status-link":
+			l, err := c.StatusLink(ctx, o.ttl)
+			if err != nil {
+				return 0, err
+			}
+			return exitOK, out.statusLink(l)
 		case "quota":
 			q, err := c.Quota(ctx)
 			if err != nil {

@@ -39,6 +39,10 @@ func TestAgainstTheLocalDeployment(t *testing.T) {
 		// The local deployment keeps a ledger (SQLite) and three customers.
 		{name: "fleet", args: []string{"fleet"}, code: 0,
 			stdout: []string{"CUSTOMER", "AUTHORIZERS", "authorizers: known "}},
+		{name: "status-link", args: []string{"status-link", "--ttl", "2h"}, code: 0,
+			stdout: []string{d.URL + "/status/", "valid until "}},
+		{name: "status-link with a lifetime too long", args: []string{"status-link", "--ttl", "200h"}, code: 2,
+			stderr: []string{`ttl: must be a duration from 1m to 168h`}},
 		{name: "a malformed appid, before any call", args: []string{"bindings", "wx075CF85BF347B6DF"}, code: 2,
 			stderr: []string{`appids[0]: "wx075CF85BF347B6DF" is not an appid`}},
 		{name: "no URL", env: map[string]string{}, args: []string{"quota"}, code: 2,

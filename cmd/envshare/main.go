@@ -7,6 +7,7 @@
 //	envshare fleet                       the fleet view (needs ENVSHARE_LEDGER on the deployment)
 //	envshare quota                       WeChat's daily quotas
 //	envshare refresh [--force]           mint the component access token now (the one minter)
+//	envshare status-link [--ttl D]       a link to the status page (valid 24h by default)
 //	envshare sign METHOD ROUTE [--query Q] [--body B]   the hmac headers of a curl
 //
 // The deployment: ENVSHARE_URL (--url; its base URL, stage included) with ENVSHARE_HTTP_AUTH

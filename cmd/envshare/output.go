@@ -192,6 +192,15 @@ func (p *printer) refresh(r *client.Refresh) error {
 	return tw.Flush()
 }
 
+func (p *printer) statusLink(l *client.StatusLink) error {
+	if p.json {
+		return p.encode(l)
+	}
+	fmt.Fprintln(p.w, l.StatusPage)
+	fmt.Fprintf(p.w, "valid until %s: anyone with the link sees the fleet until then\n", l.ExpiresAt.Format(time.RFC3339))
+	return nil
+}
+
 // headers prints a signature's headers, one "Name: value" line each (curl -H @file reads them).
 func (p *printer) headers(h map[string]string) error {
 	if p.json {

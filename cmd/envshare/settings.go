@@ -175,7 +175,7 @@ func tencentCredential(getenv func(string) string) (common.CredentialIface, erro
 }
 
 // signRoutes are the routes a signature may be made for (contract section 3).
-var signRoutes = []string{"/share", "/unshare", "/bindings", "/reconcile", "/refresh", "/fleet", "/quota"}
+var signRoutes = []string{"/share", "/unshare", "/bindings", "/reconcile", "/refresh", "/fleet", "/quota", "/status_link"}
 
 // sign prints the hmac headers of a request: METHOD ROUTE, the route alone or with what stands
 // before it (a stage, a whole URL), its query in the route or in --query.

@@ -95,6 +95,21 @@ func demo(ctx context.Context, out io.Writer, args []string) error {
 			return err
 		}
 	}
+	answer, err = r.call(ctx, "A link to the status page: the fleet, the ticket's age, the token's expiry, the quota "+
+		"(make serve prints one that stays open)", http.MethodPost, "/status_link", "")
+	if err != nil {
+		return err
+	}
+	link, _ := answer["status_page"].(string)
+	status, body, err := get(ctx, link)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(r.out, "   GET %s\n   -> HTTP %d, an HTML page of %d bytes, %d customers\n", shorten(link, 72), status, len(body),
+		strings.Count(string(body), `class="customer"`))
+	if status != http.StatusOK {
+		return fmt.Errorf("the status page answered HTTP %d", status)
+	}
 	return nil
 }
 

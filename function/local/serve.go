@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"time"
 
@@ -55,6 +57,7 @@ func serve(ctx context.Context, out io.Writer, args []string) error {
 	fmt.Fprintf(out, "\nenvshare (the real handler) on %s; WeChat emulator on %s, pushing to %s/wechat/events\n",
 		d.URL, d.EmulatorURL, d.URL)
 	printExamples(out, d)
+	printStatusLink(ctx, out, d)
 	fmt.Fprintf(out, "Stop with Ctrl-C. Notifications and the function's log follow, one line each (JSON: %s).\n",
 		logFile.Name())
 
@@ -164,4 +167,20 @@ func openLog(path string) (*os.File, error) {
 		return os.CreateTemp("", "envshare-serve-*.log")
 	}
 	return os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+}
+
+// printStatusLink prints a link to the status page, made by the function as POST /status_link
+// makes it.
+func printStatusLink(ctx context.Context, out io.Writer, d *deployment) {
+	status, body, err := d.call(ctx, http.MethodPost, "/status_link", "")
+	var link struct {
+		StatusPage string    `json:"status_page"`
+		ExpiresAt  time.Time `json:"expires_at"`
+	}
+	if err != nil || status != http.StatusOK || json.Unmarshal(body, &link) != nil {
+		fmt.Fprintf(out, "  (no status page link: %d %s %v)\n", status, body, err)
+		return
+	}
+	fmt.Fprintf(out, "The status page (the fleet, the ticket's age, the token's expiry, the quota), valid until %s:\n  %s\n",
+		link.ExpiresAt.Local().Format(time.DateTime), link.StatusPage)
 }

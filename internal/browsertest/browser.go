@@ -124,13 +124,19 @@ type Capture struct {
 	PNG      []byte   // full-page screenshot at the viewport's scale
 	Requests []string // URL of every request the page made, the document first
 	Messages []string // browser log and console messages, e.g. CSP violations
+	// Evaluated are the values of the expressions given to Open, in their order, each
+	// evaluated by the test through DevTools once the page loaded (the page's own CSP
+	// does not apply to it), as JSON.
+	Evaluated []string
 }
 
 // openTimeout bounds one Open; a page of ours loads in well under a second.
 const openTimeout = 30 * time.Second
 
-// Open loads url in a new tab at the viewport and captures it.
-func (b *Browser) Open(url string, vp Viewport) (Capture, error) {
+// Open loads url in a new tab at the viewport and captures it, with the JSON value of each of
+// expressions (JavaScript the test runs to read the DOM, such as
+// "document.documentElement.scrollWidth").
+func (b *Browser) Open(url string, vp Viewport, expressions ...string) (Capture, error) {
 	tab, closeTab := chromedp.NewContext(b.ctx)
 	defer closeTab()
 	if err := chromedp.Do(tab); err != nil { // opens the tab, outside the timeout
@@ -181,10 +187,18 @@ func (b *Browser) Open(url string, vp Viewport) (Capture, error) {
 	if err != nil {
 		return Capture{}, fmt.Errorf("screenshot: %w", err)
 	}
+	var evaluated []string
+	for _, expr := range expressions {
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string]("JSON.stringify("+expr+")"))
+		if err != nil {
+			return Capture{}, fmt.Errorf("evaluate %s: %w", expr, err)
+		}
+		evaluated = append(evaluated, v)
+	}
 
 	mu.Lock()
 	defer mu.Unlock()
-	got.Status, got.Title, got.PNG = resp.Status, title, png
+	got.Status, got.Title, got.PNG, got.Evaluated = resp.Status, title, png, evaluated
 	got.Requests = append([]string(nil), got.Requests...)
 	got.Messages = append([]string(nil), got.Messages...)
 	return got, nil

@@ -13,7 +13,7 @@ import (
 
 // contractRoutes are the HTTP routes of docs/triggers.md's "HTTP routes".
 var contractRoutes = []string{"POST /share", "POST /unshare", "POST /bindings", "GET /bindings", "POST /reconcile", "GET /healthz",
-	"POST /refresh", "POST /wechat/events", "GET /confirm/{token}"}
+	"POST /refresh", "POST /wechat/events", "GET /confirm/{token}", "POST /status_link", "GET /status/{token}"}
 
 // Names the templates and the Makefile must agree on.
 const (

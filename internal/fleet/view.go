@@ -48,6 +48,7 @@ type PendingPair struct {
 	AppID        string    `json:"appid"`
 	Principal    string    `json:"principal"`
 	LinkIssuedAt time.Time `json:"link_issued_at"`
+	ConfirmURL   string    `json:"-"` // the status page links to its confirmation page
 }
 
 // View streams the ledger's authorizers and pairs once each, holding a count per customer and
@@ -100,7 +101,7 @@ func (f *Fleet) View(ctx context.Context, customers []share.Customer) (*View, er
 		}
 		if p.State == ledger.StatePending {
 			v.OldestPending = keepOldest(v.OldestPending, PendingPair{Env: p.Env, AppID: p.AppID, Principal: p.Principal,
-				LinkIssuedAt: p.LinkIssuedAt})
+				LinkIssuedAt: p.LinkIssuedAt, ConfirmURL: p.ConfirmURL})
 		}
 		return nil
 	})

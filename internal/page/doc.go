@@ -18,6 +18,11 @@
 // is first needed), which escapes each value for where it stands; the QR code
 // is go-qrcode's image, encoded with image/png.
 //
+// The status page, GET /status/<token> (status.go, status.html), follows the same rules: a
+// token of its own kind under the same keys (Keys.StatusToken, OpenStatus), refused as a
+// confirmation page's is (Refused), its own style sheet hashed into its own policy, and the
+// fleet's bars drawn as inline SVG. The caller gathers its values (Status).
+//
 // The package reads no environment and logs nothing: the caller passes keys,
 // TTL, base URL and clock, and redacts secrets from the confirm_url before it
 // makes a token (docs/results.md: secrets are masked everywhere).

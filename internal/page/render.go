@@ -8,11 +8,12 @@ import (
 	"time"
 )
 
-// templates is page.html, parsed once per instance on first use (most invocations render no
+// templates are page.html and status.html, parsed once per instance on first use (most invocations render no
 // page, so not at cold start). html/template escapes each value for where it stands: text, an
 // attribute, a URL attribute; the style sheet and the QR data URI are marked as trusted.
 var templates = sync.OnceValue(func() *template.Template {
-	return template.Must(template.New("page").Parse(pageHTML)) // page.html is embedded: every test parses it
+	t := template.Must(template.New("page").Parse(pageHTML)) // both files are embedded: every test parses them
+	return template.Must(t.Parse(statusHTML))
 })
 
 // confirmData are the values of the confirmation page.

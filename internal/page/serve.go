@@ -15,6 +15,9 @@ import (
 // Route is the path element in front of a token: GET {public URL}/confirm/<token>.
 const Route = "/confirm/"
 
+// StatusRoute is the path element in front of a status token: GET {public URL}/status/<token>.
+const StatusRoute = "/status/"
+
 var (
 	//go:embed style.css
 	style string
@@ -24,9 +27,14 @@ var (
 	// csp is computed from the embedded style sheet, so a change of style can
 	// never leave the policy behind. img-src data: admits the QR code and the
 	// empty favicon (which keeps browsers from asking for /favicon.ico).
-	csp = "default-src 'none'; img-src data:; style-src 'sha256-" + hash(style) + "'; " +
-		"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+	csp = policy(style)
 )
+
+// policy is the Content-Security-Policy of a page whose one style sheet is css.
+func policy(css string) string {
+	return "default-src 'none'; img-src data:; style-src 'sha256-" + hash(css) + "'; " +
+		"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+}
 
 func hash(s string) string {
 	h := sha256.Sum256([]byte(s))
@@ -66,12 +74,23 @@ func Serve(keys Keys, token string, now time.Time) Response {
 
 func errorPage(status int) Response { return respond(status, errorPages()[status]) }
 
-func respond(status int, body string) Response {
+// Refused is the page of a token that Open or OpenStatus refused: 410 for ErrExpired, else 404.
+func Refused(err error) Response {
+	if errors.Is(err, ErrExpired) {
+		return errorPage(http.StatusGone)
+	}
+	return errorPage(http.StatusNotFound)
+}
+
+func respond(status int, body string) Response { return respondWith(csp, status, body) }
+
+// respondWith answers a page under its policy, with the headers every page carries.
+func respondWith(policy string, status int, body string) Response {
 	return Response{
 		Status: status,
 		Headers: map[string]string{
 			"Content-Type":            "text/html; charset=utf-8",
-			"Content-Security-Policy": csp,
+			"Content-Security-Policy": policy,
 			"Cache-Control":           "no-store",
 			"X-Content-Type-Options":  "nosniff",
 			"Referrer-Policy":         "no-referrer",
@@ -82,12 +101,17 @@ func respond(status int, body string) Response {
 
 // PathToken returns the token of a request path that ends in /confirm/<token>,
 // whatever stage or base path stands in front of it.
-func PathToken(path string) (string, bool) {
-	i := strings.LastIndex(path, Route)
+func PathToken(path string) (string, bool) { return pathToken(path, Route) }
+
+// StatusPathToken returns the token of a request path that ends in /status/<token>.
+func StatusPathToken(path string) (string, bool) { return pathToken(path, StatusRoute) }
+
+func pathToken(path, route string) (string, bool) {
+	i := strings.LastIndex(path, route)
 	if i < 0 {
 		return "", false
 	}
-	tok := path[i+len(Route):]
+	tok := path[i+len(route):]
 	return tok, tok != "" && !strings.Contains(tok, "/")
 }
 
@@ -116,4 +140,12 @@ func URL(base, token string) (string, error) {
 		return "", err
 	}
 	return strings.TrimRight(base, "/") + Route + token, nil
+}
+
+// StatusURL is the absolute status page URL of token under the public base URL.
+func StatusURL(base, token string) (string, error) {
+	if err := CheckPublicURL(base); err != nil {
+		return "", err
+	}
+	return strings.TrimRight(base, "/") + StatusRoute + token, nil
 }

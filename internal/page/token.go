@@ -176,15 +176,8 @@ func seal(key, payload []byte) string {
 // Open verifies a token at now and returns the page's link and expiry.
 // Errors: ErrInvalid, ErrExpired (the page was genuine but is past its expiry).
 func (k Keys) Open(token string, now time.Time) (l Link, expires time.Time, err error) {
-	if len(token) > maxToken {
-		return Link{}, time.Time{}, ErrInvalid
-	}
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(token)
-	if err != nil || len(raw) < 1+sha256.Size {
-		return Link{}, time.Time{}, ErrInvalid
-	}
-	payload, mac := raw[:len(raw)-sha256.Size], raw[len(raw)-sha256.Size:]
-	if !k.verify(payload, mac) {
+	payload, ok := k.unseal(token)
+	if !ok {
 		return Link{}, time.Time{}, ErrInvalid
 	}
 	l, lifetime, ok := parse(payload)
@@ -196,6 +189,19 @@ func (k Keys) Open(token string, now time.Time) (l Link, expires time.Time, err 
 		return Link{}, time.Time{}, ErrExpired
 	}
 	return l, expires, nil
+}
+
+// unseal decodes a token and returns its payload when its MAC is that of an accepted key.
+func (k Keys) unseal(token string) ([]byte, bool) {
+	if len(token) > maxToken {
+		return nil, false
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(token)
+	if err != nil || len(raw) < 1+sha256.Size {
+		return nil, false
+	}
+	payload, mac := raw[:len(raw)-sha256.Size], raw[len(raw)-sha256.Size:]
+	return payload, k.verify(payload, mac)
 }
 
 // verify checks the MAC under every accepted key; each check is constant-time.

@@ -3,9 +3,10 @@
 // structs into one of these calls:
 //
 //   - App.HTTP: an HTTP request, routed by path suffix (/healthz, /share, /unshare, /bindings,
-//     /reconcile, /refresh, /fleet under ENVSHARE_HTTP_AUTH, failing closed when it is unset;
-//     /wechat/events under WeChat's signature; /confirm/<token>, a signed page), answered with
-//     a status and the contract's result or error object.
+//     /reconcile, /refresh, /fleet, /status_link under ENVSHARE_HTTP_AUTH, failing closed when
+//     it is unset; /wechat/events under WeChat's signature; /confirm/<token> and
+//     /status/<token>, signed pages), answered with a status and the contract's result or
+//     error object.
 //   - App.Message: a direct invocation, scheduler custom input, timer JSON Message or queue
 //     record: {"action": ..., ...fields}, the refresh and fleet actions and the internal onboard
 //     message included. Answer turns its outcome into the invocation's value or, for transient
@@ -31,7 +32,8 @@
 // authorizer's info from WeChat, recorded in the ledger in order, then its customer's envs
 // shared, or permission_missing / unknown_customer reported; what fails transiently goes to the
 // platform's retry as the internal {"action":"onboard",...} message. The fleet view (fleet.go)
-// answers from the ledger and the manifest alone.
+// answers from the ledger and the manifest alone; the status page (status.go) shows it with the
+// state record's times and WeChat's quotas.
 //
 // Every request body enters the core once (App.do: share.Service.DoJSON decodes and carries it
 // out); a failure is classified once (App.errorOf) into the contract's error object; each

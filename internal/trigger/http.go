@@ -50,6 +50,7 @@ const (
 	kindHealth                  // /healthz: no auth, no configuration
 	kindEvents                  // /wechat/events: WeChat's signature, answered in text
 	kindPage                    // /confirm/<token>: a signed page, answered in HTML
+	kindStatus                  // /status/<token>: the signed status page, answered in HTML
 )
 
 // route is one HTTP route, matched by path suffix.
@@ -71,11 +72,15 @@ var routes = []route{
 	{suffix: "/reconcile", action: share.ActionReconcile, methods: []string{http.MethodPost}},
 	{suffix: "/refresh", action: refreshAction, methods: []string{http.MethodPost}},
 	{suffix: "/fleet", action: fleetAction, methods: []string{http.MethodGet}},
+	{suffix: "/status_link", action: statusLinkAction, methods: []string{http.MethodPost}},
 	{suffix: "/wechat/events", methods: []string{http.MethodPost}, kind: kindEvents},
 }
 
 // pageRoute is GET /confirm/<token>, matched by its last two segments.
 var pageRoute = route{suffix: page.Route, methods: []string{http.MethodGet}, kind: kindPage}
+
+// statusRoute is GET /status/<token>, matched by its last two segments.
+var statusRoute = route{suffix: page.StatusRoute, methods: []string{http.MethodGet}, kind: kindStatus}
 
 // matchRoute finds the route whose suffix ends path at a segment boundary, so that stage names
 // and base paths ("/prod/share", "/api/v1/share/") do not matter.
@@ -89,13 +94,17 @@ func matchRoute(path string) (route, bool) {
 	if _, ok := page.PathToken(path); ok {
 		return pageRoute, true
 	}
+	if _, ok := page.StatusPathToken(path); ok {
+		return statusRoute, true
+	}
 	return route{}, false
 }
 
 // notFound is the answer of an unknown path.
 func notFound() *share.Error {
 	return &share.Error{Code: CodeNotFound, Message: "no such route; routes: GET /healthz, POST /share, POST /unshare, " +
-		"GET or POST /bindings, POST /reconcile, POST /refresh, GET /fleet, POST /wechat/events, GET /confirm/<token>"}
+		"GET or POST /bindings, POST /reconcile, POST /refresh, GET /fleet, POST /status_link, POST /wechat/events, " +
+		"GET /confirm/<token>, GET /status/<token>"}
 }
 
 // HTTP serves one HTTP request. A panic becomes an internal error answer: this is the
@@ -142,6 +151,9 @@ func (a *App) serveHTTP(ctx context.Context, req HTTPRequest, rec *record) HTTPR
 	if rt.kind == kindPage {
 		return a.confirmPage(inst, req, rec)
 	}
+	if rt.kind == kindStatus {
+		return a.statusPage(ctx, inst, req, rec)
+	}
 	if inst.cfg.HTTPAuth == "" {
 		return a.fail(rec, &share.Error{Code: CodeAuthNotConfigured, Message: "HTTP routes are disabled until ENVSHARE_HTTP_AUTH is set (hmac, bearer or none)"})
 	}
@@ -165,6 +177,17 @@ func (a *App) serveHTTP(ctx context.Context, req HTTPRequest, rec *record) HTTPR
 		}
 		rec.outcome(res, nil)
 		return a.jsonResponse(http.StatusOK, res)
+	}
+	if rt.action == statusLinkAction {
+		ttl, se := decodeStatusLink(body, true)
+		if se != nil {
+			return a.fail(rec, se)
+		}
+		link, se := a.statusLink(inst, ttl)
+		if se != nil {
+			return a.fail(rec, se)
+		}
+		return a.jsonResponse(http.StatusOK, link)
 	}
 	if rt.action == fleetAction {
 		if len(req.Query) > 0 {

@@ -12,7 +12,7 @@ import (
 // Message carries out a message: a direct invocation, scheduler custom input, timer JSON
 // Message or queue record, {"action": ..., ...the fields of the HTTP body}. Its value is a
 // *share.Result, a *token.RefreshResult for {"action":"refresh"}, the fleet view for
-// {"action":"fleet"}, or an onboarding's outcome for the internal {"action":"onboard"}; the
+// {"action":"fleet"}, a *StatusLink for {"action":"status_link"}, or an onboarding's outcome for the internal {"action":"onboard"}; the
 // error, if any, is a *share.Error. Pass both to Answer for a direct invocation's answer.
 func (a *App) Message(ctx context.Context, body []byte) (any, error) {
 	return a.invoke(ctx, TriggerDirect, func(ctx context.Context, rec *record) (any, error) {
@@ -52,6 +52,16 @@ func (a *App) Message(ctx context.Context, body []byte) (any, error) {
 				return nil, se
 			}
 			return v, nil
+		case statusLinkAction:
+			ttl, se := decodeStatusLink(body, false)
+			if se != nil {
+				return nil, se
+			}
+			link, se := a.statusLink(inst, ttl)
+			if se != nil {
+				return nil, se
+			}
+			return link, nil
 		case onboardAction:
 			return a.retryOnboard(ctx, inst, body)
 		case forwardAction:
@@ -70,7 +80,7 @@ func (a *App) Message(ctx context.Context, body []byte) (any, error) {
 }
 
 // ownActions are the actions of the function itself, besides the share service's.
-var ownActions = []string{refreshAction, fleetAction, onboardAction, forwardAction}
+var ownActions = []string{refreshAction, fleetAction, statusLinkAction, onboardAction, forwardAction}
 
 // Scheduled reconciles the configured manifest (ENVSHARE_MANIFEST): a schedule without input.
 func (a *App) Scheduled(ctx context.Context) (any, error) {

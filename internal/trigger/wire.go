@@ -49,6 +49,7 @@ type Core struct {
 	Forward     *forwarder               // nil without ENVSHARE_FORWARD_URL
 	Pages       page.Keys                // the confirmation pages' keys (none: no pages)
 	Fleet       *fleet.Fleet             // nil without ENVSHARE_LEDGER
+	Quotas      quotaReader              // WeChat's quota/get, for the status page (nil: "unavailable")
 	// Manifest is ENVSHARE_MANIFEST (nil: unset); ManifestErr why it is unusable. A bad
 	// manifest fails only what needs it (reconcile without a body manifest, the fleet view,
 	// onboarding by customer).
@@ -127,6 +128,7 @@ func (a *App) wire(ctx context.Context, cfg config.Config) (*Core, error) {
 	opts.ConfirmPage = a.pageLinker(core.Pages, cfg.PublicURL, cfg.PageTTL)
 	opts.MaxResults = cfg.MaxResults
 	core.Share = share.New(client, opts)
+	core.Quotas = client
 	if a.cloud.Retry != nil {
 		if core.Retry, err = a.cloud.Retry(cfg); err != nil {
 			return nil, fmt.Errorf("onboarding retry: %w", err)

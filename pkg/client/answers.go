@@ -62,3 +62,12 @@ type APIQuota struct {
 	Used       int    `json:"used"`
 	Remain     int    `json:"remain"`
 }
+
+// StatusLink is the answer of the status_link action: the status page's URL and when it stops
+// opening.
+type StatusLink struct {
+	OK         bool      `json:"ok"`
+	Action     string    `json:"action"`
+	StatusPage string    `json:"status_page"`
+	ExpiresAt  time.Time `json:"expires_at"`
+}

@@ -19,11 +19,13 @@ const (
 	ActionRefresh = "refresh"
 	ActionFleet   = "fleet"
 	ActionQuota   = "quota"
+	// ActionStatusLink makes a link to the deployment's status page (GET /status/<token>).
+	ActionStatusLink = "status_link"
 )
 
 // Call is one action as a Transport carries it.
 type Call struct {
-	Action string // share, unshare, bindings, reconcile, refresh, fleet or quota
+	Action string // share, unshare, bindings, reconcile, refresh, fleet, quota or status_link
 	// Body is the action's JSON object, its "action" field included: an Invoke transport sends
 	// it as the event, the HTTP transport as the route's body (nothing for GET /fleet and
 	// GET /quota).
@@ -200,6 +202,25 @@ func (c *Client) Fleet(ctx context.Context) (*Fleet, error) {
 func (c *Client) Quota(ctx context.Context) (*Quota, error) {
 	res := new(Quota)
 	if err := c.call(ctx, Call{Action: ActionQuota, Body: []byte(`{"action":"quota"}`)}, res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// StatusLink asks the deployment for a link to its status page, valid for ttl (0: the
+// deployment's default, a day; at most a week). The link shows the whole fleet to whoever holds
+// it until it expires: hand it to people, not to logs.
+func (c *Client) StatusLink(ctx context.Context, ttl time.Duration) (*StatusLink, error) {
+	body := []byte(`{"action":"status_link"}`)
+	if ttl != 0 {
+		b, err := json.Marshal(map[string]string{"action": ActionStatusLink, "ttl": ttl.String()})
+		if err != nil {
+			return nil, err
+		}
+		body = b
+	}
+	res := new(StatusLink)
+	if err := c.call(ctx, Call{Action: ActionStatusLink, Body: body}, res); err != nil {
 		return nil, err
 	}
 	return res, nil

@@ -61,6 +61,7 @@ var routes = map[string]struct{ method, route string }{
 	ActionRefresh:         {http.MethodPost, "/refresh"},
 	ActionFleet:           {http.MethodGet, "/fleet"},
 	ActionQuota:           {http.MethodGet, "/quota"},
+	ActionStatusLink:      {http.MethodPost, "/status_link"},
 }
 
 // maxAnswerBytes bounds what is read of an answer: the platforms answer at most 6,000,000 bytes.
