@@ -120,7 +120,7 @@ func (s *Source) Token(ctx context.Context) (string, error) {
 	if fresh {
 		return tok, nil
 	}
-	return s.load(ctx, "token")
+	return s.load(ctx, "token", "")
 }
 
 // Reload is called after WeChat rejected the token `rejected`. If another caller has already
@@ -144,7 +144,7 @@ func (s *Source) Reload(ctx context.Context, rejected string) (string, error) {
 	}
 	s.mu.Unlock()
 
-	tok, err := s.load(ctx, "reload")
+	tok, err := s.load(ctx, "reload", rejected)
 	switch {
 	case err == nil && tok != rejected:
 		return tok, nil
@@ -184,9 +184,20 @@ func (s *Source) Use(tok string, expiresAt time.Time) {
 }
 
 // load reads the source once for every caller waiting on key; each caller waits only as long
-// as its own context allows, while the shared load runs on its own time limit.
-func (s *Source) load(ctx context.Context, key string) (string, error) {
+// as its own context allows, while the shared load runs on its own time limit. A reload
+// (rejected: the token WeChat refused) that starts after another one has replaced that token
+// returns the replacement without reading: Reload's own check and the start of the shared
+// load are not atomic, and a busy instance can fit a whole other reload between them.
+func (s *Source) load(ctx context.Context, key, rejected string) (string, error) {
 	ch := s.group.DoChan(key, func() (any, error) {
+		if key == "reload" {
+			s.mu.Lock()
+			tok := s.token
+			s.mu.Unlock()
+			if tok != "" && tok != rejected {
+				return tok, nil
+			}
+		}
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.Timeout)
 		defer cancel()
 		return s.fill(lctx, key == "reload")

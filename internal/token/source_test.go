@@ -162,6 +162,25 @@ func TestSourceWithoutStateRecord(t *testing.T) {
 		})
 	})
 
+	t.Run("a reload whose check saw the rejected token but which starts after another reload reads nothing", func(t *testing.T) {
+		// The gap between Reload's check of the cache and the start of its shared load: on a
+		// busy instance another caller's whole reload fits in it (a loaded machine read the
+		// token file three times in the trigger's load test). The shared load checks again.
+		s, m := credsSource("tok-before-rotation", &fakeIssuer{}, newClock())
+		mustToken(t, s, "tok-before-rotation")
+		m.set("creds", "tok-after-rotation")
+		if tok, err := s.Reload(t.Context(), "tok-before-rotation"); err != nil || tok != "tok-after-rotation" {
+			t.Fatalf("first Reload = %q, %v", tok, err)
+		}
+		// The late caller, past its check, starts its load now.
+		if tok, err := s.load(t.Context(), "reload", "tok-before-rotation"); err != nil || tok != "tok-after-rotation" {
+			t.Errorf("late reload = %q, %v", tok, err)
+		}
+		if gets, _ := m.counts(); gets != 2 {
+			t.Errorf("%d reads, want 2: the first load and one reload", gets)
+		}
+	})
+
 	t.Run("Reload of a token another caller already replaced answers the new one without a read", func(t *testing.T) {
 		s, m := credsSource("tok-new-00001", &fakeIssuer{}, newClock())
 		mustToken(t, s, "tok-new-00001")
