@@ -125,6 +125,9 @@ func decodeBody(body []byte, routeAction string) (Request, fieldState, problems)
 	if st.present["shard"] {
 		req.Shard = d.shard("shard", top["shard"])
 	}
+	if st.present["run"] {
+		req.Run, _ = d.str("run", top["run"])
+	}
 	if st.present["backfill"] {
 		req.Backfill = d.boolean("backfill", top["backfill"])
 	}

@@ -221,8 +221,10 @@ func TestReconcileByCustomer(t *testing.T) {
 		}
 	}
 	for _, s := range f.shares {
-		if wantType := map[string]int{"cust-a": 1, "cust-g": 2, "cust-g2": 2}[s.Data[0].Env]; s.SourceType != wantType {
-			t.Errorf("share of %s with source_type %d", s.Data[0].Env, s.SourceType)
+		for _, d := range s.Data {
+			if wantType := map[string]int{"cust-a": 1, "cust-g": 2, "cust-g2": 2}[d.Env]; s.SourceType != wantType {
+				t.Errorf("share of %s with source_type %d", d.Env, s.SourceType)
+			}
 		}
 	}
 	// What became of each pair is remembered: the bound pair with confirmed_at, the link.

@@ -46,6 +46,9 @@ type Request struct {
 	Prune      *bool              `json:"prune,omitempty"`
 	DryRun     *bool              `json:"dry_run,omitempty"`
 	Shard      *Shard             `json:"shard,omitempty"`
+	// Run names the planned run a shard message belongs to (FanOut): set by the Service in
+	// the messages it hands out, never by hand.
+	Run string `json:"run,omitempty"`
 	// Customers are the platform's customers (reconcile): each one's envs are desired for every
 	// authorizer the Fleet knows of that customer's principal.
 	Customers []Customer `json:"customers,omitempty"`

@@ -7,7 +7,7 @@ import (
 )
 
 // topFields lists every body field in the order problems are reported.
-var topFields = []string{"action", "data", "env", "appids", "source_type", "envs", "customers", "prune", "dry_run", "shard", "backfill"}
+var topFields = []string{"action", "data", "env", "appids", "source_type", "envs", "customers", "prune", "dry_run", "shard", "run", "backfill"}
 
 // allowed says which fields each action takes ("action" is allowed everywhere).
 var allowed = map[string]map[string]bool{
@@ -15,7 +15,7 @@ var allowed = map[string]map[string]bool{
 	ActionUnshare:  {"action": true, "data": true, "env": true, "appids": true, "source_type": true},
 	ActionBindings: {"action": true, "appids": true, "source_type": true},
 	ActionReconcile: {"action": true, "source_type": true, "envs": true, "customers": true, "prune": true, "dry_run": true,
-		"shard": true, "backfill": true},
+		"shard": true, "run": true, "backfill": true},
 }
 
 // validate applies the rules to a decoded request: action, fields allowed for it, required
@@ -86,6 +86,9 @@ func validate(r *Request, st fieldState) problems {
 		}
 		if r.Shard != nil && !st.bad["shard"] {
 			checkShard(&p, st, r.Shard)
+		}
+		if st.present["run"] && !st.bad["run"] {
+			checkRunField(&p, st, r)
 		}
 	}
 	return p
@@ -196,4 +199,26 @@ func checkCustomers(p *problems, st fieldState, list []Customer) {
 // checkEnvIDs reports what is wrong with a list of env ids at path.
 func checkEnvIDs(p *problems, st fieldState, path fieldPath, envs []string) {
 	checkList(p, st, path, envs, func(ip fieldPath, env string) { checkEnv(p, ip, env) })
+}
+
+// maxRunID bounds a run id (a shard message's run).
+const maxRunID = 64
+
+// checkRunField checks a shard message's run: an id of letters, digits and hyphens, with a
+// shard, of the configured manifest (no envs, customers or backfill of its own).
+func checkRunField(p *problems, st fieldState, r *Request) {
+	valid := r.Run != "" && len(r.Run) <= maxRunID && !strings.ContainsFunc(r.Run, func(c rune) bool {
+		return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-')
+	})
+	if !valid {
+		p.add("run", "must be a run id (1 to %d letters, digits and hyphens), as a planned reconcile's shard messages carry it", maxRunID)
+	}
+	if !st.present["shard"] {
+		p.add("run", "needs shard: a run's message reconciles one shard of it")
+	}
+	for _, f := range []string{"envs", "customers", "backfill"} {
+		if st.present[f] {
+			p.add(fieldPath(f), "not allowed with run: a run's shards reconcile the configured manifest")
+		}
+	}
 }
