@@ -16,9 +16,10 @@ import (
 // fleetAction is the fleet view: GET /fleet, {"action":"fleet"}.
 const fleetAction = "fleet"
 
-// decodeFleet reads a fleet message, {"action":"fleet"} and nothing else, as strictly as the
-// others (an empty body is {} on the route).
-func decodeFleet(body []byte) *share.Error {
+// decodeBare reads the message of an action that takes no parameter ({"action":"fleet"},
+// {"action":"quota"}) as strictly as the others: its action and nothing else (an empty body
+// is {} on the route).
+func decodeBare(body []byte, action string) *share.Error {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
 		return nil
@@ -32,12 +33,12 @@ func decodeFleet(body []byte) *share.Error {
 	}
 	var details []string
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		var action string
+		var got string
 		switch {
 		case k != "action":
-			details = append(details, k+": unknown field (the fleet view takes no parameter)")
-		case json.Unmarshal(m[k], &action) != nil || action != fleetAction:
-			details = append(details, `action: must be "fleet"`)
+			details = append(details, k+": unknown field (the "+action+" view takes no parameter)")
+		case json.Unmarshal(m[k], &got) != nil || got != action:
+			details = append(details, `action: must be "`+action+`"`)
 		}
 	}
 	if len(details) > 0 {

@@ -71,6 +71,7 @@ var routes = []route{
 	{suffix: "/reconcile", action: share.ActionReconcile, methods: []string{http.MethodPost}},
 	{suffix: "/refresh", action: refreshAction, methods: []string{http.MethodPost}},
 	{suffix: "/fleet", action: fleetAction, methods: []string{http.MethodGet}},
+	{suffix: "/quota", action: quotaAction, methods: []string{http.MethodGet}},
 	{suffix: "/wechat/events", methods: []string{http.MethodPost}, kind: kindEvents},
 }
 
@@ -95,7 +96,7 @@ func matchRoute(path string) (route, bool) {
 // notFound is the answer of an unknown path.
 func notFound() *share.Error {
 	return &share.Error{Code: CodeNotFound, Message: "no such route; routes: GET /healthz, POST /share, POST /unshare, " +
-		"GET or POST /bindings, POST /reconcile, POST /refresh, GET /fleet, POST /wechat/events, GET /confirm/<token>"}
+		"GET or POST /bindings, POST /reconcile, POST /refresh, GET /fleet, GET /quota, POST /wechat/events, GET /confirm/<token>"}
 }
 
 // HTTP serves one HTTP request. A panic becomes an internal error answer: this is the
@@ -175,6 +176,16 @@ func (a *App) serveHTTP(ctx context.Context, req HTTPRequest, rec *record) HTTPR
 		}
 		return a.jsonResponse(http.StatusOK, v)
 	}
+	if rt.action == quotaAction {
+		if len(req.Query) > 0 {
+			return a.fail(rec, invalid("query: the quota view takes no parameter"))
+		}
+		v, se := a.quotaView(ctx, inst)
+		if se != nil {
+			return a.fail(rec, se)
+		}
+		return a.jsonResponse(http.StatusOK, v)
+	}
 	if method == http.MethodGet { // GET /bindings: the query is the body
 		var qErr *share.Error
 		if body, qErr = bindingsQuery(req.Query); qErr != nil {
@@ -188,7 +199,7 @@ func (a *App) serveHTTP(ctx context.Context, req HTTPRequest, rec *record) HTTPR
 		return a.fail(rec, se)
 	}
 	rec.outcome(res, nil)
-	return a.jsonResponse(http.StatusOK, res)
+	return a.jsonResponse(http.StatusOK, answerOf(res))
 }
 
 // readBody decodes a base64 body and enforces the size limit on the decoded bytes.

@@ -15,6 +15,7 @@ import (
 // {"action":"fleet"}, or an onboarding's outcome for the internal {"action":"onboard"}; the
 // error, if any, is a *share.Error. Pass both to Answer for a direct invocation's answer.
 func (a *App) Message(ctx context.Context, body []byte) (any, error) {
+	ctx = withRun(ctx, runOf(body)) // a shard's: every line of the invocation names its run
 	return a.invoke(ctx, TriggerDirect, func(ctx context.Context, rec *record) (any, error) {
 		ctx = share.WithAnswerLimit(ctx, share.AnswerLimit{}) // the answer is the invocation's value
 		inst, initErr := a.instance(ctx)
@@ -29,7 +30,7 @@ func (a *App) Message(ctx context.Context, body []byte) (any, error) {
 		res, se := a.do(ctx, inst, body, "")
 		if se == nil {
 			rec.action = res.Action
-			return res, nil
+			return answerOf(res), nil
 		}
 		// No share action is one of the function's own: only a message the core refused is
 		// looked at again (a reconcile message may hold a whole manifest: it is parsed once).
@@ -44,10 +45,19 @@ func (a *App) Message(ctx context.Context, body []byte) (any, error) {
 		rec.action = action
 		switch action {
 		case fleetAction:
-			if se := decodeFleet(body); se != nil {
+			if se := decodeBare(body, fleetAction); se != nil {
 				return nil, se
 			}
 			v, se := a.fleetView(ctx, inst)
+			if se != nil {
+				return nil, se
+			}
+			return v, nil
+		case quotaAction:
+			if se := decodeBare(body, quotaAction); se != nil {
+				return nil, se
+			}
+			v, se := a.quotaView(ctx, inst)
 			if se != nil {
 				return nil, se
 			}
@@ -68,7 +78,7 @@ func (a *App) Message(ctx context.Context, body []byte) (any, error) {
 }
 
 // ownActions are the actions of the function itself, besides the share service's.
-var ownActions = []string{refreshAction, fleetAction, onboardAction}
+var ownActions = []string{refreshAction, fleetAction, quotaAction, onboardAction}
 
 // Scheduled reconciles the configured manifest (ENVSHARE_MANIFEST): a schedule without input.
 func (a *App) Scheduled(ctx context.Context) (any, error) {
@@ -86,8 +96,39 @@ func (a *App) Scheduled(ctx context.Context) (any, error) {
 		if se != nil {
 			return nil, se
 		}
-		return res, nil
+		return answerOf(res), nil
 	})
+}
+
+// plannedAnswer is the answer of a reconcile planned as shards (contract section 9): the run
+// and its number of shards, and the backfill when one was asked for.
+type plannedAnswer struct {
+	OK       bool                   `json:"ok"`
+	Action   string                 `json:"action"`
+	Run      string                 `json:"run"`
+	Shards   int                    `json:"shards"`
+	Backfill *share.BackfillSummary `json:"backfill,omitempty"`
+}
+
+// answerOf is what a result answers: the result itself, or for a reconcile planned as shards
+// only its run.
+func answerOf(res *share.Result) any {
+	if res.Shards == 0 {
+		return res
+	}
+	return plannedAnswer{OK: res.OK, Action: res.Action, Run: res.Run, Shards: res.Shards, Backfill: res.Backfill}
+}
+
+// runOf peeks at a shard message's run, "" when it has none that is a string.
+func runOf(body []byte) string {
+	var m struct {
+		Run json.RawMessage `json:"run"`
+	}
+	var run string
+	if json.Unmarshal(body, &m) == nil && json.Unmarshal(m.Run, &run) == nil {
+		return run
+	}
+	return ""
 }
 
 // actionOf peeks at a message's action, "" when it has none that is a string.
@@ -113,7 +154,8 @@ func loud(e *share.Error) error { return loudError{e} }
 
 // Answer turns the outcome of Message or Scheduled into a direct invocation's answer: the
 // result; for invalid input or a permanent failure the error object as the value (a retry
-// would fail the same way); for a transient failure (upstream unavailable, deadline), an
+// would fail the same way); for a transient failure (upstream unavailable, deadline), WeChat's
+// daily quota used up (quota_exhausted: nothing was done, and nothing may be dropped), an
 // initialisation or internal failure, or any failed refresh an invocation error, so that the
 // platform's async retry and dead-letter handling apply. Error texts are written for
 // callers: no secrets.
@@ -126,7 +168,8 @@ func Answer(res any, err error) (any, error) {
 		return nil, errors.New("internal error; see the function's log")
 	}
 	var l loudError
-	if errors.As(err, &l) || se.Transient() || se.Code == share.CodeInternal || se.Code == CodeAuthNotConfigured {
+	if errors.As(err, &l) || se.Transient() || se.Code == share.CodeQuotaExhausted || se.Code == share.CodeInternal ||
+		se.Code == CodeAuthNotConfigured {
 		return nil, se
 	}
 	return ErrorBody{OK: false, Error: se}, nil
