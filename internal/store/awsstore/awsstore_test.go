@@ -528,7 +528,8 @@ func TestQueue(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		want := []storetest.Visibility{{url, "receipt-1", 5400}, {url, "receipt-1", 43200}, {url, "receipt-1", 0}}
+		want := []storetest.Visibility{{QueueURL: url, ReceiptHandle: "receipt-1", Timeout: 5400},
+			{QueueURL: url, ReceiptHandle: "receipt-1", Timeout: 43200}, {QueueURL: url, ReceiptHandle: "receipt-1", Timeout: 0}}
 		if got := f.Visibilities(); !slices.Equal(got, want) {
 			t.Errorf("calls %+v, want %+v", got, want)
 		}
