@@ -47,8 +47,8 @@ func (f *FakeDoer) Requests() []share.Request {
 }
 
 // NewFakeApp returns an App of platform whose core is a FakeDoer, with bearer auth (TestSecret)
-// and its logs and metrics discarded.
-func NewFakeApp(t *testing.T, platform string) (*trigger.App, *FakeDoer) {
+// and its logs and metrics discarded; each of with may change its options.
+func NewFakeApp(t *testing.T, platform string, with ...func(*trigger.Options)) (*trigger.App, *FakeDoer) {
 	t.Helper()
 	SetEnv(t, map[string]string{
 		"ENVSHARE_COMPONENT_ACCESS_TOKEN": "tok",
@@ -56,13 +56,16 @@ func NewFakeApp(t *testing.T, platform string) (*trigger.App, *FakeDoer) {
 		"ENVSHARE_HTTP_SECRET":            TestSecret,
 	})
 	doer := &FakeDoer{}
-	app := trigger.New(trigger.Options{
+	opts := trigger.Options{
 		Platform:   platform,
 		Logger:     slog.New(slog.DiscardHandler),
 		MetricsOut: io.Discard,
 		Build:      func(context.Context, config.Config) (*trigger.Core, error) { return &trigger.Core{Share: doer}, nil },
-	})
-	return app, doer
+	}
+	for _, w := range with {
+		w(&opts)
+	}
+	return trigger.New(opts), doer
 }
 
 // AsMap encodes a handler's answer as the runtime would and decodes it into a map.

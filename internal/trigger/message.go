@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/envshare/envshare/pkg/share"
 )
@@ -173,4 +174,31 @@ func Answer(res any, err error) (any, error) {
 		return nil, se
 	}
 	return ErrorBody{OK: false, Error: se}, nil
+}
+
+// MaxPostpone is the longest a queue record can be hidden: SQS's longest visibility timeout.
+const MaxPostpone = 12 * time.Hour
+
+// Postpone handles a queue record whose message failed with err. When WeChat's daily quota was
+// used up (quota_exhausted), it hides the record until the quota resets (retry_after, at most
+// MaxPostpone) through hide, so that the queue does not deliver it again before then; the
+// record is still to be reported failed, so that it comes back and, if it keeps failing, ends
+// in the dead-letter queue. Other failures are left to the queue's own visibility timeout.
+func (a *App) Postpone(ctx context.Context, err error, hide func(ctx context.Context, d time.Duration) error) {
+	var se *share.Error
+	if !errors.As(err, &se) || se.Code != share.CodeQuotaExhausted || se.RetryAfter.IsZero() {
+		return
+	}
+	now := time.Now
+	if a.wechatNow != nil { // the clock retry_after was read on
+		now = a.wechatNow
+	}
+	d := min(max(se.RetryAfter.Sub(now()), 0), MaxPostpone)
+	if err := hide(ctx, d); err != nil {
+		a.log.ErrorContext(ctx, "a queue record stopped by WeChat's daily quota could not be hidden until it resets: "+
+			"the queue delivers it again after its own visibility timeout", "retry_after", se.RetryAfter, "error", a.secrets.String(err.Error()))
+		return
+	}
+	a.log.InfoContext(ctx, "queue record hidden until WeChat's daily quota resets", "retry_after", se.RetryAfter,
+		"hidden_s", int64(d.Seconds()))
 }
