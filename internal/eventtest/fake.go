@@ -39,6 +39,15 @@ func (f *FakeDoer) DoJSON(_ context.Context, body []byte, action string) (*share
 	return &share.Result{OK: true, Action: req.Action, SourceType: 1}, nil
 }
 
+// Quota answers the quota view: every API of share.QuotaAPIs with a quota of 10,000 untouched.
+func (f *FakeDoer) Quota(context.Context) (*share.QuotaReport, error) {
+	rep := &share.QuotaReport{OK: true, Action: share.ActionQuota}
+	for _, a := range share.QuotaAPIs {
+		rep.Quotas = append(rep.Quotas, share.APIQuota{API: a.Name, DailyLimit: 10_000, Remain: 10_000})
+	}
+	return rep, nil
+}
+
 // Requests returns the requests recorded so far.
 func (f *FakeDoer) Requests() []share.Request {
 	f.mu.Lock()

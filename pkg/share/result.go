@@ -45,13 +45,14 @@ type Result struct {
 	Action     string  `json:"action"`
 	SourceType int     `json:"source_type"`
 	DryRun     bool    `json:"dry_run,omitempty"`
+	// Run names the planned run of a shard's reconcile; with Shards, it answers a reconcile too
+	// large for one invocation: planned as Shards shards of run Run, handed to Options.FanOut
+	// (no Summary, no Results then).
+	Run    string `json:"run,omitempty"`
+	Shards int    `json:"shards,omitempty"`
 	Summary    Summary `json:"summary,omitempty"`
 	// Results lists the entries attention-first, at most Options.MaxResults of them.
 	Results []Outcome `json:"results,omitzero"`
-	// Run and Shards answer a reconcile too large for one invocation: it was planned as Shards
-	// shards of run Run, handed to Options.FanOut (no Summary, no Results then).
-	Run    string `json:"run,omitempty"`
-	Shards int    `json:"shards,omitempty"`
 	// ResultsOmitted counts the entries left out of Results (each written to the log).
 	ResultsOmitted int            `json:"results_omitted,omitempty"`
 	Bindings       []Binding      `json:"bindings,omitzero"`
