@@ -41,16 +41,16 @@ const (
 // the nil slices of the other actions). It decodes back (UnmarshalJSON), so a client of a
 // deployed envshare reads its answers into this type.
 type Result struct {
-	OK         bool    `json:"ok"`
-	Action     string  `json:"action"`
-	SourceType int     `json:"source_type"`
-	DryRun     bool    `json:"dry_run,omitempty"`
+	OK         bool   `json:"ok"`
+	Action     string `json:"action"`
+	SourceType int    `json:"source_type"`
+	DryRun     bool   `json:"dry_run,omitempty"`
 	// Run names the planned run of a shard's reconcile; with Shards, it answers a reconcile too
 	// large for one invocation: planned as Shards shards of run Run, handed to Options.FanOut
 	// (no Summary, no Results then).
-	Run    string `json:"run,omitempty"`
-	Shards int    `json:"shards,omitempty"`
-	Summary    Summary `json:"summary,omitempty"`
+	Run     string  `json:"run,omitempty"`
+	Shards  int     `json:"shards,omitempty"`
+	Summary Summary `json:"summary,omitempty"`
 	// Results lists the entries attention-first, at most Options.MaxResults of them.
 	Results []Outcome `json:"results,omitzero"`
 	// ResultsOmitted counts the entries left out of Results (each written to the log).
