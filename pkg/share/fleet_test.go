@@ -3,6 +3,7 @@ package share
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -442,5 +443,32 @@ func TestTheManifestErrorAnswersOnlyAReconcileThatNeedsIt(t *testing.T) {
 	}
 	if _, err := svc.Share(t.Context(), "e", []string{a0}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A manifest may name 250,000 customers' envs (50,000 customers of 5 envs each, the fleet of
+// the fan-out benchmark); one env more is refused, naming customers.
+func TestManifestCustomerEnvsLimit(t *testing.T) {
+	body := func(customers int) []byte {
+		var b strings.Builder
+		b.WriteString(`{"customers":[`)
+		for c := range customers {
+			if c > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"principal":"Customer %d","envs":["c%06d-e0","c%06d-e1","c%06d-e2","c%06d-e3","c%06d-e4"]}`, c, c, c, c, c, c)
+		}
+		b.WriteString(`]}`)
+		return []byte(b.String())
+	}
+	if _, err := Decode(body(MaxCustomerEnvs/5), ActionReconcile); err != nil {
+		t.Fatalf("%d envs: %v", MaxCustomerEnvs, err)
+	}
+	_, err := Decode(body(MaxCustomerEnvs/5+1), ActionReconcile)
+	var e *Error
+	if !errors.As(err, &e) || !slices.ContainsFunc(e.Details, func(d string) bool {
+		return strings.HasPrefix(d, "customers: 50001 customers with 250005 envs exceed the maximum")
+	}) {
+		t.Fatalf("one customer of 5 envs more: %v", err)
 	}
 }

@@ -194,8 +194,8 @@ type group struct {
 // desired lists the desired pairs by source_type, in manifest order: the explicit envs (of
 // the manifest's source_type), then each customer's envs with the appids of every authorizer
 // of the shard that the Fleet knows of its principal and may be shared with (Authorizer
-// CanShare). A customer's env without such an authorizer is listed with no appid: it is still
-// a managed env, for prune.
+// CanShare). With prune, a customer's env without such an authorizer is listed with no appid:
+// it is still a managed env.
 func (s *Service) desired(ctx context.Context, m *Request) ([]group, error) {
 	base := s.sourceType(m)
 	var groups []group
@@ -232,7 +232,11 @@ func (s *Service) desired(ctx context.Context, m *Request) ([]group, error) {
 		return nil, s.fleetFailure(ctx, err)
 	}
 	pairs := pairCount(m.Envs, MaxManifestPairs)
+	prune := m.Prune != nil && *m.Prune
 	for i, c := range m.Customers {
+		if len(appids[i]) == 0 && !prune { // nothing desired of it here: a shard of a large fleet holds few customers
+			continue
+		}
 		st := base
 		if c.SourceType != nil {
 			st = *c.SourceType

@@ -191,8 +191,9 @@ func checkCustomers(p *problems, st fieldState, list []Customer) {
 			}
 		}
 	}
-	if len(list) > MaxCustomers || envs > MaxCustomers {
-		p.add("customers", "%d customers with %d envs exceed the maximum of %d of each per manifest", len(list), envs, MaxCustomers)
+	if len(list) > MaxCustomers || envs > MaxCustomerEnvs {
+		p.add("customers", "%d customers with %d envs exceed the maximum of %d customers and %d envs per manifest",
+			len(list), envs, MaxCustomers, MaxCustomerEnvs)
 	}
 }
 
