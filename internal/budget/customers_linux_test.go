@@ -7,11 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/envshare/envshare/internal/ledger"
-	"github.com/envshare/envshare/internal/ledger/sqliteledger"
 	"github.com/envshare/envshare/internal/rpcinvoke"
 	"github.com/envshare/envshare/pkg/share"
 	"github.com/envshare/envshare/pkg/wxemu"
@@ -56,25 +56,13 @@ func BenchmarkReconcileByCustomer(b *testing.B) {
 			b.Fatal(err)
 		}
 		ledgerPath := filepath.Join(b.TempDir(), "ledger.db")
-		if err := seedAuthorizers(ledgerPath, seed); err != nil {
+		if err := seedLedgerRows(ledgerPath, seed); err != nil {
 			b.Fatal(err)
 		}
-		environment := map[string]string{
-			"ENVSHARE_WECHAT_BASE_URL":        wechatURL,
-			"ENVSHARE_COMPONENT_ACCESS_TOKEN": fleetToken,
-			"ENVSHARE_MANIFEST":               manifestPath,
-			"ENVSHARE_LEDGER":                 "sqlite:" + ledgerPath,
-			"ENVSHARE_RATE_LIMIT":             "0",
-			"ENVSHARE_LOG_LEVEL":              "warn",
-		}
+		environment := ledgerfnEnv(wechatURL, manifestPath, ledgerPath, 0)
 		b.StartTimer()
 
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		proc, err := rpcinvoke.Start(ctx, binary, nil, os.Stderr)
-		cancel()
-		if err != nil {
-			b.Fatal(err)
-		}
+		proc := startLedgerfn(b, binary, nil)
 		for run, want := range []map[string]int{
 			{"desired": 2 * customers * authorizersEach, "already_shared": 2 * customers, "pending_confirmation": 8 * customers,
 				"awaiting_confirmation": 0, "failed": 0, "deferred": 0},
@@ -173,24 +161,29 @@ func customerFleet() (share.Request, wxemu.State, []ledger.Authorizer) {
 	return manifest, state, seed
 }
 
-// seedAuthorizers writes the authorizers into a new SQLite ledger at path.
-func seedAuthorizers(path string, seed []ledger.Authorizer) error {
-	ctx := context.Background()
-	l, err := ledger.Open(ctx, "sqlite:"+path, "", ledger.Options{}, sqliteledger.Engine)
+// ledgerfnEnv is the environment of an invocation of testdata/ledgerfn: the emulator at
+// wechatURL, the manifest file, the SQLite ledger file and ENVSHARE_RATE_LIMIT (0: off).
+func ledgerfnEnv(wechatURL, manifestPath, ledgerPath string, rate int) map[string]string {
+	return map[string]string{
+		"ENVSHARE_WECHAT_BASE_URL":        wechatURL,
+		"ENVSHARE_COMPONENT_ACCESS_TOKEN": fleetToken,
+		"ENVSHARE_MANIFEST":               manifestPath,
+		"ENVSHARE_LEDGER":                 "sqlite:" + ledgerPath,
+		"ENVSHARE_RATE_LIMIT":             strconv.Itoa(rate),
+		"ENVSHARE_LOG_LEVEL":              "warn",
+	}
+}
+
+// startLedgerfn starts testdata/ledgerfn's binary with the process environment env (nil: none).
+func startLedgerfn(b *testing.B, binary string, env []string) *rpcinvoke.Process {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	proc, err := rpcinvoke.Start(ctx, binary, env, os.Stderr)
 	if err != nil {
-		return err
+		b.Fatal(err)
 	}
-	defer l.Close()
-	for _, a := range seed {
-		if _, err := l.UpdateAuthorizer(ctx, a.AppID, func(rec *ledger.Authorizer) (bool, error) {
-			a.Version = rec.Version
-			*rec = a
-			return true, nil
-		}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return proc
 }
 
 // The fleet of BenchmarkPackingFiveThousandCustomers: 5,000 customers of one env and two Mini
@@ -243,20 +236,8 @@ func BenchmarkPackingFiveThousandCustomers(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		proc, err := rpcinvoke.Start(ctx, binary, nil, os.Stderr)
-		cancel()
-		if err != nil {
-			b.Fatal(err)
-		}
-		answer, err := proc.Invoke([]byte(`{"action":"reconcile"}`), map[string]string{
-			"ENVSHARE_WECHAT_BASE_URL":        wechatURL,
-			"ENVSHARE_COMPONENT_ACCESS_TOKEN": fleetToken,
-			"ENVSHARE_MANIFEST":               manifestPath,
-			"ENVSHARE_LEDGER":                 "sqlite:" + ledgerPath,
-			"ENVSHARE_RATE_LIMIT":             "0",
-			"ENVSHARE_LOG_LEVEL":              "warn",
-		}, "packing", 5*time.Minute)
+		proc := startLedgerfn(b, binary, nil)
+		answer, err := proc.Invoke([]byte(`{"action":"reconcile"}`), ledgerfnEnv(wechatURL, manifestPath, ledgerPath, 0), "packing", 5*time.Minute)
 		proc.Close()
 		if err != nil {
 			b.Fatal(err)

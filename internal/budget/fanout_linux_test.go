@@ -89,14 +89,7 @@ func BenchmarkFanOutMillionPairs(b *testing.B) {
 		queueDir := b.TempDir()
 		b.StartTimer()
 
-		run, err := fanOut(binary, queueDir, map[string]string{
-			"ENVSHARE_WECHAT_BASE_URL":        wechatURL,
-			"ENVSHARE_COMPONENT_ACCESS_TOKEN": fleetToken,
-			"ENVSHARE_MANIFEST":               manifestPath,
-			"ENVSHARE_LEDGER":                 "sqlite:" + ledgerPath,
-			"ENVSHARE_RATE_LIMIT":             fmt.Sprint(fleetRateLimit),
-			"ENVSHARE_LOG_LEVEL":              "warn",
-		})
+		run, err := fanOut(binary, queueDir, ledgerfnEnv(wechatURL, manifestPath, ledgerPath, fleetRateLimit))
 		if err != nil {
 			b.Fatal(err)
 		}
