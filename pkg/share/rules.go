@@ -150,8 +150,11 @@ func checkCustomers(p *problems, st fieldState, list []Customer) {
 		p.add("customers", "must not be empty")
 		return
 	}
-	principals := make(map[string]fieldPath, len(list))
-	owners := make(map[string]fieldPath) // env → where it was first listed
+	// Where each principal and env was first listed, as indices (customer, env): paths are
+	// made only for a problem, since a manifest may list 250,000 envs.
+	principals := make(map[string]int, len(list))
+	type at struct{ customer, env int32 }
+	owners := make(map[string]at)
 	envs := 0
 	for i, c := range list {
 		ip := fieldPath("customers").index(i)
@@ -164,10 +167,13 @@ func checkCustomers(p *problems, st fieldState, list []Customer) {
 				p.add(pp, "required (the customer's principal_name, as WeChat reports it)")
 			case len(c.Principal) > MaxPrincipalLen:
 				p.add(pp, "longer than %d bytes", MaxPrincipalLen)
-			case principals[c.Principal] != "":
-				p.add(pp, "%s is also %s: a principal is one customer", quote(c.Principal), principals[c.Principal])
 			default:
-				principals[c.Principal] = pp
+				if first, seen := principals[c.Principal]; seen {
+					p.add(pp, "%s is also %s: a principal is one customer", quote(c.Principal),
+						fieldPath("customers").index(first).field("principal"))
+				} else {
+					principals[c.Principal] = i
+				}
 			}
 		}
 		if c.SourceType != nil && *c.SourceType < 0 {
@@ -185,9 +191,10 @@ func checkCustomers(p *problems, st fieldState, list []Customer) {
 			}
 			switch first, seen := owners[env]; {
 			case !seen:
-				owners[env] = ep.index(k)
-			case !strings.HasPrefix(string(first), string(ip)+"."):
-				p.add(ep.index(k), "%s is also %s: an env belongs to one customer (one legal entity)", quote(env), first)
+				owners[env] = at{int32(i), int32(k)}
+			case int(first.customer) != i:
+				p.add(ep.index(k), "%s is also %s: an env belongs to one customer (one legal entity)", quote(env),
+					fieldPath("customers").index(int(first.customer)).field("envs").index(int(first.env)))
 			}
 		}
 	}
