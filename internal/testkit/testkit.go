@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/envshare/envshare/pkg/wxemu"
 )
 
 // Buffer collects what several goroutines write: a logger's JSON lines, EMF lines, a child
@@ -96,29 +98,18 @@ func (c *DeadlineOnCue) Err() error {
 }
 
 // Clock is a fake clock whose waits are instant and move it: a WeChat client or a ledger
-// given its Now and Wait "waits" a minute without a minute passing.
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// given its Now and Wait "waits" a minute without a minute passing. It is the emulator's
+// settable clock with a Wait.
+type Clock struct{ *wxemu.Clock }
 
 // NewClock returns a clock reading start.
-func NewClock(start time.Time) *Clock { return &Clock{now: start} }
-
-// Now reads the clock.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
+func NewClock(start time.Time) *Clock { return &Clock{wxemu.NewClock(start)} }
 
 // Wait moves the clock by d at once, unless ctx has ended.
 func (c *Clock) Wait(ctx context.Context, d time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(max(d, 0))
+	c.Advance(max(d, 0))
 	return nil
 }
