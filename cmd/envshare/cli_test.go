@@ -90,7 +90,17 @@ func TestAgainstTheLocalDeployment(t *testing.T) {
 		if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || r.code != 0 || res.Action != "share" || len(res.Results) != 1 {
 			t.Errorf("exit %d: %s %v", r.code, r.stdout, err)
 		}
-		r = cli(t, env, "quota", "--json")
+		r = cli(t, env, "quota", "--json") // the local deployment has /quota (contract section 9)
+		var quotas struct {
+			OK     bool
+			Action string
+			Quotas []struct{ API string }
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &quotas); err != nil || r.code != 0 || !quotas.OK || quotas.Action != "quota" || len(quotas.Quotas) != 4 {
+			t.Errorf("exit %d: %s %v", r.code, r.stdout, err)
+		}
+		wrongSecret := map[string]string{"ENVSHARE_URL": d.URL, "ENVSHARE_HTTP_AUTH": "bearer", "ENVSHARE_HTTP_SECRET": "another-secret-of-16"}
+		r = cli(t, wrongSecret, "quota", "--json")
 		var obj struct {
 			OK    bool
 			Error struct {
@@ -98,7 +108,7 @@ func TestAgainstTheLocalDeployment(t *testing.T) {
 				Status int
 			}
 		}
-		if err := json.Unmarshal([]byte(r.stdout), &obj); err != nil || r.code != 3 || obj.Error.Code != "not_found" || obj.Error.Status != 404 {
+		if err := json.Unmarshal([]byte(r.stdout), &obj); err != nil || r.code != 3 || obj.Error.Code != "unauthorized" || obj.Error.Status != 401 {
 			t.Errorf("exit %d: %s %v", r.code, r.stdout, err)
 		}
 	})

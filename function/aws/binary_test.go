@@ -48,8 +48,12 @@ func TestBootstrapUnderTheRuntimeInterfaceEmulator(t *testing.T) {
 	}
 	logs := proc.Stop()
 	eventtest.CheckLogs(t, logs, len(samples)+2, eventtest.SecretsOf(env)...) // sqs-batch: 3 records
-	if n := strings.Count(logs, `"CloudWatchMetrics":`); n != len(samples)+2 {
-		t.Errorf("%d EMF lines, want one per invocation (%d)", n, len(samples)+2)
+	if n := strings.Count(logs, `"Dimensions":[["Action"]]`); n != len(samples)+2 {
+		t.Errorf("%d EMF lines of invocations, want one per invocation (%d)", n, len(samples)+2)
+	}
+	// The scheduled reconcile writes: it read batchshareenv's quota first (contract section 9).
+	if n := strings.Count(logs, `"Dimensions":[["Api"]],"Metrics":[{"Name":"QuotaRemaining"`); n != 1 {
+		t.Errorf("%d QuotaRemaining EMF lines, want 1 (the scheduled reconcile's write budget)", n)
 	}
 
 	// Samples with a configuration of their own (a sidecar): a runtime each, against the

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"time"
+
 	"github.com/envshare/envshare/internal/config"
 	"github.com/envshare/envshare/internal/ledger"
 	"github.com/envshare/envshare/internal/ledger/dynamoledger"
@@ -41,4 +44,18 @@ func cloud() trigger.Cloud {
 			return q.Send, nil
 		},
 	}
+}
+
+// hideRecord hides a received record of the queue queueARN for d (ChangeMessageVisibility on
+// the queue's regional endpoint, or AWS_ENDPOINT_URL_SQS).
+func hideRecord(ctx context.Context, queueARN, receiptHandle string, d time.Duration) error {
+	url, err := awsstore.QueueURL(queueARN)
+	if err != nil {
+		return err
+	}
+	q, err := awsstore.NewQueue(url)
+	if err != nil {
+		return err
+	}
+	return q.ChangeVisibility(ctx, receiptHandle, d)
 }

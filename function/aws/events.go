@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -84,8 +85,10 @@ func requestID(ctx context.Context) string {
 
 // sqs carries out each record and reports the failed ones (invalid, or whose whole action
 // failed) so that the queue's redrive policy applies to them only. A record whose action was
-// carried out is done, even when WeChat rejected some entries. On a FIFO queue the records
-// after a failure are not attempted, to keep the order of a message group.
+// carried out is done, even when WeChat rejected some entries. A record stopped by WeChat's
+// daily quota is also hidden until the quota resets (App.Postpone), so that the queue does not
+// deliver it again before then. On a FIFO queue the records after a failure are not
+// attempted, to keep the order of a message group.
 func (h handler) sqs(ctx context.Context, payload []byte) (events.SQSEventResponse, error) {
 	var ev events.SQSEvent
 	if err := json.Unmarshal(payload, &ev); err != nil {
@@ -102,6 +105,11 @@ func (h handler) sqs(ctx context.Context, payload []byte) (events.SQSEventRespon
 		}
 		rctx := trigger.WithInvocation(ctx, trigger.Invocation{RequestID: requestID(ctx), Trigger: trigger.TriggerSQS, MessageID: r.MessageId})
 		if _, err := h.app.Message(rctx, []byte(r.Body)); err != nil {
+			if h.hide != nil {
+				h.app.Postpone(rctx, err, func(ctx context.Context, d time.Duration) error {
+					return h.hide(ctx, r.EventSourceARN, r.ReceiptHandle, d)
+				})
+			}
 			fail(r)
 		}
 	}

@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -14,11 +15,16 @@ import (
 
 func main() {
 	// No configuration is read here: the App reads it on the first invocation that needs it.
-	h := handler{app: trigger.New(trigger.Options{Platform: trigger.PlatformAWS, Cloud: cloud()})}
+	h := handler{app: trigger.New(trigger.Options{Platform: trigger.PlatformAWS, Cloud: cloud()}), hide: hideRecord}
 	lambda.Start(h.handle)
 }
 
-type handler struct{ app *trigger.App }
+type handler struct {
+	app *trigger.App
+	// hide makes the queue (by its ARN) deliver a received record again only after d
+	// (ChangeMessageVisibility); nil: records are not hidden.
+	hide func(ctx context.Context, queueARN, receiptHandle string, d time.Duration) error
+}
 
 // handle is the whole dispatch: event shape → one call of the core → the source's answer.
 func (h handler) handle(ctx context.Context, payload json.RawMessage) (any, error) {

@@ -6,10 +6,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/envshare/envshare/internal/eventtest"
+	"github.com/envshare/envshare/internal/store/storetest"
 	"github.com/envshare/envshare/internal/trigger"
 	"github.com/envshare/envshare/pkg/share"
 )
@@ -357,5 +359,75 @@ func TestOnlyACommaTheClientEncodedOnceSeparatesAppIDs(t *testing.T) {
 			h, doer := newFake(t)
 			eventtest.CheckAppIDs(t, h.handle, doer, tt.payload, tt.want)
 		})
+	}
+}
+
+// A record stopped by WeChat's daily quota is reported failed and hidden until the quota resets
+// (at most 12 hours, SQS's longest visibility timeout): the queue does not deliver it again
+// before then, and its redrive policy still ends it in the dead-letter queue.
+func TestSQSRecordsStoppedByTheDailyQuotaWaitForItsReset(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		reset time.Duration
+		want  time.Duration
+	}{
+		{"a reset in two hours", 2 * time.Hour, 2 * time.Hour},
+		{"a reset in twenty hours waits the longest SQS allows", 20 * time.Hour, 12 * time.Hour},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+			app, doer := eventtest.NewFakeApp(t, trigger.PlatformAWS, func(o *trigger.Options) {
+				o.WeChatClock = func() time.Time { return now }
+			})
+			h := handler{app: app}
+			retryAfter := now.Add(tt.reset)
+			doer.Answer = func(req share.Request) (*share.Result, error) {
+				if req.Action == share.ActionReconcile {
+					return nil, &share.Error{Code: share.CodeQuotaExhausted, Message: "daily quota used up", RetryAfter: retryAfter}
+				}
+				return &share.Result{OK: true, Action: req.Action}, nil
+			}
+			type hidden struct {
+				arn, receipt string
+				d            time.Duration
+			}
+			var got []hidden
+			h.hide = func(_ context.Context, arn, receipt string, d time.Duration) error {
+				got = append(got, hidden{arn, receipt, d})
+				return nil
+			}
+			arn := "arn:aws:sqs:ap-east-1:123456789012:envshare"
+			payload, _ := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{
+				{MessageId: "1", ReceiptHandle: "rh-1", Body: `{"action":"reconcile"}`, EventSource: "aws:sqs", EventSourceARN: arn},
+				{MessageId: "2", ReceiptHandle: "rh-2", Body: `{"action":"bindings","appids":["wx5fe6bb43205e9e07"]}`, EventSource: "aws:sqs", EventSourceARN: arn},
+			}})
+			v, err := h.handle(context.Background(), payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp := v.(events.SQSEventResponse)
+			if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "1" {
+				t.Fatalf("failures %+v, want record 1", resp.BatchItemFailures)
+			}
+			if len(got) != 1 || got[0].arn != arn || got[0].receipt != "rh-1" || got[0].d != tt.want {
+				t.Fatalf("hidden %+v, want record 1 for %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestHideRecordChangesTheRecordsVisibilityOnItsQueue(t *testing.T) {
+	f := storetest.NewAWS(t)
+	f.SetEnv(t)
+	url := f.AddQueue("envshare")
+	arn := "arn:aws:sqs:" + storetest.AWSRegion + ":" + storetest.AWSAccountID + ":envshare"
+	if err := hideRecord(t.Context(), arn, "rh-1", 3*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Visibilities(); len(got) != 1 || got[0] != (storetest.Visibility{QueueURL: url, ReceiptHandle: "rh-1", Timeout: 10800}) {
+		t.Fatalf("calls %+v", got)
+	}
+	if err := hideRecord(t.Context(), "arn:aws:sns:x:1:topic", "rh-1", time.Hour); err == nil {
+		t.Fatal("an SNS ARN was taken for a queue")
 	}
 }

@@ -61,9 +61,10 @@ func TestTheGoClientAgainstTheLocalDeployment(t *testing.T) {
 	if err != nil || !ref.Minted || ref.ExpiresAt.IsZero() {
 		t.Errorf("refresh: %+v %v", ref, err)
 	}
-	// The handler serves no /fleet or /quota yet: the client reads its not_found.
-	if _, err := c.Quota(ctx); client.CodeOf(err) != client.CodeNotFound {
-		t.Errorf("quota: %v", err)
+	// The quota view: the client decodes the very type the function encodes.
+	q, err := c.Quota(ctx)
+	if err != nil || !q.OK || len(q.Quotas) != 4 || q.Quotas[0].API != "batchshareenv" || q.Quotas[0].Used == 0 {
+		t.Errorf("quota: %+v %v", q, err)
 	}
 
 	if err := d.Emu.Authorize(ctx, newApp, wxemu.App{}); err != nil {

@@ -7,11 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/envshare/envshare/internal/ledger"
-	"github.com/envshare/envshare/internal/ledger/sqliteledger"
 	"github.com/envshare/envshare/internal/rpcinvoke"
 	"github.com/envshare/envshare/pkg/share"
 	"github.com/envshare/envshare/pkg/wxemu"
@@ -31,9 +31,10 @@ const (
 // process (testdata/ledgerfn: the core with the SQLite engine, over SCF's protocol), twice:
 // the first run shares every missing pair, the second, within ENVSHARE_RELINK_AFTER, finds
 // them awaiting confirmation and writes nothing. It reports each run's WeChat calls (reads:
-// batchgetenvid, writes: batchshareenv), the minimum (reads ceil(10,000/100), writes one call
-// per env with a missing pair: calls carry one env each), the child's peak RSS and each run's
-// duration; it fails if a run calls more than the minimum or the summary is not exact.
+// batchgetenvid, writes: batchshareenv), the minimum (reads ceil(10,000/100), writes
+// ceil(16,000 missing pairs/100): packed calls, each appid in two of them), the child's peak
+// RSS and each run's duration; it fails if a run calls more than the minimum or the summary is
+// not exact.
 func BenchmarkReconcileByCustomer(b *testing.B) {
 	dir := b.TempDir()
 	binary := buildRelease(b, "./internal/budget/testdata/ledgerfn", runtime.GOARCH, scfTags, dir, "ledgerfn")
@@ -45,7 +46,8 @@ func BenchmarkReconcileByCustomer(b *testing.B) {
 		b.Fatal(err)
 	}
 	reads := (customers*authorizersEach + share.DefaultChunkSize - 1) / share.DefaultChunkSize
-	envs := 2 * customers // every env has a missing pair: four in five of its appids
+	missing := 8 * customers // four in five appids of each customer, in both its envs
+	writes := (missing + share.DefaultChunkSize - 1) / share.DefaultChunkSize
 	var first, second []float64
 	var rss, wall1, wall2 []float64
 	for b.Loop() {
@@ -54,25 +56,13 @@ func BenchmarkReconcileByCustomer(b *testing.B) {
 			b.Fatal(err)
 		}
 		ledgerPath := filepath.Join(b.TempDir(), "ledger.db")
-		if err := seedAuthorizers(ledgerPath, seed); err != nil {
+		if err := seedLedgerRows(ledgerPath, seed); err != nil {
 			b.Fatal(err)
 		}
-		environment := map[string]string{
-			"ENVSHARE_WECHAT_BASE_URL":        wechatURL,
-			"ENVSHARE_COMPONENT_ACCESS_TOKEN": fleetToken,
-			"ENVSHARE_MANIFEST":               manifestPath,
-			"ENVSHARE_LEDGER":                 "sqlite:" + ledgerPath,
-			"ENVSHARE_RATE_LIMIT":             "0",
-			"ENVSHARE_LOG_LEVEL":              "warn",
-		}
+		environment := ledgerfnEnv(wechatURL, manifestPath, ledgerPath, 0)
 		b.StartTimer()
 
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		proc, err := rpcinvoke.Start(ctx, binary, nil, os.Stderr)
-		cancel()
-		if err != nil {
-			b.Fatal(err)
-		}
+		proc := startLedgerfn(b, binary, nil)
 		for run, want := range []map[string]int{
 			{"desired": 2 * customers * authorizersEach, "already_shared": 2 * customers, "pending_confirmation": 8 * customers,
 				"awaiting_confirmation": 0, "failed": 0, "deferred": 0},
@@ -92,7 +82,7 @@ func BenchmarkReconcileByCustomer(b *testing.B) {
 				b.Fatalf("run %d: %v", run+1, err)
 			}
 			gets, shares := emu.Calls(wxemu.EndpointGetEnvID), emu.Calls(wxemu.EndpointShare)
-			wantShares := envs
+			wantShares := writes
 			if run == 1 {
 				wantShares = 0 // within the relink window: no write at all
 			}
@@ -114,7 +104,7 @@ func BenchmarkReconcileByCustomer(b *testing.B) {
 		rss = append(rss, peak)
 	}
 	b.ReportMetric(median(first), "calls_run1")
-	b.ReportMetric(float64(reads+envs), "min_calls_run1")
+	b.ReportMetric(float64(reads+writes), "min_calls_run1")
 	b.ReportMetric(median(second), "calls_run2")
 	b.ReportMetric(float64(reads), "min_calls_run2")
 	b.ReportMetric(median(rss), "peak_rss_MiB")
@@ -171,22 +161,98 @@ func customerFleet() (share.Request, wxemu.State, []ledger.Authorizer) {
 	return manifest, state, seed
 }
 
-// seedAuthorizers writes the authorizers into a new SQLite ledger at path.
-func seedAuthorizers(path string, seed []ledger.Authorizer) error {
-	ctx := context.Background()
-	l, err := ledger.Open(ctx, "sqlite:"+path, "", ledger.Options{}, sqliteledger.Engine)
-	if err != nil {
-		return err
+// ledgerfnEnv is the environment of an invocation of testdata/ledgerfn: the emulator at
+// wechatURL, the manifest file, the SQLite ledger file and ENVSHARE_RATE_LIMIT (0: off).
+func ledgerfnEnv(wechatURL, manifestPath, ledgerPath string, rate int) map[string]string {
+	return map[string]string{
+		"ENVSHARE_WECHAT_BASE_URL":        wechatURL,
+		"ENVSHARE_COMPONENT_ACCESS_TOKEN": fleetToken,
+		"ENVSHARE_MANIFEST":               manifestPath,
+		"ENVSHARE_LEDGER":                 "sqlite:" + ledgerPath,
+		"ENVSHARE_RATE_LIMIT":             strconv.Itoa(rate),
+		"ENVSHARE_LOG_LEVEL":              "warn",
 	}
-	defer l.Close()
-	for _, a := range seed {
-		if _, err := l.UpdateAuthorizer(ctx, a.AppID, func(rec *ledger.Authorizer) (bool, error) {
-			a.Version = rec.Version
-			*rec = a
-			return true, nil
-		}); err != nil {
-			return err
+}
+
+// startLedgerfn starts testdata/ledgerfn's binary with the process environment env (nil: none).
+func startLedgerfn(b *testing.B, binary string, env []string) *rpcinvoke.Process {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	proc, err := rpcinvoke.Start(ctx, binary, env, os.Stderr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return proc
+}
+
+// The fleet of BenchmarkPackingFiveThousandCustomers: 5,000 customers of one env and two Mini
+// Programs each, none shared yet.
+const (
+	packCustomers = 5_000
+	packAppsEach  = 2
+)
+
+// BenchmarkPackingFiveThousandCustomers reconciles the issue's example, a platform of 5,000
+// customers with one env each (10,000 missing pairs), in a fresh child process (testdata/
+// ledgerfn) against the emulator, and reports its write calls beside what one env per call
+// made before packing (one call per env with a missing pair: 5,000). It fails unless the
+// writes are ceil(10,000/100) = 100.
+func BenchmarkPackingFiveThousandCustomers(b *testing.B) {
+	dir := b.TempDir()
+	binary := buildRelease(b, "./internal/budget/testdata/ledgerfn", runtime.GOARCH, scfTags, dir, "ledgerfn")
+	emu := wxemu.New(wxemu.Options{Tokens: []string{fleetToken}, Strict: true})
+	wechatURL := emu.ServeTest(b)
+	manifest := share.Request{Customers: make([]share.Customer, packCustomers)}
+	state := wxemu.State{Envs: map[string]wxemu.Env{}, Apps: map[string]wxemu.App{}}
+	var seed []ledger.Authorizer
+	at := time.Unix(1_700_000_000, 0).UTC()
+	for c := range packCustomers {
+		principal, env := fmt.Sprintf("Customer %04d Co., Ltd.", c), fmt.Sprintf("cust-%04d", c)
+		manifest.Customers[c] = share.Customer{Principal: principal, Envs: []string{env}}
+		state.Envs[env] = wxemu.Env{Subject: principal}
+		for k := range packAppsEach {
+			appid := appID(c*packAppsEach + k)
+			state.Apps[appid] = wxemu.App{Subject: principal}
+			seed = append(seed, ledger.Authorizer{AppID: appid, Principal: principal, Authorized: true,
+				PermissionSets: []int{18}, MiniProgram: true, AuthorizedAt: at, InfoFetchedAt: at})
 		}
 	}
-	return nil
+	manifestPath := filepath.Join(dir, "manifest-5000.json")
+	if err := os.WriteFile(manifestPath, mustJSON(b, manifest), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	missing := packCustomers * packAppsEach
+	packed := (missing + share.DefaultChunkSize - 1) / share.DefaultChunkSize
+	var writes []float64
+	for b.Loop() {
+		b.StopTimer()
+		if err := emu.Seed(state); err != nil {
+			b.Fatal(err)
+		}
+		emu.ResetCalls()
+		ledgerPath := filepath.Join(b.TempDir(), "ledger.db")
+		if err := seedLedgerRows(ledgerPath, seed); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		proc := startLedgerfn(b, binary, nil)
+		answer, err := proc.Invoke([]byte(`{"action":"reconcile"}`), ledgerfnEnv(wechatURL, manifestPath, ledgerPath, 0), "packing", 5*time.Minute)
+		proc.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := checkSummary(answer, map[string]int{"desired": missing, "pending_confirmation": missing}); err != nil {
+			b.Fatal(err)
+		}
+		if n := emu.Calls(wxemu.EndpointShare); n != packed {
+			b.Fatalf("%d write calls, want ceil(%d/100) = %d", n, missing, packed)
+		}
+		writes = append(writes, float64(emu.Calls(wxemu.EndpointShare)))
+	}
+	b.ReportMetric(median(writes), "write_calls_packed")
+	b.ReportMetric(packCustomers, "write_calls_one_env_per_call")
+	b.Logf("\n| 5,000 customers, one env each, %d missing pairs | write calls |\n|---|---|\n"+
+		"| one env per call (before packing) | %d |\n| packed (several envs per call, no appid twice) | %.0f |",
+		missing, packCustomers, median(writes))
 }

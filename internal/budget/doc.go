@@ -16,6 +16,12 @@
 //	BenchmarkReconcileByCustomer
 //	                        calls_run1, calls_run2 (and their min_),   target: calls = the minimum;
 //	                        peak_rss_MiB, run1_ms, run2_ms                     peak_rss_MiB < 128 (fails over)
+//	BenchmarkPackingFiveThousandCustomers
+//	                        write_calls_packed,                        target: 100 (fails otherwise)
+//	                        write_calls_one_env_per_call
+//	BenchmarkFanOutMillionPairs
+//	                        wechat_calls, min_calls, invocations,      target: calls = the minimum;
+//	                        wall_s, bound_s, peak_rss_MiB                      peak_rss_MiB < 128 (fails over)
 //	BenchmarkBrokenProxyRSS peak_rss_MiB, share_answer_bytes,          target: peak_rss_MiB < 128; each
 //	                        bindings_answer_bytes                              answer <= 6,000,000
 //	BenchmarkLifecycle8Instances6Hours
@@ -110,11 +116,39 @@
 // engine, over SCF's net/rpc protocol: the release binaries link DynamoDB or MySQL) runs as a
 // child process, fresh each iteration, and reconciles the manifest twice against the emulator
 // in this process. The first run reads every appid's bindings (100 batchgetenvid) and shares
-// every missing pair (one batchshareenv per env: 4,000), recording 20,000 pairs; the second,
+// every missing pair (packed: ceil(16,000/100) = 160 batchshareenv, each appid in two calls
+// since it is missing from both its customer's envs), recording 20,000 pairs; the second,
 // within ENVSHARE_RELINK_AFTER, reads again and writes nothing: 16,000 pairs are
 // awaiting_confirmation. The benchmark fails if a run makes more calls than that minimum, if a
 // summary is not exact, or if the child's peak RSS (VmHWM) reaches 128 MiB. The rate limit is
 // off (ENVSHARE_RATE_LIMIT=0), so run1_ms is envshare's and SQLite's own time.
+//
+// # Packing (BenchmarkPackingFiveThousandCustomers, Linux only)
+//
+// The issue's example: 5,000 customers of one env and two Mini Programs each, nothing shared
+// yet (10,000 missing pairs), reconciled by testdata/ledgerfn against the strict emulator (which
+// refuses a call that carries an appid twice). Before packing, one write call carried one env:
+// 5,000 calls. Packed, a call carries several envs, never an appid twice, at most 100 appids in
+// all: 100 calls. The benchmark fails on any other number and prints both as a table.
+//
+// # Fan-out of a million pairs (BenchmarkFanOutMillionPairs, Linux only)
+//
+// 50,000 customers of 5 envs and 4 Mini Programs each (200,000 authorizers, 1,000,000 desired
+// pairs), each authorizer bound to 4 of its customer's envs already (20 % missing, one pair per
+// appid), known to one SQLite ledger file. The run uses the shard machinery itself: a planning
+// invocation of testdata/ledgerfn (a fresh process, LOCAL_QUEUE_DIR set) finds more pairs than
+// ENVSHARE_SHARD_PAIRS (20,000) and hands its shards to a local queue (internal/localqueue) as
+// the AWS function hands them to its SQS queue; then 5 worker processes (the template's
+// QueueMaximumConcurrency) drain it, each message an invocation of the real handler, a failed
+// one released back to the queue. All draw from the one token bucket in the ledger at
+// ENVSHARE_RATE_LIMIT=50, against the emulator with a simulated 20 ms round trip on every call.
+// It reports the WeChat calls beside the minimum (per shard ceil(appids/100) reads and
+// ceil(missing/100) writes, summed; ceil(200,000/100) each for one invocation), the
+// invocations, the wall time beside the bound (calls, quota reads included, / rate) and the
+// peak RSS (VmHWM) of the largest process; it fails unless the run's record in the ledger is
+// finished with exact totals, the calls are the minimum and every process stays under 128 MiB.
+// ENVSHARE_BENCH_CUSTOMERS runs a smaller fleet of the same shape (the full one takes minutes);
+// `make bench` runs the full one.
 //
 // # Memory of a broken proxy's answers (BenchmarkBrokenProxyRSS, Linux only)
 //

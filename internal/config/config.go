@@ -83,6 +83,10 @@ type Config struct {
 	RelinkAfter time.Duration `envconfig:"ENVSHARE_RELINK_AFTER" default:"72h"`
 	BackfillMax int           `envconfig:"ENVSHARE_BACKFILL_MAX" default:"1000"`
 
+	// WeChat's quotas and large fleets (docs/quota.md).
+	QuotaReserve string `envconfig:"ENVSHARE_QUOTA_RESERVE" default:"10%"`
+	ShardPairs   int    `envconfig:"ENVSHARE_SHARD_PAIRS" default:"20000"`
+
 	ChunkSize      int           `envconfig:"ENVSHARE_CHUNK_SIZE" default:"100"`
 	Concurrency    int           `envconfig:"ENVSHARE_CONCURRENCY" default:"8"`
 	Attempts       int           `envconfig:"ENVSHARE_ATTEMPTS" default:"3"`
@@ -252,6 +256,13 @@ func (c Config) Validate() error {
 	if c.MaxResults < 1 || c.MaxResults > 10000 {
 		bad("MAX_RESULTS", "must be between 1 and 10000")
 	}
+	if _, err := share.ParseReserve(c.QuotaReserve); err != nil {
+		bad("QUOTA_RESERVE", "%v", err)
+	}
+	if c.ShardPairs < MinShardPairs || c.ShardPairs > share.MaxManifestPairs {
+		bad("SHARD_PAIRS", "must be between %d and %d (desired pairs one reconcile runs itself; a larger one is handed out as shards)",
+			MinShardPairs, share.MaxManifestPairs)
+	}
 	c.validateLifecycle(bad)
 	c.validateBackend(bad)
 	c.validateEvents(bad)
@@ -269,6 +280,16 @@ func (c Config) Validate() error {
 		return fmt.Errorf("config: %s", strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// MinShardPairs bounds ENVSHARE_SHARD_PAIRS from below: smaller shards cost more invocations
+// and partial calls than they save.
+const MinShardPairs = 100
+
+// Reserve is ENVSHARE_QUOTA_RESERVE, parsed (Validate checked it).
+func (c Config) Reserve() share.Reserve {
+	r, _ := share.ParseReserve(c.QuotaReserve)
+	return r
 }
 
 // MinSecretLen is the shortest HTTP, notification or page secret accepted.

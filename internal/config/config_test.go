@@ -62,6 +62,8 @@ func TestLoad(t *testing.T) {
 			PageTTL:                  168 * time.Hour,
 			RelinkAfter:              72 * time.Hour,
 			BackfillMax:              1000,
+			QuotaReserve:             "10%",
+			ShardPairs:               20000,
 		}
 		if got != want {
 			t.Errorf("Load() =\n%+v\nwant\n%+v", got, want)
@@ -204,6 +206,12 @@ func TestLoadRejectsBadValues(t *testing.T) {
 			[]string{"ENVSHARE_PAGE_TTL", "positive duration"}},
 		{"too many results", map[string]string{"ENVSHARE_MAX_RESULTS": "20000"},
 			[]string{"ENVSHARE_MAX_RESULTS", "between 1 and 10000"}},
+		{"a reserve in words", map[string]string{"ENVSHARE_QUOTA_RESERVE": "a tenth"},
+			[]string{"ENVSHARE_QUOTA_RESERVE", "number of calls", "percentage"}},
+		{"a reserve over 100%", map[string]string{"ENVSHARE_QUOTA_RESERVE": "120%"},
+			[]string{"ENVSHARE_QUOTA_RESERVE", "from 0 to 100"}},
+		{"shards of ten pairs", map[string]string{"ENVSHARE_SHARD_PAIRS": "10"},
+			[]string{"ENVSHARE_SHARD_PAIRS", "between 100 and 200000"}},
 		{"an unknown ledger scheme lists the schemes", map[string]string{"ENVSHARE_LEDGER": "postgres:db"},
 			[]string{"ENVSHARE_LEDGER", `unknown scheme "postgres"`, "sqlite:PATH, dynamodb:TABLE, mysql"}},
 		{"a ledger without a scheme", map[string]string{"ENVSHARE_LEDGER": "envshare.db"},

@@ -223,7 +223,8 @@ func TestAWSPolicies(t *testing.T) {
 			for _, p := range problems {
 				t.Error(p)
 			}
-			want := append(slices.Clone(tc.want), grant{"sqs:SendMessage", queue})           // onboarding retries
+			want := append(slices.Clone(tc.want), grant{"sqs:SendMessage", queue}, // onboarding retries, shards
+				grant{"sqs:ChangeMessageVisibility", queue}) // a record stopped by 45009 waits for the reset
 			for _, action := range []string{"GetItem", "PutItem", "BatchGetItem", "Query"} { // the ledger's items
 				want = append(want, grant{"dynamodb:" + action, "{GetAtt:LedgerTable.Arn}"})
 			}

@@ -24,9 +24,11 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/envshare/envshare/internal/config"
 	"github.com/envshare/envshare/internal/ledger"
 	"github.com/envshare/envshare/internal/testkit"
 	"github.com/envshare/envshare/internal/trigger"
@@ -99,6 +101,13 @@ type Sidecar struct {
 	// ENVSHARE_FORWARD_URL, and wants that many pushes forwarded to it, each a POST that passes
 	// WeChat's signature check with the test platform's token.
 	WantForwarded int `json:"want_forwarded"`
+	// Quotas change the emulator's quotas before the invocation (limits, calls used today, an
+	// API's quota used up).
+	Quotas []wxemu.QuotaChange `json:"quotas"`
+	// WantMessages, when set, gives the instance a platform retry (the queue, an asynchronous
+	// self-invocation) that keeps what it is handed, and is what it must have been handed, in
+	// order: the shard messages of a planned reconcile ("RUN" stands for the run's id).
+	WantMessages []string `json:"want_messages"`
 }
 
 // WantLedger is what the ledger must hold after a sample.
@@ -174,7 +183,7 @@ func Invoke(t *testing.T, a Adapter, f *Fixture, name string, payload []byte) []
 	var logs, emf testkit.Buffer
 	app := trigger.New(trigger.Options{
 		Platform: a.Platform,
-		Cloud:    Cloud,
+		Cloud:    f.Cloud(),
 		Logger: slog.New(slog.NewMultiHandler(
 			slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}),
 			slog.NewJSONHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))),
@@ -199,6 +208,9 @@ type Fixture struct {
 	Env     map[string]string // the ENVSHARE_* variables
 	// Forwards is the receiver of forwarded pushes (Sidecar.WantForwarded), else nil.
 	Forwards *ForwardReceiver
+
+	mu       sync.Mutex
+	messages []string // handed to the platform's retry (Sidecar.WantMessages)
 }
 
 // NewFixture prepares the sample dir/name.json: it reads the sidecar, serves a new emulator
@@ -224,12 +236,34 @@ func NewFixture(t *testing.T, dir, name string) *Fixture {
 	if err != nil {
 		t.Fatalf("sidecar of %s: %v", name, err)
 	}
+	for _, q := range sc.Quotas {
+		if _, err := emu.ChangeQuota(q); err != nil {
+			t.Fatal(err)
+		}
+	}
 	f := &Fixture{Sidecar: sc, Emu: emu, Base: base, Env: env}
 	if sc.WantForwarded > 0 {
 		f.Forwards = StartForwardReceiver(t)
 		env["ENVSHARE_FORWARD_URL"] = f.Forwards.URL
 	}
 	return f
+}
+
+// Cloud is what the sample's instance links: Cloud, with a platform retry that keeps its
+// messages when the sidecar wants messages.
+func (f *Fixture) Cloud() trigger.Cloud {
+	c := Cloud
+	if f.Sidecar.WantMessages != nil {
+		c.Retry = func(config.Config) (trigger.Retry, error) {
+			return func(_ context.Context, message string) error {
+				f.mu.Lock()
+				defer f.mu.Unlock()
+				f.messages = append(f.messages, message)
+				return nil
+			}, nil
+		}
+	}
+	return c
 }
 
 // NewEmulator returns the samples' emulator: it accepts TestToken, and knows the platform's
@@ -344,6 +378,14 @@ func (f *Fixture) CheckAfter(t testing.TB) {
 	}
 	if f.Forwards != nil {
 		f.Forwards.Check(t, f.Sidecar.WantForwarded)
+	}
+	if want := f.Sidecar.WantMessages; want != nil {
+		f.mu.Lock()
+		got := Normalise([]byte(strings.Join(f.messages, "\n")), f.Base)
+		f.mu.Unlock()
+		if string(got) != strings.Join(want, "\n") {
+			t.Errorf("messages handed to the platform's retry:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+		}
 	}
 	for _, ep := range slices.Sorted(maps.Keys(f.Sidecar.WantCalls)) {
 		if got, want := f.Emu.Calls(ep), f.Sidecar.WantCalls[ep]; got != want {
@@ -497,6 +539,12 @@ var (
 	// stamps it from the real clock (token.Refresher is not given the App's clock), and a stored
 	// token that is not due yet must expire after the real now too.
 	expiresAt = regexp.MustCompile(`(\\?"expires_at\\?":\\?")[^"\\]*`)
+	// A planned reconcile's run id: when it was planned (the real clock), the manifest's digest,
+	// a random part.
+	runID = regexp.MustCompile(`[0-9]{8}T[0-9]{6}Z-[0-9a-f]{12}-[0-9a-f]{6}`)
+	// When WeChat resets its daily quotas (retry_after of quota_exhausted): the next 00:00
+	// Asia/Shanghai by the real clock.
+	dailyReset = regexp.MustCompile(`[0-9]{4}-[0-9]{2}-[0-9]{2}T00:00:00\+08:00`)
 )
 
 // Normalise replaces the emulator's address, confirmation ids, page tokens and refresh
@@ -505,6 +553,8 @@ func Normalise(answer []byte, base string) []byte {
 	s := strings.ReplaceAll(string(answer), base, EmulatorURL)
 	s = confirmID.ReplaceAllString(s, "/__emu/confirm/ID")
 	s = pageToken.ReplaceAllString(s, "/confirm/TOKEN")
+	s = runID.ReplaceAllString(s, "RUN")
+	s = dailyReset.ReplaceAllString(s, "RETRY_AFTER")
 	return []byte(expiresAt.ReplaceAllString(s, "${1}EXPIRES_AT"))
 }
 

@@ -39,6 +39,15 @@ func (f *FakeDoer) DoJSON(_ context.Context, body []byte, action string) (*share
 	return &share.Result{OK: true, Action: req.Action, SourceType: 1}, nil
 }
 
+// Quota answers the quota view: every API of share.QuotaAPIs with a quota of 10,000 untouched.
+func (f *FakeDoer) Quota(context.Context) (*share.QuotaReport, error) {
+	rep := &share.QuotaReport{OK: true, Action: share.ActionQuota}
+	for _, a := range share.QuotaAPIs {
+		rep.Quotas = append(rep.Quotas, share.APIQuota{API: a.Name, DailyLimit: 10_000, Remain: 10_000})
+	}
+	return rep, nil
+}
+
 // Requests returns the requests recorded so far.
 func (f *FakeDoer) Requests() []share.Request {
 	f.mu.Lock()
@@ -47,8 +56,8 @@ func (f *FakeDoer) Requests() []share.Request {
 }
 
 // NewFakeApp returns an App of platform whose core is a FakeDoer, with bearer auth (TestSecret)
-// and its logs and metrics discarded.
-func NewFakeApp(t *testing.T, platform string) (*trigger.App, *FakeDoer) {
+// and its logs and metrics discarded; each of with may change its options.
+func NewFakeApp(t *testing.T, platform string, with ...func(*trigger.Options)) (*trigger.App, *FakeDoer) {
 	t.Helper()
 	SetEnv(t, map[string]string{
 		"ENVSHARE_COMPONENT_ACCESS_TOKEN": "tok",
@@ -56,13 +65,16 @@ func NewFakeApp(t *testing.T, platform string) (*trigger.App, *FakeDoer) {
 		"ENVSHARE_HTTP_SECRET":            TestSecret,
 	})
 	doer := &FakeDoer{}
-	app := trigger.New(trigger.Options{
+	opts := trigger.Options{
 		Platform:   platform,
 		Logger:     slog.New(slog.DiscardHandler),
 		MetricsOut: io.Discard,
 		Build:      func(context.Context, config.Config) (*trigger.Core, error) { return &trigger.Core{Share: doer}, nil },
-	})
-	return app, doer
+	}
+	for _, w := range with {
+		w(&opts)
+	}
+	return trigger.New(opts), doer
 }
 
 // AsMap encodes a handler's answer as the runtime would and decodes it into a map.

@@ -21,6 +21,23 @@ type View struct {
 	Customers     []CustomerView   `json:"customers"`
 	Authorizers   AuthorizerCounts `json:"authorizers"`
 	OldestPending []PendingPair    `json:"oldest_pending"`
+	// Runs are the reconciles planned as shards, newest first (at most RecentRuns; left out
+	// when there are none).
+	Runs []RunView `json:"runs,omitempty"`
+}
+
+// RecentRuns is how many runs the fleet view lists.
+const RecentRuns = 10
+
+// RunView is one reconcile planned as shards: what its finished shards counted, summed, and
+// when its last shard finished.
+type RunView struct {
+	Run        string        `json:"run"`
+	StartedAt  time.Time     `json:"started_at"`
+	Shards     int           `json:"shards"`
+	ShardsDone int           `json:"shards_done"`
+	FinishedAt time.Time     `json:"finished_at,omitzero"`
+	Totals     ledger.Counts `json:"totals"`
 }
 
 // CustomerView is one customer: its authorized authorizers, and its envs' pairs by state.
@@ -107,6 +124,14 @@ func (f *Fleet) View(ctx context.Context, customers []share.Customer) (*View, er
 	})
 	if err != nil {
 		return nil, err
+	}
+	runs, err := f.Ledger.RecentRuns(ctx, RecentRuns)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range runs {
+		v.Runs = append(v.Runs, RunView{Run: r.ID, StartedAt: r.StartedAt, Shards: r.Shards, ShardsDone: len(r.Done),
+			FinishedAt: r.FinishedAt, Totals: r.Totals()})
 	}
 	return v, f.principals(ctx, v.OldestPending)
 }

@@ -81,10 +81,14 @@ type Limiter struct {
 func (l *Ledger) Limiter(name string, r Rate) *Limiter { return &Limiter{l: l, name: name, rate: r} }
 
 // Wait draws one call and waits until it may be made. When the context has a deadline that
-// the wait would pass, it draws nothing and fails at once (wrapping ErrBeyondDeadline).
+// the wait would pass, it draws nothing and fails at once, wrapping ErrBeyondDeadline and
+// context.DeadlineExceeded (a caller such as pkg/wechat tells a deadline from a failure).
 func (lim *Limiter) Wait(ctx context.Context) error {
 	deadline, _ := ctx.Deadline()
 	at, err := lim.l.Take(ctx, lim.name, 1, lim.rate, deadline)
+	if errors.Is(err, ErrBeyondDeadline) {
+		return fmt.Errorf("%w (%w)", err, context.DeadlineExceeded)
+	}
 	if err != nil {
 		return err
 	}

@@ -241,3 +241,17 @@ func Datapoints(line []byte) ([]Datapoint, error) {
 	}
 	return points, nil
 }
+
+// quotaDirective declares the metric of a quota line: QuotaRemaining, by API.
+const quotaDirective = `"CloudWatchMetrics":[{"Namespace":"envshare","Dimensions":[["Api"]],"Metrics":[` +
+	`{"Name":"QuotaRemaining","Unit":"Count"}]}]`
+
+// WriteQuotaEMF writes one CloudWatch Embedded Metric Format line with an API's remaining daily
+// quota as WeChat reported it (QuotaRemaining, dimension Api), in a single Write. api is one of
+// a fixed set of plain names, safe to quote with %q.
+func WriteQuotaEMF(w io.Writer, at time.Time, api string, remain int) error {
+	line := fmt.Appendf(make([]byte, 0, 256), `{"_aws":{"Timestamp":%d,%s},"Api":%q,"QuotaRemaining":%d}`+"\n",
+		at.UnixMilli(), quotaDirective, api, remain)
+	_, err := w.Write(line)
+	return err
+}

@@ -1,6 +1,7 @@
 // Package testkit holds what envshare's internal tests share that no other test package
 // offers: a buffer safe for concurrent writers (logs, metrics lines, a browser's or a
-// process's output). Settable clocks are wxemu.Clock, the clock the emulator itself takes;
+// process's output), and a Clock whose waits move it instead of passing time. Settable clocks
+// are wxemu.Clock, the clock the emulator itself takes;
 // the adapters' helpers (samples, goldens, fakes, fuzzing) are in internal/eventtest. pkg/'s
 // own tests cannot import it: pkg/ never imports internal/.
 package testkit
@@ -12,6 +13,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/envshare/envshare/pkg/wxemu"
 )
 
 // Buffer collects what several goroutines write: a logger's JSON lines, EMF lines, a child
@@ -98,4 +102,21 @@ func (c *DeadlineOnCue) Err() error {
 	default:
 		return nil
 	}
+}
+
+// Clock is a fake clock whose waits are instant and move it: a WeChat client or a ledger
+// given its Now and Wait "waits" a minute without a minute passing. It is the emulator's
+// settable clock with a Wait.
+type Clock struct{ *wxemu.Clock }
+
+// NewClock returns a clock reading start.
+func NewClock(start time.Time) *Clock { return &Clock{wxemu.NewClock(start)} }
+
+// Wait moves the clock by d at once, unless ctx has ended.
+func (c *Clock) Wait(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.Advance(max(d, 0))
+	return nil
 }

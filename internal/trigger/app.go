@@ -42,6 +42,11 @@ type Options struct {
 	Build func(ctx context.Context, cfg config.Config) (*Core, error)
 	// MetricsOut receives the EMF lines on AWS (default os.Stdout).
 	MetricsOut io.Writer
+	// WeChatClock and WeChatWait replace how the instance's WeChat client tells time and
+	// waits (backoffs, the rate limit, the next minute after errcode 45011): tests pass a fake
+	// clock that a wait moves, so that no real minute passes. Nil: the real ones.
+	WeChatClock func() time.Time
+	WeChatWait  func(ctx context.Context, d time.Duration) error
 }
 
 // App is one function instance: it holds the configuration and the service once the first
@@ -54,6 +59,9 @@ type App struct {
 	now      func() time.Time
 	cloud    Cloud
 	build    func(ctx context.Context, cfg config.Config) (*Core, error)
+	// the WeChat client's clock and wait (Options.WeChatClock, WeChatWait); nil: real
+	wechatNow  func() time.Time
+	wechatWait func(ctx context.Context, d time.Duration) error
 
 	metricsMu  sync.Mutex
 	metricsOut io.Writer
@@ -81,6 +89,8 @@ func New(opts Options) *App {
 		cloud:      opts.Cloud,
 		build:      opts.Build,
 		metricsOut: opts.MetricsOut,
+		wechatNow:  opts.WeChatClock,
+		wechatWait: opts.WeChatWait,
 	}
 	handler := slog.Handler(nil)
 	if opts.Logger != nil {
@@ -89,7 +99,7 @@ func New(opts Options) *App {
 		a.level = new(slog.LevelVar)
 		handler = slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: a.level})
 	}
-	a.log = slog.New(countingHandler{redact.Handler(handler, a.secrets)})
+	a.log = slog.New(countingHandler{redact.Handler(runHandler{handler}, a.secrets)})
 	if a.now == nil {
 		a.now = time.Now
 	}

@@ -40,6 +40,8 @@ func statusOf(code share.Code) int {
 		return http.StatusServiceUnavailable
 	case share.CodeDeadlineExceeded:
 		return http.StatusGatewayTimeout
+	case share.CodeQuotaExhausted:
+		return http.StatusTooManyRequests
 	default: // internal, auth_not_configured
 		return http.StatusInternalServerError
 	}

@@ -13,19 +13,20 @@ import (
 // fleetAction is the fleet view: GET /fleet, {"action":"fleet"}.
 const fleetAction = "fleet"
 
-// decodeFleet reads a fleet message, {"action":"fleet"} and nothing else, as strictly as the
-// others (an empty body is {} on the route).
-func decodeFleet(body []byte) *share.Error {
+// decodeBare reads the message of an action that takes no parameter ({"action":"fleet"},
+// {"action":"quota"}) as strictly as the others: its action and nothing else (an empty body
+// is {} on the route).
+func decodeBare(body []byte, action string) *share.Error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
 	return decodeMessage(body, map[string]messageField{"action": func(raw json.RawMessage) []string {
-		var action string
-		if json.Unmarshal(raw, &action) != nil || action != fleetAction {
-			return []string{`action: must be "fleet"`}
+		var got string
+		if json.Unmarshal(raw, &got) != nil || got != action {
+			return []string{`action: must be "` + action + `"`}
 		}
 		return nil
-	}}, nil, "the fleet view takes no parameter")
+	}}, nil, "the "+action+" view takes no parameter")
 }
 
 // fleetView answers the fleet view from the ledger and ENVSHARE_MANIFEST, without a WeChat

@@ -73,6 +73,7 @@ var routes = []route{
 	{suffix: "/refresh", action: refreshAction, methods: []string{http.MethodPost}},
 	{suffix: "/fleet", action: fleetAction, methods: []string{http.MethodGet}},
 	{suffix: "/status_link", action: statusLinkAction, methods: []string{http.MethodPost}},
+	{suffix: "/quota", action: quotaAction, methods: []string{http.MethodGet}},
 	{suffix: "/wechat/events", methods: []string{http.MethodPost}, kind: kindEvents},
 }
 
@@ -103,7 +104,7 @@ func matchRoute(path string) (route, bool) {
 // notFound is the answer of an unknown path.
 func notFound() *share.Error {
 	return &share.Error{Code: CodeNotFound, Message: "no such route; routes: GET /healthz, POST /share, POST /unshare, " +
-		"GET or POST /bindings, POST /reconcile, POST /refresh, GET /fleet, POST /status_link, POST /wechat/events, " +
+		"GET or POST /bindings, POST /reconcile, POST /refresh, GET /fleet, GET /quota, POST /status_link, POST /wechat/events, " +
 		"GET /confirm/<token>, GET /status/<token>"}
 }
 
@@ -199,6 +200,16 @@ func (a *App) serveHTTP(ctx context.Context, req HTTPRequest, rec *record) HTTPR
 		}
 		return a.jsonResponse(http.StatusOK, v)
 	}
+	if rt.action == quotaAction {
+		if len(req.Query) > 0 {
+			return a.fail(rec, invalid("query: the quota view takes no parameter"))
+		}
+		v, se := a.quotaView(ctx, inst)
+		if se != nil {
+			return a.fail(rec, se)
+		}
+		return a.jsonResponse(http.StatusOK, v)
+	}
 	if method == http.MethodGet { // GET /bindings: the query is the body
 		var qErr *share.Error
 		if body, qErr = bindingsQuery(req.Query); qErr != nil {
@@ -212,7 +223,7 @@ func (a *App) serveHTTP(ctx context.Context, req HTTPRequest, rec *record) HTTPR
 		return a.fail(rec, se)
 	}
 	rec.outcome(res, nil)
-	return a.jsonResponse(http.StatusOK, res)
+	return a.jsonResponse(http.StatusOK, answerOf(res))
 }
 
 // readBody decodes a base64 body and enforces the size limit on the decoded bytes.

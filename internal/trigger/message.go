@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/envshare/envshare/pkg/share"
 )
@@ -15,6 +16,7 @@ import (
 // {"action":"fleet"}, a *StatusLink for {"action":"status_link"}, or an onboarding's outcome for the internal {"action":"onboard"}; the
 // error, if any, is a *share.Error. Pass both to Answer for a direct invocation's answer.
 func (a *App) Message(ctx context.Context, body []byte) (any, error) {
+	ctx = withRun(ctx, runOf(body)) // a shard's: every line of the invocation names its run
 	return a.invoke(ctx, TriggerDirect, func(ctx context.Context, rec *record) (any, error) {
 		ctx = share.WithAnswerLimit(ctx, share.AnswerLimit{}) // the answer is the invocation's value
 		inst, initErr := a.instance(ctx)
@@ -29,7 +31,7 @@ func (a *App) Message(ctx context.Context, body []byte) (any, error) {
 		res, se := a.do(ctx, inst, body, "")
 		if se == nil {
 			rec.action = res.Action
-			return res, nil
+			return answerOf(res), nil
 		}
 		// No share action is one of the function's own: only a message the core refused is
 		// looked at again (a reconcile message may hold a whole manifest: it is parsed once).
@@ -44,7 +46,7 @@ func (a *App) Message(ctx context.Context, body []byte) (any, error) {
 		rec.action = action
 		switch action {
 		case fleetAction:
-			if se := decodeFleet(body); se != nil {
+			if se := decodeBare(body, fleetAction); se != nil {
 				return nil, se
 			}
 			v, se := a.fleetView(ctx, inst)
@@ -62,6 +64,15 @@ func (a *App) Message(ctx context.Context, body []byte) (any, error) {
 				return nil, se
 			}
 			return link, nil
+		case quotaAction:
+			if se := decodeBare(body, quotaAction); se != nil {
+				return nil, se
+			}
+			v, se := a.quotaView(ctx, inst)
+			if se != nil {
+				return nil, se
+			}
+			return v, nil
 		case onboardAction:
 			return a.retryOnboard(ctx, inst, body)
 		case forwardAction:
@@ -80,7 +91,7 @@ func (a *App) Message(ctx context.Context, body []byte) (any, error) {
 }
 
 // ownActions are the actions of the function itself, besides the share service's.
-var ownActions = []string{refreshAction, fleetAction, statusLinkAction, onboardAction, forwardAction}
+var ownActions = []string{refreshAction, fleetAction, quotaAction, statusLinkAction, onboardAction, forwardAction}
 
 // Scheduled reconciles the configured manifest (ENVSHARE_MANIFEST): a schedule without input.
 func (a *App) Scheduled(ctx context.Context) (any, error) {
@@ -98,8 +109,39 @@ func (a *App) Scheduled(ctx context.Context) (any, error) {
 		if se != nil {
 			return nil, se
 		}
-		return res, nil
+		return answerOf(res), nil
 	})
+}
+
+// plannedAnswer is the answer of a reconcile planned as shards (contract section 9): the run
+// and its number of shards, and the backfill when one was asked for.
+type plannedAnswer struct {
+	OK       bool                   `json:"ok"`
+	Action   string                 `json:"action"`
+	Run      string                 `json:"run"`
+	Shards   int                    `json:"shards"`
+	Backfill *share.BackfillSummary `json:"backfill,omitempty"`
+}
+
+// answerOf is what a result answers: the result itself, or for a reconcile planned as shards
+// only its run.
+func answerOf(res *share.Result) any {
+	if res.Shards == 0 {
+		return res
+	}
+	return plannedAnswer{OK: res.OK, Action: res.Action, Run: res.Run, Shards: res.Shards, Backfill: res.Backfill}
+}
+
+// runOf peeks at a shard message's run, "" when it has none that is a string.
+func runOf(body []byte) string {
+	var m struct {
+		Run json.RawMessage `json:"run"`
+	}
+	var run string
+	if json.Unmarshal(body, &m) == nil && json.Unmarshal(m.Run, &run) == nil {
+		return run
+	}
+	return ""
 }
 
 // actionOf peeks at a message's action, "" when it has none that is a string.
@@ -125,7 +167,8 @@ func loud(e *share.Error) error { return loudError{e} }
 
 // Answer turns the outcome of Message or Scheduled into a direct invocation's answer: the
 // result; for invalid input or a permanent failure the error object as the value (a retry
-// would fail the same way); for a transient failure (upstream unavailable, deadline), an
+// would fail the same way); for a transient failure (upstream unavailable, deadline), WeChat's
+// daily quota used up (quota_exhausted: nothing was done, and nothing may be dropped), an
 // initialisation or internal failure, or any failed refresh an invocation error, so that the
 // platform's async retry and dead-letter handling apply. Error texts are written for
 // callers: no secrets.
@@ -138,8 +181,36 @@ func Answer(res any, err error) (any, error) {
 		return nil, errors.New("internal error; see the function's log")
 	}
 	var l loudError
-	if errors.As(err, &l) || se.Transient() || se.Code == share.CodeInternal || se.Code == CodeAuthNotConfigured {
+	if errors.As(err, &l) || se.Transient() || se.Code == share.CodeQuotaExhausted || se.Code == share.CodeInternal ||
+		se.Code == CodeAuthNotConfigured {
 		return nil, se
 	}
 	return ErrorBody{OK: false, Error: se}, nil
+}
+
+// MaxPostpone is the longest a queue record can be hidden: SQS's longest visibility timeout.
+const MaxPostpone = 12 * time.Hour
+
+// Postpone handles a queue record whose message failed with err. When WeChat's daily quota was
+// used up (quota_exhausted), it hides the record until the quota resets (retry_after, at most
+// MaxPostpone) through hide, so that the queue does not deliver it again before then; the
+// record is still to be reported failed, so that it comes back and, if it keeps failing, ends
+// in the dead-letter queue. Other failures are left to the queue's own visibility timeout.
+func (a *App) Postpone(ctx context.Context, err error, hide func(ctx context.Context, d time.Duration) error) {
+	var se *share.Error
+	if !errors.As(err, &se) || se.Code != share.CodeQuotaExhausted || se.RetryAfter.IsZero() {
+		return
+	}
+	now := time.Now
+	if a.wechatNow != nil { // the clock retry_after was read on
+		now = a.wechatNow
+	}
+	d := min(max(se.RetryAfter.Sub(now()), 0), MaxPostpone)
+	if err := hide(ctx, d); err != nil {
+		a.log.ErrorContext(ctx, "a queue record stopped by WeChat's daily quota could not be hidden until it resets: "+
+			"the queue delivers it again after its own visibility timeout", "retry_after", se.RetryAfter, "error", a.secrets.String(err.Error()))
+		return
+	}
+	a.log.InfoContext(ctx, "queue record hidden until WeChat's daily quota resets", "retry_after", se.RetryAfter,
+		"hidden_s", int64(d.Seconds()))
 }

@@ -188,3 +188,38 @@ func (a *App) errorLog(e *share.Error) slog.Value {
 	}
 	return slog.GroupValue(attrs...)
 }
+type runKey struct{}
+
+// withRun returns ctx carrying the run a shard message belongs to: every log line of the
+// invocation then names it (runHandler).
+func withRun(ctx context.Context, run string) context.Context {
+	if run == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, runKey{}, run)
+}
+
+// runHandler adds the "run" of the invocation's context to every record that does not name
+// one already, whoever logs it (the core, the WeChat client, the summary line).
+type runHandler struct{ slog.Handler }
+
+func (h runHandler) Handle(ctx context.Context, r slog.Record) error {
+	if run, ok := ctx.Value(runKey{}).(string); ok {
+		named := false
+		r.Attrs(func(a slog.Attr) bool {
+			named = a.Key == "run"
+			return !named
+		})
+		if !named {
+			r = r.Clone()
+			r.AddAttrs(slog.String("run", run))
+		}
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h runHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return runHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h runHandler) WithGroup(name string) slog.Handler { return runHandler{h.Handler.WithGroup(name)} }

@@ -87,7 +87,7 @@ func FuzzOwnMessages(f *testing.F) {
 				t.Fatalf("%q decoded without a body", body)
 			}
 		}
-		if se := decodeFleet([]byte(body)); se != nil {
+		if se := decodeBare([]byte(body), fleetAction); se != nil {
 			checkRefusal(se)
 		}
 	})

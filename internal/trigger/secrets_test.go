@@ -112,8 +112,11 @@ func scanScenarios() []scanScenario {
 	}
 	for _, code := range []int{40001, 40014, 45009, 45011, 48001, 61004, 85088} {
 		sc := scanScenario{name: fmt.Sprintf("WeChat answers errcode %d", code), faults: onAPIs(code), saw: errcode(code)}
-		if code == 40001 || code == 40014 { // a token error: the reload finds the same token
+		switch code {
+		case 40001, 40014: // a token error: the reload finds the same token
 			sc.envTells = updateTheSecret
+		case 45011: // the client waits for the next minute, on the rig's fake clock
+			sc.logged = "waiting for the next minute"
 		}
 		scenarios = append(scenarios, sc)
 	}
@@ -299,10 +302,15 @@ func newScanRig(t *testing.T, mode string, sc scanScenario) *scanRig {
 		t.Setenv(k, v)
 	}
 
+	// The WeChat client waits on a fake clock: backoffs and the next minute after 45011 are
+	// instant, so the scan takes no real minute.
+	clock := testkit.NewClock(time.Now())
 	r.app = New(Options{
-		Platform:   PlatformAWS,
-		Logger:     slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		MetricsOut: r.emf,
+		Platform:    PlatformAWS,
+		Logger:      slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		MetricsOut:  r.emf,
+		WeChatClock: clock.Now,
+		WeChatWait:  clock.Wait,
 	})
 	r.warmUp, _ = httpAction(scanBindings())(context.Background(), r.app)
 	r.emu.ResetCalls()

@@ -11,7 +11,6 @@ import (
 	"github.com/envshare/envshare/internal/config"
 	"github.com/envshare/envshare/internal/page"
 	"github.com/envshare/envshare/pkg/share"
-	"github.com/envshare/envshare/pkg/wechat"
 )
 
 // statusLinkAction makes a link to the status page: POST /status_link, {"action":"status_link"}.
@@ -171,49 +170,26 @@ func (a *App) statusToken(ctx context.Context, inst *instance) page.TokenStatus 
 	return t
 }
 
-// quotaReader reads one API's daily quota (quota/get); *wechat.Client implements it.
-type quotaReader interface {
-	GetQuota(ctx context.Context, req *wechat.QuotaRequest) (*wechat.QuotaResponse, error)
-}
-
-// statusQuotaAPIs are the APIs whose quota the status page shows, in its order.
-var statusQuotaAPIs = []struct{ name, path string }{
-	{"batchshareenv", wechat.PathShareEnv},
-	{"batchunshareenv", wechat.PathUnshareEnv},
-	{"batchgetenvid", wechat.PathGetEnvID},
-	{"api_component_token", wechat.PathComponentToken},
-}
-
 // statusQuotaTimeout bounds the quota reads, so that a WeChat that does not answer delays the
 // page by this much at most.
 const statusQuotaTimeout = 5 * time.Second
 
-// quotaRemaining reads WeChat's daily quotas for the status page: the one place the page reads
-// them. (Where the quota view, GET /quota, exists, this is its read: the service's Quota and
-// its rows.)
+// quotaRemaining reads WeChat's daily quotas for the status page: the quota view's read
+// (GET /quota), bounded by statusQuotaTimeout.
 func (a *App) quotaRemaining(ctx context.Context, inst *instance) ([]page.QuotaStatus, error) {
-	if inst.Quotas == nil {
-		return nil, errors.New("this instance has no WeChat client to read quotas with")
+	viewer, ok := inst.Share.(quotaViewer)
+	if !ok {
+		return nil, errors.New("the core of this instance has no quota view")
 	}
 	ctx, cancel := context.WithTimeout(ctx, statusQuotaTimeout)
 	defer cancel()
-	out := make([]page.QuotaStatus, len(statusQuotaAPIs))
-	errs := make([]error, len(statusQuotaAPIs))
-	var wg sync.WaitGroup
-	for i, api := range statusQuotaAPIs {
-		wg.Go(func() {
-			resp, err := inst.Quotas.GetQuota(ctx, &wechat.QuotaRequest{CGIPath: api.path})
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			out[i] = page.QuotaStatus{API: api.name, DailyLimit: int(resp.Quota.DailyLimit), Used: int(resp.Quota.Used),
-				Remain: int(resp.Quota.Remain)}
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	rep, err := viewer.Quota(ctx)
+	if err != nil {
 		return nil, err
+	}
+	out := make([]page.QuotaStatus, len(rep.Quotas))
+	for i, q := range rep.Quotas {
+		out[i] = page.QuotaStatus{API: q.API, DailyLimit: q.DailyLimit, Used: q.Used, Remain: q.Remain}
 	}
 	return out, nil
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/envshare/envshare/internal/ledger"
 	"github.com/envshare/envshare/internal/page"
 	"github.com/envshare/envshare/pkg/share"
-	"github.com/envshare/envshare/pkg/wechat"
+	"github.com/envshare/envshare/pkg/wxemu"
 )
 
 const statusBase = "https://k7m2p9q4r1.execute-api.ap-east-1.amazonaws.com"
@@ -88,13 +88,6 @@ func TestStatusLink(t *testing.T) {
 	})
 }
 
-// failingQuota is a quota/get that fails.
-type failingQuota struct{}
-
-func (failingQuota) GetQuota(context.Context, *wechat.QuotaRequest) (*wechat.QuotaResponse, error) {
-	return nil, &wechat.APIError{Endpoint: "quota/get", Code: -1, Msg: "system error"}
-}
-
 // statusGet opens the status page of a fresh link.
 func statusGet(t *testing.T, app *App) HTTPResponse {
 	t.Helper()
@@ -155,7 +148,10 @@ func TestStatusPageFromTheLedger(t *testing.T) {
 	}
 
 	t.Run("a failing quota read shows unavailable", func(t *testing.T) {
-		l.core.Quotas = failingQuota{}
+		// 48001 (api unauthorized) is not retried: the read fails at once.
+		if err := l.emu.AddFault(wxemu.Fault{Endpoint: wxemu.EndpointQuota, Kind: wxemu.FaultErrCode, Code: 48001}); err != nil {
+			t.Fatal(err)
+		}
 		resp := statusGet(t, l.app)
 		if resp.Status != http.StatusOK || !strings.Contains(resp.Body, `id="quota-unavailable"`) || !strings.Contains(resp.Body, `count-shared`) {
 			t.Errorf("%d\n%s", resp.Status, resp.Body)

@@ -49,7 +49,6 @@ type Core struct {
 	Forward     *forwarder               // nil without ENVSHARE_FORWARD_URL
 	Pages       page.Keys                // the confirmation pages' keys (none: no pages)
 	Fleet       *fleet.Fleet             // nil without ENVSHARE_LEDGER
-	Quotas      quotaReader              // WeChat's quota/get, for the status page (nil: "unavailable")
 	// Manifest is ENVSHARE_MANIFEST (nil: unset); ManifestErr why it is unusable. A bad
 	// manifest fails only what needs it (reconcile without a body manifest, the fleet view,
 	// onboarding by customer).
@@ -68,7 +67,8 @@ func (a *App) wire(ctx context.Context, cfg config.Config) (*Core, error) {
 		return nil, err
 	}
 	hc := wechat.NewHTTPClient(cfg.HTTPTimeout)
-	base := []wechat.Option{wechat.WithHTTPClient(hc), wechat.WithAttempts(cfg.Attempts), wechat.WithLogger(a.log)}
+	base := []wechat.Option{wechat.WithHTTPClient(hc), wechat.WithAttempts(cfg.Attempts), wechat.WithLogger(a.log),
+		wechat.WithClock(a.wechatNow), wechat.WithWait(a.wechatWait)} // nil: the real ones
 	issuer := wechat.New(cfg.WechatBaseURL, nil, base...) // api_component_token needs no token
 
 	core := &Core{}
@@ -96,7 +96,14 @@ func (a *App) wire(ctx context.Context, cfg config.Config) (*Core, error) {
 			RefreshBefore: cfg.RefreshBefore, TicketEvery: ticketEvery, Source: tokens, External: cfg.External(),
 			Logger: a.log, Secrets: a.secrets}
 	}
-	client := wechat.New(cfg.WechatBaseURL, tokens, append(base, wechat.WithRateLimit(cfg.RateLimit, cfg.Concurrency))...)
+	l, err := a.openLedger(ctx, cfg, reader)
+	if err != nil {
+		return nil, err
+	}
+	client := wechat.New(cfg.WechatBaseURL, tokens, append(base, a.rateLimit(cfg, l)...)...)
+	if l != nil {
+		core.Fleet = &fleet.Fleet{Ledger: l, WeChat: authorizerAPI(client, reader), BackfillMax: cfg.BackfillMax, Clock: a.now, Logger: a.log}
+	}
 
 	opts := share.Options{
 		SourceType:     cfg.SourceType,
@@ -107,9 +114,9 @@ func (a *App) wire(ctx context.Context, cfg config.Config) (*Core, error) {
 		Redact:         a.secrets.String,
 		ConfirmOrigins: loopbackOrigin(cfg.WechatBaseURL),
 		RelinkAfter:    cfg.RelinkAfter,
-	}
-	if core.Fleet, err = a.openFleet(ctx, cfg, reader, client); err != nil {
-		return nil, err
+		QuotaReserve:   new(cfg.Reserve()),
+		OnQuota:        a.publishQuota,
+		ShardPairs:     cfg.ShardPairs,
 	}
 	if core.Fleet != nil {
 		opts.Fleet = core.Fleet
@@ -127,14 +134,30 @@ func (a *App) wire(ctx context.Context, cfg config.Config) (*Core, error) {
 		HTTP: cfg.HTTPSecret, HTTPPrevious: cfg.HTTPSecretPrevious})
 	opts.ConfirmPage = a.pageLinker(core.Pages, cfg.PublicURL, cfg.PageTTL)
 	opts.MaxResults = cfg.MaxResults
-	core.Share = share.New(client, opts)
-	core.Quotas = client
 	if a.cloud.Retry != nil {
 		if core.Retry, err = a.cloud.Retry(cfg); err != nil {
 			return nil, fmt.Errorf("onboarding retry: %w", err)
 		}
 	}
+	if core.Retry != nil { // large reconciles are handed out to the same engine
+		opts.FanOut = &fanOut{send: core.Retry, ledger: l, log: a.log, now: a.now}
+	}
+	core.Share = share.New(client, opts)
 	return core, nil
+}
+
+// rateBucket names the ledger's token bucket of ENVSHARE_RATE_LIMIT.
+const rateBucket = "wechat"
+
+// rateLimit is the WeChat client's rate limit: ENVSHARE_RATE_LIMIT calls a second, bursts of
+// ENVSHARE_CONCURRENCY; with a ledger, for the whole platform, every instance drawing from one
+// token bucket kept in it (one conditional write per call).
+func (a *App) rateLimit(cfg config.Config, l *ledger.Ledger) []wechat.Option {
+	opts := []wechat.Option{wechat.WithRateLimit(cfg.RateLimit, cfg.Concurrency)}
+	if l != nil && cfg.RateLimit > 0 {
+		opts = append(opts, wechat.WithLimiter(l.Limiter(rateBucket, ledger.Rate{PerSecond: cfg.RateLimit, Burst: cfg.Concurrency})))
+	}
+	return opts
 }
 
 // loadManifest reads ENVSHARE_MANIFEST. A bad one is logged at ERROR, naming the variable,
@@ -154,10 +177,10 @@ func (a *App) loadManifest(ctx context.Context, cfg config.Config) (*share.Reque
 	return m, nil
 }
 
-// openFleet opens ENVSHARE_LEDGER with the engines this binary links; nil without one. A
+// openLedger opens ENVSHARE_LEDGER with the engines this binary links; nil without one. A
 // bare mysql reads the DSN from the credentials secret's ledger_dsn. The errors name the
 // variable and hold no password.
-func (a *App) openFleet(ctx context.Context, cfg config.Config, creds *token.CredentialsReader, client *wechat.Client) (*fleet.Fleet, error) {
+func (a *App) openLedger(ctx context.Context, cfg config.Config, creds *token.CredentialsReader) (*ledger.Ledger, error) {
 	if cfg.Ledger == "" {
 		return nil, nil
 	}
@@ -169,11 +192,7 @@ func (a *App) openFleet(ctx context.Context, cfg config.Config, creds *token.Cre
 		}
 		dsn = c.LedgerDSN
 	}
-	l, err := ledger.Open(ctx, cfg.Ledger, dsn, ledger.Options{Redactor: a.secrets}, a.cloud.Ledgers...)
-	if err != nil {
-		return nil, err
-	}
-	return &fleet.Fleet{Ledger: l, WeChat: authorizerAPI(client, creds), BackfillMax: cfg.BackfillMax, Clock: a.now, Logger: a.log}, nil
+	return ledger.Open(ctx, cfg.Ledger, dsn, ledger.Options{Redactor: a.secrets, Now: a.wechatNow, Wait: a.wechatWait}, a.cloud.Ledgers...)
 }
 
 // stores opens the credentials store and the state record's store of cfg's token mode.

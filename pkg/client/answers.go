@@ -1,6 +1,10 @@
 package client
 
-import "time"
+import (
+	"time"
+
+	"github.com/envshare/envshare/pkg/share"
+)
 
 // Refresh is the answer of the refresh action (contract section 6): never the token.
 type Refresh struct {
@@ -19,6 +23,19 @@ type Fleet struct {
 	Customers     []FleetCustomer  `json:"customers"`
 	Authorizers   FleetAuthorizers `json:"authorizers"`
 	OldestPending []PendingPair    `json:"oldest_pending"` // at most 50, the oldest link first
+	// Runs are the reconciles planned as shards, newest first (at most 10; absent when there
+	// are none): what each shard counted, and the run's totals once its last shard finished.
+	Runs []FleetRun `json:"runs,omitempty"`
+}
+
+// FleetRun is one reconcile planned as shards (contract section 9).
+type FleetRun struct {
+	Run        string         `json:"run"`
+	StartedAt  time.Time      `json:"started_at"`
+	Shards     int            `json:"shards"`
+	ShardsDone int            `json:"shards_done"`
+	FinishedAt time.Time      `json:"finished_at,omitzero"` // when its last shard finished
+	Totals     map[string]int `json:"totals"`               // the summary counts of the shards done, summed
 }
 
 // FleetCustomer is one customer (legal entity) of the manifest and its pairs' states.
@@ -47,21 +64,13 @@ type PendingPair struct {
 	LinkIssuedAt time.Time `json:"link_issued_at"`
 }
 
-// Quota is the answer of the quota view (GET /quota, {"action":"quota"}; contract section 9).
-type Quota struct {
-	OK     bool       `json:"ok"`
-	Action string     `json:"action"`
-	Quotas []APIQuota `json:"quotas"`
-}
+// Quota is the answer of the quota view (GET /quota, {"action":"quota"}; contract section 9):
+// WeChat's daily quotas of batchshareenv, batchunshareenv, batchgetenvid and
+// api_component_token. It is pkg/share's type, the one the function encodes.
+type Quota = share.QuotaReport
 
-// APIQuota is WeChat's daily quota of one API: batchshareenv, batchunshareenv, batchgetenvid or
-// api_component_token.
-type APIQuota struct {
-	API        string `json:"api"`
-	DailyLimit int    `json:"daily_limit"`
-	Used       int    `json:"used"`
-	Remain     int    `json:"remain"`
-}
+// APIQuota is WeChat's daily quota of one API (share.APIQuota).
+type APIQuota = share.APIQuota
 
 // StatusLink is the answer of the status_link action: the status page's URL and when it stops
 // opening.

@@ -21,7 +21,7 @@ const (
 	CodeMethodNotAllowed  share.Code = "method_not_allowed"
 	CodePayloadTooLarge   share.Code = "payload_too_large"
 	CodeAuthNotConfigured share.Code = "auth_not_configured"
-	CodeQuotaExhausted    share.Code = "quota_exhausted" // WeChat's daily quota (45009), with RetryAfter
+	CodeQuotaExhausted               = share.CodeQuotaExhausted // WeChat's daily quota (45009), with RetryAfter
 )
 
 // Error is a request the deployment did not carry out: its error object, or an invocation that

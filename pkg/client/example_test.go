@@ -35,7 +35,7 @@ func ExampleNewHTTPClient() {
 	// Output:
 	// wx1a2b3c4d5e6f7081 pending_confirmation true
 	// wx075cf85bf347b6df shared false
-	// ok true: {Requested:2 Shared:1 PendingConfirmation:1 Failed:0}
+	// ok true: {Requested:2 Shared:1 PendingConfirmation:1 Failed:0 Deferred:0}
 }
 
 func ExampleError() {

@@ -14,7 +14,8 @@ import (
 type appBindings struct {
 	envs     []string   // distinct bound envs, never nil once read
 	err      *callError // the query failed, WeChat rejected the appid, or left it out
-	deferred bool       // the query was not started before the deadline margin
+	deferred bool       // the query was not started before the deadline margin, or its quota was used up
+	reason   Reason     // why it was deferred ("": the deadline)
 	skip     bool       // not read: every pair of the appid was decided from the Fleet's memory
 }
 
@@ -22,30 +23,53 @@ type appBindings struct {
 var missingFromAnswer = &callError{entry: EntryError{Code: CodeUpstreamError, Message: "missing from WeChat's answer"}}
 
 // queryBindings reads the bindings of appids (distinct) in chunks, at most Concurrency calls
-// at a time. It returns one state per appid and the outcome of every call, in chunk order
-// (nil = the call succeeded).
+// at a time. It returns one state per appid and the outcome of every call that was sent, in
+// chunk order (nil = the call succeeded).
 func (s *Service) queryBindings(ctx context.Context, appids []string, sourceType int) ([]appBindings, []*callError, error) {
 	states := make([]appBindings, len(appids))
 	cs := chunks(len(appids), s.opts.ChunkSize)
-	calls := make([]*callError, len(cs))
+	calls, sent := make([]*callError, len(cs)), make([]bool, len(cs))
+	q := s.newQuotaState(false)
 	err := s.parallel(len(cs), func(i int) {
 		lo, hi := cs[i][0], cs[i][1]
-		_, calls[i] = s.queryOne(ctx, appids[lo:hi], states[lo:hi], sourceType, false)
+		sent[i], calls[i] = s.queryOne(ctx, appids[lo:hi], states[lo:hi], sourceType, false, q)
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	return states, calls, nil
+	return states, attempted(calls, sent), nil
 }
+
+// getEnvID is the endpoint of the bindings queries.
+const getEnvID = "batchgetenvid"
 
 // queryOne reads the bindings of one chunk of appids into states (states[k] is ids[k]'s).
 // With deferOnDeadline (reconcile), a chunk too close to the deadline is not sent and its
-// appids are marked deferred. It reports whether the call was attempted and why it failed
-// (nil = it succeeded).
-func (s *Service) queryOne(ctx context.Context, ids []string, states []appBindings, sourceType int, deferOnDeadline bool) (bool, *callError) {
-	if deferOnDeadline && s.tooLate(ctx) {
+// appids are marked deferred. Once the API answered 45009 in the request, no chunk is sent:
+// a reconcile defers its appids (reason quota_exhausted), a bindings query reports them as
+// errors with code quota_exhausted. It reports whether the call was attempted and why it
+// failed (nil = it succeeded).
+func (s *Service) queryOne(ctx context.Context, ids []string, states []appBindings, sourceType int, deferOnDeadline bool, q *quotaState) (bool, *callError) {
+	defer func() {
+		if !deferOnDeadline || !q.isExhausted(getEnvID) {
+			return
+		}
+		for k := range states { // the refused call's appids, or those of a call not sent
+			if states[k].err.exhausted() {
+				states[k] = appBindings{deferred: true, reason: ReasonQuotaExhausted}
+			}
+		}
+	}()
+	switch {
+	case deferOnDeadline && s.tooLate(ctx):
 		for k := range states {
 			states[k].deferred = true
+		}
+		return false, nil
+	case q.isExhausted(getEnvID):
+		skipped := quotaSkipped(q, getEnvID)
+		for k := range states {
+			states[k].err = skipped
 		}
 		return false, nil
 	}
@@ -57,10 +81,13 @@ func (s *Service) queryOne(ctx context.Context, ids []string, states []appBindin
 		if err != nil {
 			ce = s.classify(ctx, err)
 		}
-		s.logCall(ctx, "batchgetenvid", "", len(ids), start, ce)
+		s.logCall(ctx, getEnvID, "", len(ids), start, ce)
 		if ce == nil {
 			s.applyBindings(resp, ids, states)
 			return true, nil
+		}
+		if ce.exhausted() {
+			q.exhaust(getEnvID, ce.retryAfter)
 		}
 	}
 	for k := range states {

@@ -4,15 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/envshare/envshare/pkg/wechat"
 )
 
 // callError is why one upstream call failed, as the entries of its chunk report it.
 type callError struct {
-	entry EntryError
-	api   *wechat.APIError // WeChat's errcode answer, when there was one
+	entry      EntryError
+	api        *wechat.APIError // WeChat's errcode answer, when there was one
+	retryAfter time.Time        // quota_exhausted: when WeChat resets the API's daily quota
 }
+
+// exhausted reports whether the call found the API's daily quota used up (45009).
+func (ce *callError) exhausted() bool { return ce != nil && ce.entry.Code == CodeQuotaExhausted }
 
 // notStarted is the failure of a call that was not sent because the context was done.
 var notStarted = &callError{entry: EntryError{Code: CodeDeadlineExceeded,
@@ -28,7 +33,14 @@ func (s *Service) classify(ctx context.Context, err error) *callError {
 		ce.entry = deadlineError(ctx.Err())
 		return ce
 	}
+	var quota *wechat.QuotaExhaustedError
 	switch wechat.Classify(err) {
+	case wechat.Exhausted:
+		errors.As(err, &quota)
+		ce.retryAfter = quota.RetryAfter
+		ce.entry = EntryError{Code: CodeQuotaExhausted, Message: s.upstreamText(fmt.Sprintf(
+			"WeChat's daily quota of %s is used up (errcode %d): no further call of it before %s",
+			quota.Endpoint, wechat.ErrcodeDailyQuota, quota.RetryAfter.Format(time.RFC3339)))}
 	case wechat.Unavailable:
 		ce.entry = EntryError{Code: CodeUpstreamUnavailable, Message: s.upstreamText(err.Error())}
 	case wechat.Stopped:
@@ -63,7 +75,7 @@ func (s *Service) wholeFailure(calls []*callError) *Error {
 			return nil
 		}
 	}
-	e := &Error{Code: first.entry.Code, Message: "every upstream call failed: " + first.entry.Message}
+	e := &Error{Code: first.entry.Code, Message: "every upstream call failed: " + first.entry.Message, RetryAfter: first.retryAfter}
 	if first.api != nil {
 		code := first.api.Code
 		e.WechatErrcode, e.WechatErrmsg = &code, s.upstreamText(first.api.Msg)

@@ -125,6 +125,9 @@ func decodeBody(body []byte, routeAction string) (Request, fieldState, problems)
 	if st.present["shard"] {
 		req.Shard = d.shard("shard", top["shard"])
 	}
+	if st.present["run"] {
+		req.Run, _ = d.str("run", top["run"])
+	}
 	if st.present["backfill"] {
 		req.Backfill = d.boolean("backfill", top["backfill"])
 	}
@@ -231,13 +234,21 @@ func (d *decoder) envList(path fieldPath, raw json.RawMessage) []wechat.EnvAppID
 
 // customers decodes [{"principal","envs","source_type"?}...].
 func (d *decoder) customers(path fieldPath, raw json.RawMessage) []Customer {
-	var elems []json.RawMessage
-	if err := json.Unmarshal(raw, &elems); err != nil {
+	// The elements are read one at a time, not copied all at once: a manifest's customers
+	// run to megabytes, and the instance's peak memory is set while it decodes them.
+	elems := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := elems.Token(); err != nil || tok != json.Delim('[') {
 		d.fail(path, `must be an array of {"principal", "envs", "source_type"?} objects`)
 		return nil
 	}
-	out := make([]Customer, len(elems))
-	for i, e := range elems {
+	out := []Customer{}
+	for i := 0; elems.More(); i++ {
+		var e json.RawMessage
+		if err := elems.Decode(&e); err != nil { // the body parsed whole already: cannot happen
+			d.fail(path, `must be an array of {"principal", "envs", "source_type"?} objects`)
+			return nil
+		}
+		out = append(out, Customer{})
 		p := path.index(i)
 		m, ok := d.object(p, e, "principal", "envs", "source_type")
 		if !ok {

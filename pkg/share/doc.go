@@ -39,14 +39,29 @@
 //
 // # Calls
 //
-// Share and unshare calls carry one env each (so that every confirmation link of
-// msg_info_list belongs to exactly one (env, appid)) and at most Options.ChunkSize appids;
-// bindings calls carry at most ChunkSize appids. At most Options.Concurrency calls are in
-// flight; the rate limit and retries live in the wechat client.
+// Share and unshare calls are packed: a call carries at most Options.ChunkSize appids, of as
+// many envs as fit, but never one appid twice (so that every confirmation link of
+// msg_info_list, which names an appid, belongs to exactly one (env, appid)); pairs whose
+// appids never repeat take ceil(pairs/ChunkSize) calls whatever the number of envs. Bindings
+// calls carry at most ChunkSize appids. At most Options.Concurrency calls are in flight; the
+// rate limit, the retries and the wait for the next minute after 45011 live in the wechat
+// client.
 //
 // A request fails as a whole (a returned *Error) only when no entry succeeded and every
 // upstream call failed with the same error code; otherwise the *Result reports each entry,
 // with ok false when any failed.
+//
+// # Daily quotas
+//
+// When an API answers 45009 (its daily quota is used up), the request makes no further call
+// of it: the refused call's pairs and those not yet sent are deferred with reason
+// quota_exhausted (bindings report them as errors with code quota_exhausted), a share or
+// unshare summary then counts them in deferred and ok is false, and a request of which
+// nothing succeeded fails with quota_exhausted and RetryAfter (the next 00:00 Asia/Shanghai).
+// Before its first write call of an API, a reconcile reads that API's quota (an Upstream that
+// is a QuotaReader) and makes at most remain minus Options.QuotaReserve write calls of it; the
+// rest is deferred with reason quota_reserve. Service.Quota reads the quotas of QuotaAPIs
+// (the quota view); every read goes to Options.OnQuota.
 //
 // # Answers
 //
@@ -66,6 +81,16 @@
 // pair with an appid. Envs the manifest does not name are never touched. With a context
 // deadline it stops starting calls Options.DeadlineMargin before it and reports what was not
 // attempted as deferred.
+//
+// # Fan-out
+//
+// With Options.FanOut, a reconcile of the configured manifest with more desired pairs than
+// Options.ShardPairs is not run: it is planned as shards of at most ShardPairs pairs each
+// (their count suits a ledger partitioned by 60), handed out as one message each,
+// {"action":"reconcile","shard":{"index":i,"count":n},"run":ID}, and answered with Run and
+// Shards. A shard message is an ordinary reconcile of its shard; one whose run was planned from
+// another manifest is refused (invalid_request naming the run), and the FanOut records what
+// each shard did (FanOut.Finish).
 //
 // # Customers and the Fleet
 //

@@ -1,8 +1,8 @@
 package share
 
 import (
-	"fmt"
 	"strings"
+	"time"
 )
 
 // Code is an error code of the contract: of a whole request (Error) or of one entry
@@ -21,6 +21,11 @@ const (
 	CodeUpstreamUnavailable Code = "upstream_unavailable"
 	CodeDeadlineExceeded    Code = "deadline_exceeded"
 	CodeInternal            Code = "internal"
+	// CodeQuotaExhausted: WeChat's daily quota of an API is used up (errcode 45009). A whole
+	// request fails with it (HTTP 429, with RetryAfter) when nothing succeeded; a bindings
+	// entry carries it; share and reconcile entries are deferred instead, with
+	// ReasonQuotaExhausted.
+	CodeQuotaExhausted Code = "quota_exhausted"
 )
 
 // Error is a request that could not be processed: invalid input, or a whole request that
@@ -31,13 +36,20 @@ type Error struct {
 	Details       []string `json:"details,omitempty"`
 	WechatErrcode *int     `json:"wechat_errcode,omitempty"`
 	WechatErrmsg  string   `json:"wechat_errmsg,omitempty"`
+	// RetryAfter is when the request may succeed again (quota_exhausted: the next 00:00
+	// Asia/Shanghai, when WeChat resets its daily quotas).
+	RetryAfter time.Time `json:"retry_after,omitzero"`
 }
 
 func (e *Error) Error() string {
+	msg := string(e.Code) + ": " + e.Message
 	if len(e.Details) > 0 {
-		return fmt.Sprintf("%s: %s: %s", e.Code, e.Message, strings.Join(e.Details, "; "))
+		msg += ": " + strings.Join(e.Details, "; ")
 	}
-	return string(e.Code) + ": " + e.Message
+	if !e.RetryAfter.IsZero() {
+		msg += "; retry after " + e.RetryAfter.Format(time.RFC3339)
+	}
+	return msg
 }
 
 // Transient reports whether retrying the whole action later may succeed: the platform's

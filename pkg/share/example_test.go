@@ -40,7 +40,7 @@ func ExampleService_Share() {
 	// wx7e57d0c0ffee1234 failed
 	// wx1a2b3c4d5e6f7081 pending_confirmation
 	// wx075cf85bf347b6df shared
-	// {Requested:3 Shared:1 PendingConfirmation:1 Failed:1}
+	// {Requested:3 Shared:1 PendingConfirmation:1 Failed:1 Deferred:0}
 }
 
 func ExampleService_Bindings() {
@@ -113,5 +113,5 @@ func ExampleResult_UnmarshalJSON() {
 	}
 	fmt.Printf("%+v %s\n", *res.Summary.(*share.UnshareSummary), res.Results[0].Status)
 	// Output:
-	// {Requested:1 Unshared:1 Failed:0} unshared
+	// {Requested:1 Unshared:1 Failed:0 Deferred:0} unshared
 }

@@ -71,7 +71,7 @@ func (f *fakeWeChat) ShareEnv(ctx context.Context, req *wechat.ShareEnvRequest) 
 	f.mu.Lock()
 	f.shares = append(f.shares, cloneShare(req))
 	f.mu.Unlock()
-	if err := f.failure("batchshareenv", req.Data[0].Env); err != nil {
+	if err := f.failure("batchshareenv", req.Data); err != nil {
 		return nil, err
 	}
 	resp := &wechat.ShareEnvResponse{}
@@ -97,7 +97,7 @@ func (f *fakeWeChat) UnshareEnv(ctx context.Context, req *wechat.ShareEnvRequest
 	f.mu.Lock()
 	f.unshare = append(f.unshare, cloneShare(req))
 	f.mu.Unlock()
-	if err := f.failure("batchunshareenv", req.Data[0].Env); err != nil {
+	if err := f.failure("batchunshareenv", req.Data); err != nil {
 		return nil, err
 	}
 	resp := &wechat.UnshareEnvResponse{}
@@ -122,7 +122,7 @@ func (f *fakeWeChat) GetEnvID(ctx context.Context, req *wechat.GetEnvIDRequest) 
 	f.mu.Lock()
 	f.gets = append(f.gets, wechat.GetEnvIDRequest{AppIDs: slices.Clone(req.AppIDs), SourceType: req.SourceType})
 	f.mu.Unlock()
-	if err := f.failure("batchgetenvid", ""); err != nil {
+	if err := f.failure("batchgetenvid", []wechat.EnvAppIDs{{}}); err != nil {
 		return nil, err
 	}
 	resp := &wechat.GetEnvIDResponse{}
@@ -141,11 +141,37 @@ func (f *fakeWeChat) GetEnvID(ctx context.Context, req *wechat.GetEnvIDRequest) 
 	return resp, nil
 }
 
-func (f *fakeWeChat) failure(endpoint, env string) error {
+// failure asks fail about each env of a call (a packed call carries several): the first
+// error fails the call.
+func (f *fakeWeChat) failure(endpoint string, data []wechat.EnvAppIDs) error {
 	if f.fail == nil {
 		return nil
 	}
-	return f.fail(endpoint, env)
+	for _, d := range data {
+		if err := f.fail(endpoint, d.Env); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkPacked fails t unless every call carries at most size appids, none of them twice.
+func checkPacked(t *testing.T, calls []wechat.ShareEnvRequest, size int) {
+	t.Helper()
+	for _, c := range calls {
+		seen := map[string]bool{}
+		for _, d := range c.Data {
+			for _, a := range d.AppIDs {
+				if seen[a] {
+					t.Fatalf("call %+v carries %s twice: its link would name two pairs", c, a)
+				}
+				seen[a] = true
+			}
+		}
+		if len(seen) > size {
+			t.Fatalf("call %+v carries %d appids, more than %d", c, len(seen), size)
+		}
+	}
 }
 
 func (f *fakeWeChat) envError(env, appid, msg string) wechat.EnvError {

@@ -3,6 +3,7 @@ package share
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -221,8 +222,10 @@ func TestReconcileByCustomer(t *testing.T) {
 		}
 	}
 	for _, s := range f.shares {
-		if wantType := map[string]int{"cust-a": 1, "cust-g": 2, "cust-g2": 2}[s.Data[0].Env]; s.SourceType != wantType {
-			t.Errorf("share of %s with source_type %d", s.Data[0].Env, s.SourceType)
+		for _, d := range s.Data {
+			if wantType := map[string]int{"cust-a": 1, "cust-g": 2, "cust-g2": 2}[d.Env]; s.SourceType != wantType {
+				t.Errorf("share of %s with source_type %d", d.Env, s.SourceType)
+			}
 		}
 	}
 	// What became of each pair is remembered: the bound pair with confirmed_at, the link.
@@ -440,5 +443,32 @@ func TestTheManifestErrorAnswersOnlyAReconcileThatNeedsIt(t *testing.T) {
 	}
 	if _, err := svc.Share(t.Context(), "e", []string{a0}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A manifest may name 250,000 customers' envs (50,000 customers of 5 envs each, the fleet of
+// the fan-out benchmark); one env more is refused, naming customers.
+func TestManifestCustomerEnvsLimit(t *testing.T) {
+	body := func(customers int) []byte {
+		var b strings.Builder
+		b.WriteString(`{"customers":[`)
+		for c := range customers {
+			if c > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"principal":"Customer %d","envs":["c%06d-e0","c%06d-e1","c%06d-e2","c%06d-e3","c%06d-e4"]}`, c, c, c, c, c, c)
+		}
+		b.WriteString(`]}`)
+		return []byte(b.String())
+	}
+	if _, err := Decode(body(MaxCustomerEnvs/5), ActionReconcile); err != nil {
+		t.Fatalf("%d envs: %v", MaxCustomerEnvs, err)
+	}
+	_, err := Decode(body(MaxCustomerEnvs/5+1), ActionReconcile)
+	var e *Error
+	if !errors.As(err, &e) || !slices.ContainsFunc(e.Details, func(d string) bool {
+		return strings.HasPrefix(d, "customers: 50001 customers with 250005 envs exceed the maximum")
+	}) {
+		t.Fatalf("one customer of 5 envs more: %v", err)
 	}
 }

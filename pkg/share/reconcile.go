@@ -83,9 +83,22 @@ func (s *Service) reconcile(ctx context.Context, body *Request) (*Result, error)
 	if err := s.needsFleet(m); err != nil {
 		return nil, err
 	}
+	if body.Run != "" {
+		if err := s.checkRun(ctx, body); err != nil {
+			return nil, err
+		}
+	}
 	var backfill *BackfillSummary
 	if m.Backfill != nil && *m.Backfill {
 		backfill = s.backfill(ctx)
+	}
+	if s.planning(body) {
+		if res, err := s.plan(ctx, m, body); res != nil || err != nil {
+			if res != nil {
+				res.Backfill = backfill
+			}
+			return res, err
+		}
 	}
 	groups, err := s.desired(ctx, m)
 	if err != nil {
@@ -93,9 +106,11 @@ func (s *Service) reconcile(ctx context.Context, body *Request) (*Result, error)
 	}
 	runs := make([]*reconcileRun, len(groups))
 	var calls []*callError
+	dryRun := m.DryRun != nil && *m.DryRun
+	q := s.newQuotaState(!dryRun) // one budget of write calls for every pass
 	for i, g := range groups {
-		r := &reconcileRun{s: s, ctx: ctx, sourceType: g.sourceType, fleet: s.opts.Fleet,
-			dryRun: m.DryRun != nil && *m.DryRun, prune: m.Prune != nil && *m.Prune}
+		r := &reconcileRun{s: s, ctx: ctx, sourceType: g.sourceType, fleet: s.opts.Fleet, quota: q,
+			dryRun: dryRun, prune: m.Prune != nil && *m.Prune}
 		if r.fleet != nil {
 			r.now = r.fleet.Now()
 		}
@@ -116,6 +131,10 @@ func (s *Service) reconcile(ctx context.Context, body *Request) (*Result, error)
 	res.Backfill = backfill
 	if backfill != nil && backfill.Error != nil {
 		res.OK = false
+	}
+	if body.Run != "" {
+		res.Run = body.Run
+		s.finishShard(ctx, body, res.Summary.(*ReconcileSummary))
 	}
 	return res, nil
 }
@@ -175,8 +194,8 @@ type group struct {
 // desired lists the desired pairs by source_type, in manifest order: the explicit envs (of
 // the manifest's source_type), then each customer's envs with the appids of every authorizer
 // of the shard that the Fleet knows of its principal and may be shared with (Authorizer
-// CanShare). A customer's env without such an authorizer is listed with no appid: it is still
-// a managed env, for prune.
+// CanShare). With prune, a customer's env without such an authorizer is listed with no appid:
+// it is still a managed env.
 func (s *Service) desired(ctx context.Context, m *Request) ([]group, error) {
 	base := s.sourceType(m)
 	var groups []group
@@ -213,7 +232,11 @@ func (s *Service) desired(ctx context.Context, m *Request) ([]group, error) {
 		return nil, s.fleetFailure(ctx, err)
 	}
 	pairs := pairCount(m.Envs, MaxManifestPairs)
+	prune := m.Prune != nil && *m.Prune
 	for i, c := range m.Customers {
+		if len(appids[i]) == 0 && !prune { // nothing desired of it here: a shard of a large fleet holds few customers
+			continue
+		}
 		st := base
 		if c.SourceType != nil {
 			st = *c.SourceType
@@ -240,8 +263,10 @@ type reconcileRun struct {
 	sourceType int
 	dryRun     bool
 	prune      bool
-	fleet      Fleet     // nil: no memory of the fleet
-	now        time.Time // when the run started on the Fleet's clock, for RelinkAfter
+	fleet      Fleet       // nil: no memory of the fleet
+	now        time.Time   // when the run started on the Fleet's clock, for RelinkAfter
+	quota      *quotaState // the request's: APIs exhausted, budgets of write calls
+	shares     *packer     // the missing pairs known so far, packed into share calls
 
 	managed  map[string]int32 // the envs the manifest names → their index in plans
 	plans    []*envPlan       // per managed env
@@ -331,6 +356,7 @@ func (r *reconcileRun) plan(lists []wechat.EnvAppIDs, shard *Shard) {
 		r.extras = make([][]Outcome, len(r.queries))
 	}
 	r.remaining = len(r.queries)
+	r.shares = newPacker(r.out, size)
 }
 
 // indexByApp groups the pairs by appid (a counting sort of app, each pair's appid number), so
@@ -399,13 +425,14 @@ func (r *reconcileRun) query(ids []string, states []appBindings) (bool, *callErr
 			}
 		}()
 	}
-	return r.s.queryOne(r.ctx, sendIDs, sendStates, r.sourceType, true)
+	return r.s.queryOne(r.ctx, sendIDs, sendStates, r.sourceType, true, r.quota)
 }
 
 // queryEnded decides the pairs of the query's appids from their bindings (states) and what
-// the Fleet remembers of them (mem), queues the shares of every env that no longer waits for
-// a query and, after the last query, the unshares of prune. It returns the pairs seen bound
-// that the Fleet does not remember as shared yet.
+// the Fleet remembers of them (mem), hands the missing pairs of every env that no longer waits
+// for a query to the packer and queues the share calls it can fill; after the last query, it
+// queues the calls of the pairs left and the unshares of prune. It returns the pairs seen
+// bound that the Fleet does not remember as shared yet.
 func (r *reconcileRun) queryEnded(q *workQueue, query int, states []appBindings, mem *memory) []Outcome {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -420,16 +447,27 @@ func (r *reconcileRun) queryEnded(q *workQueue, query int, states []appBindings,
 	for _, plan := range r.waiters[query] {
 		if plan.waiting--; plan.waiting == 0 {
 			slices.Sort(plan.toShare) // manifest order, whichever query ended first
-			r.queueWrites(q, ActionShare, r.out, plan.toShare)
+			r.shares.add(plan.toShare)
 			plan.toShare = nil
 		}
 	}
-	if r.remaining--; r.remaining == 0 && r.prune {
-		r.pruned = slices.Concat(r.extras...)
-		r.extras = nil
-		r.queueWrites(q, ActionUnshare, r.pruned, allIndices(len(r.pruned)))
+	r.queueWrites(q, ActionShare, r.out, r.shares.full())
+	if r.remaining--; r.remaining == 0 {
+		r.queueWrites(q, ActionShare, r.out, r.shares.rest())
+		if r.prune {
+			r.pruned = slices.Concat(r.extras...)
+			r.extras = nil
+			r.queueWrites(q, ActionUnshare, r.pruned, planCalls(r.pruned, r.s.opts.ChunkSize))
+		}
 	}
 	return seen
+}
+
+// planCalls packs every pair of out into write calls.
+func planCalls(out []Outcome, size int) [][]int {
+	p := newPacker(out, size)
+	p.add(allIndices(len(out)))
+	return append(p.full(), p.rest()...)
 }
 
 // decide sets the status of appid k's desired pairs from its bindings b and the Fleet's memory
@@ -443,7 +481,7 @@ func (r *reconcileRun) decide(k int, b *appBindings, mem *memory, seen []Outcome
 		switch {
 		case o.Status != "": // decided by recall: a permanent failure
 		case b.deferred:
-			o.Status = StatusDeferred
+			o.Status, o.Reason = StatusDeferred, b.reason
 		case b.err != nil:
 			e := b.err.entry
 			o.Status, o.Error = StatusFailed, &e
@@ -504,14 +542,15 @@ func (r *reconcileRun) wants(k int, env string) bool {
 	return false
 }
 
-// queueWrites queues the write calls for out[idx], unless this is a dry run.
-func (r *reconcileRun) queueWrites(q *workQueue, action string, out []Outcome, idx []int) {
-	if r.dryRun || len(idx) == 0 {
+// queueWrites queues the write calls (each a list of indices in out), unless this is a dry
+// run.
+func (r *reconcileRun) queueWrites(q *workQueue, action string, out []Outcome, calls [][]int) {
+	if r.dryRun {
 		return
 	}
-	for _, job := range planWrites(action, out, idx, r.s.opts.ChunkSize) {
+	for _, job := range jobsOf(action, out, calls) {
 		q.add(func() {
-			r.s.writeOne(r.ctx, job, r.sourceType, true)
+			r.s.writeOne(r.ctx, job, r.sourceType, true, r.quota)
 			r.remember(job.outcomes())
 		})
 	}

@@ -20,7 +20,8 @@ const (
 	MaxAppIDs        = 10_000  // distinct appids per bindings request
 	MaxManifestPairs = 200_000 // distinct (env, appid) pairs per reconcile manifest
 	MaxShards        = 10_000  // largest shard.count
-	MaxCustomers     = 100_000 // customers per manifest, and envs of all customers together
+	MaxCustomers     = 100_000 // customers per manifest
+	MaxCustomerEnvs  = 250_000 // envs of all customers together: 50,000 customers of 5 envs each
 	MaxPrincipalLen  = 256     // bytes of a customer's principal
 )
 
@@ -46,6 +47,9 @@ type Request struct {
 	Prune      *bool              `json:"prune,omitempty"`
 	DryRun     *bool              `json:"dry_run,omitempty"`
 	Shard      *Shard             `json:"shard,omitempty"`
+	// Run names the planned run a shard message belongs to (FanOut): set by the Service in
+	// the messages it hands out, never by hand.
+	Run string `json:"run,omitempty"`
 	// Customers are the platform's customers (reconcile): each one's envs are desired for every
 	// authorizer the Fleet knows of that customer's principal.
 	Customers []Customer `json:"customers,omitempty"`

@@ -21,17 +21,36 @@ const (
 	StatusWouldUnshare        Status = "would_unshare"
 )
 
+// Reason says why an entry was deferred: not attempted in this request, the next one picks it
+// up. A deferral because the invocation's deadline came too close has none.
+type Reason string
+
+// Reasons of a deferral.
+const (
+	// ReasonQuotaExhausted: WeChat's daily quota of the API is used up (45009): no further call
+	// of it was made in this request. It resets at the next 00:00 Asia/Shanghai.
+	ReasonQuotaExhausted Reason = "quota_exhausted"
+	// ReasonQuotaReserve: a reconcile made as many write calls as the API's remaining quota
+	// allows while keeping Options.QuotaReserve for onboarding.
+	ReasonQuotaReserve Reason = "quota_reserve"
+)
+
 // Result is the answer of a processed request. encoding/json encodes it as it is: share,
 // unshare and reconcile results always carry "results", bindings results "bindings" and
 // "errors" ([] when empty: the builders of each action set them, and omitzero leaves out only
 // the nil slices of the other actions). It decodes back (UnmarshalJSON), so a client of a
 // deployed envshare reads its answers into this type.
 type Result struct {
-	OK         bool    `json:"ok"`
-	Action     string  `json:"action"`
-	SourceType int     `json:"source_type"`
-	DryRun     bool    `json:"dry_run,omitempty"`
-	Summary    Summary `json:"summary,omitempty"`
+	OK         bool   `json:"ok"`
+	Action     string `json:"action"`
+	SourceType int    `json:"source_type"`
+	DryRun     bool   `json:"dry_run,omitempty"`
+	// Run names the planned run of a shard's reconcile; with Shards, it answers a reconcile too
+	// large for one invocation: planned as Shards shards of run Run, handed to Options.FanOut
+	// (no Summary, no Results then).
+	Run     string  `json:"run,omitempty"`
+	Shards  int     `json:"shards,omitempty"`
+	Summary Summary `json:"summary,omitempty"`
 	// Results lists the entries attention-first, at most Options.MaxResults of them.
 	Results []Outcome `json:"results,omitzero"`
 	// ResultsOmitted counts the entries left out of Results (each written to the log).
@@ -48,6 +67,7 @@ type Outcome struct {
 	Env        string `json:"env"`
 	AppID      string `json:"appid"`
 	Status     Status `json:"status"`
+	Reason     Reason `json:"reason,omitempty"` // why a deferred entry was deferred
 	ConfirmURL string `json:"confirm_url,omitempty"`
 	// ConfirmPage is the page that shows ConfirmURL as a QR code (Options.ConfirmPage).
 	ConfirmPage string `json:"confirm_page,omitempty"`
@@ -78,19 +98,22 @@ type BindingError struct {
 // *UnshareSummary or *ReconcileSummary.
 type Summary interface{ isSummary() }
 
-// ShareSummary counts a share's outcomes.
+// ShareSummary counts a share's outcomes. Deferred (WeChat's daily quota was used up) is left
+// out when no entry was deferred.
 type ShareSummary struct {
 	Requested           int `json:"requested"`
 	Shared              int `json:"shared"`
 	PendingConfirmation int `json:"pending_confirmation"`
 	Failed              int `json:"failed"`
+	Deferred            int `json:"deferred,omitempty"`
 }
 
-// UnshareSummary counts an unshare's outcomes.
+// UnshareSummary counts an unshare's outcomes; Deferred as in ShareSummary.
 type UnshareSummary struct {
 	Requested int `json:"requested"`
 	Unshared  int `json:"unshared"`
 	Failed    int `json:"failed"`
+	Deferred  int `json:"deferred,omitempty"`
 }
 
 // ReconcileSummary counts a reconcile's outcomes: Desired (the distinct manifest pairs of the

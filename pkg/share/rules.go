@@ -7,7 +7,7 @@ import (
 )
 
 // topFields lists every body field in the order problems are reported.
-var topFields = []string{"action", "data", "env", "appids", "source_type", "envs", "customers", "prune", "dry_run", "shard", "backfill"}
+var topFields = []string{"action", "data", "env", "appids", "source_type", "envs", "customers", "prune", "dry_run", "shard", "run", "backfill"}
 
 // allowed says which fields each action takes ("action" is allowed everywhere).
 var allowed = map[string]map[string]bool{
@@ -15,7 +15,7 @@ var allowed = map[string]map[string]bool{
 	ActionUnshare:  {"action": true, "data": true, "env": true, "appids": true, "source_type": true},
 	ActionBindings: {"action": true, "appids": true, "source_type": true},
 	ActionReconcile: {"action": true, "source_type": true, "envs": true, "customers": true, "prune": true, "dry_run": true,
-		"shard": true, "backfill": true},
+		"shard": true, "run": true, "backfill": true},
 }
 
 // validate applies the rules to a decoded request: action, fields allowed for it, required
@@ -87,6 +87,9 @@ func validate(r *Request, st fieldState) problems {
 		if r.Shard != nil && !st.bad["shard"] {
 			checkShard(&p, st, r.Shard)
 		}
+		if st.present["run"] && !st.bad["run"] {
+			checkRunField(&p, st, r)
+		}
 	}
 	return p
 }
@@ -147,8 +150,11 @@ func checkCustomers(p *problems, st fieldState, list []Customer) {
 		p.add("customers", "must not be empty")
 		return
 	}
-	principals := make(map[string]fieldPath, len(list))
-	owners := make(map[string]fieldPath) // env → where it was first listed
+	// Where each principal and env was first listed, as indices (customer, env): paths are
+	// made only for a problem, since a manifest may list 250,000 envs.
+	principals := make(map[string]int, len(list))
+	type at struct{ customer, env int32 }
+	owners := make(map[string]at)
 	envs := 0
 	for i, c := range list {
 		ip := fieldPath("customers").index(i)
@@ -161,10 +167,13 @@ func checkCustomers(p *problems, st fieldState, list []Customer) {
 				p.add(pp, "required (the customer's principal_name, as WeChat reports it)")
 			case len(c.Principal) > MaxPrincipalLen:
 				p.add(pp, "longer than %d bytes", MaxPrincipalLen)
-			case principals[c.Principal] != "":
-				p.add(pp, "%s is also %s: a principal is one customer", quote(c.Principal), principals[c.Principal])
 			default:
-				principals[c.Principal] = pp
+				if first, seen := principals[c.Principal]; seen {
+					p.add(pp, "%s is also %s: a principal is one customer", quote(c.Principal),
+						fieldPath("customers").index(first).field("principal"))
+				} else {
+					principals[c.Principal] = i
+				}
 			}
 		}
 		if c.SourceType != nil && *c.SourceType < 0 {
@@ -182,18 +191,42 @@ func checkCustomers(p *problems, st fieldState, list []Customer) {
 			}
 			switch first, seen := owners[env]; {
 			case !seen:
-				owners[env] = ep.index(k)
-			case !strings.HasPrefix(string(first), string(ip)+"."):
-				p.add(ep.index(k), "%s is also %s: an env belongs to one customer (one legal entity)", quote(env), first)
+				owners[env] = at{int32(i), int32(k)}
+			case int(first.customer) != i:
+				p.add(ep.index(k), "%s is also %s: an env belongs to one customer (one legal entity)", quote(env),
+					fieldPath("customers").index(int(first.customer)).field("envs").index(int(first.env)))
 			}
 		}
 	}
-	if len(list) > MaxCustomers || envs > MaxCustomers {
-		p.add("customers", "%d customers with %d envs exceed the maximum of %d of each per manifest", len(list), envs, MaxCustomers)
+	if len(list) > MaxCustomers || envs > MaxCustomerEnvs {
+		p.add("customers", "%d customers with %d envs exceed the maximum of %d customers and %d envs per manifest",
+			len(list), envs, MaxCustomers, MaxCustomerEnvs)
 	}
 }
 
 // checkEnvIDs reports what is wrong with a list of env ids at path.
 func checkEnvIDs(p *problems, st fieldState, path fieldPath, envs []string) {
 	checkList(p, st, path, envs, func(ip fieldPath, env string) { checkEnv(p, ip, env) })
+}
+
+// maxRunID bounds a run id (a shard message's run).
+const maxRunID = 64
+
+// checkRunField checks a shard message's run: an id of letters, digits and hyphens, with a
+// shard, of the configured manifest (no envs, customers or backfill of its own).
+func checkRunField(p *problems, st fieldState, r *Request) {
+	valid := r.Run != "" && len(r.Run) <= maxRunID && !strings.ContainsFunc(r.Run, func(c rune) bool {
+		return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-')
+	})
+	if !valid {
+		p.add("run", "must be a run id (1 to %d letters, digits and hyphens), as a planned reconcile's shard messages carry it", maxRunID)
+	}
+	if !st.present["shard"] {
+		p.add("run", "needs shard: a run's message reconciles one shard of it")
+	}
+	for _, f := range []string{"envs", "customers", "backfill"} {
+		if st.present[f] {
+			p.add(fieldPath(f), "not allowed with run: a run's shards reconcile the configured manifest")
+		}
+	}
 }

@@ -57,6 +57,20 @@ type Options struct {
 	// RelinkAfter is how long a link may wait for its administrator before a reconcile shares
 	// the pair again (DefaultRelinkAfter).
 	RelinkAfter time.Duration
+	// QuotaReserve is how much of each write API's daily quota a reconcile leaves unused, for
+	// onboarding (nil: DefaultReserve, 10%). Before its first write call of an API, a
+	// reconcile reads the API's quota (an Upstream that is a QuotaReader) and makes at most
+	// remain minus the reserve write calls; the rest is deferred with ReasonQuotaReserve.
+	QuotaReserve *Reserve
+	// OnQuota, when set, receives every quota read (the quota view's, a reconcile's budget's):
+	// the function publishes it as a metric.
+	OnQuota func(ctx context.Context, q APIQuota)
+	// FanOut, when set, hands a reconcile of the configured Manifest with more than ShardPairs
+	// desired pairs out as shards (see FanOut); nil: every reconcile runs whole.
+	FanOut FanOut
+	// ShardPairs is the most desired pairs one reconcile runs itself when there is a FanOut
+	// (DefaultShardPairs), and the most pairs a planned shard holds.
+	ShardPairs int
 }
 
 // Defaults of Options.
@@ -70,9 +84,10 @@ const (
 // Service carries out share, unshare, bindings and reconcile requests. It is safe for
 // concurrent use and holds no per-request state. Create it once per instance.
 type Service struct {
-	up   Upstream
-	opts Options
-	log  *slog.Logger
+	up     Upstream
+	opts   Options
+	log    *slog.Logger
+	digest string // ManifestDigest of Options.Manifest: runs planned from it carry it
 }
 
 // New returns a Service calling up, with opts' zero values replaced by the defaults.
@@ -98,6 +113,12 @@ func New(up Upstream, opts Options) *Service {
 	if opts.RelinkAfter <= 0 {
 		opts.RelinkAfter = DefaultRelinkAfter
 	}
+	if opts.QuotaReserve == nil {
+		opts.QuotaReserve = &DefaultReserve
+	}
+	if opts.ShardPairs <= 0 {
+		opts.ShardPairs = DefaultShardPairs
+	}
 	if opts.Redact == nil {
 		opts.Redact = (*redact.Set)(nil).String // a nil Set masks access_token values only
 	}
@@ -105,7 +126,11 @@ func New(up Upstream, opts Options) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler) // a library is quiet unless asked
 	}
-	return &Service{up: up, opts: opts, log: log}
+	s := &Service{up: up, opts: opts, log: log}
+	if opts.Manifest != nil {
+		s.digest = ManifestDigest(opts.Manifest)
+	}
+	return s
 }
 
 // Share shares env with appids (source_type: Options.SourceType).
@@ -179,6 +204,11 @@ func (s *Service) Do(ctx context.Context, req Request) (*Result, error) {
 		s.log.InfoContext(ctx, "action failed", "action", req.Action, "code", e.Code, "message", e.Message,
 			"duration_ms", time.Since(start).Milliseconds())
 		return nil, e
+	}
+	if res.Shards > 0 { // planned as shards: nothing was done here yet
+		s.log.InfoContext(ctx, "action done", "action", res.Action, "ok", res.OK, "run", res.Run, "shards", res.Shards,
+			"duration_ms", time.Since(start).Milliseconds())
+		return res, nil
 	}
 	if req.Action == ActionShare || req.Action == ActionReconcile {
 		res.Notification = s.notify(ctx, req.Action, res.Results) // makes its pages batch by batch

@@ -139,7 +139,7 @@ func TestShareChunksEachEnv(t *testing.T) {
 	})
 }
 
-func TestShareSendsOneEnvPerCallAndCollapsesDuplicates(t *testing.T) {
+func TestSharePacksEnvsAndCollapsesDuplicates(t *testing.T) {
 	f := newFake()
 	s := newService(t, f, Options{SourceType: 3})
 	res, err := s.Do(t.Context(), shareReq("share",
@@ -161,17 +161,15 @@ func TestShareSendsOneEnvPerCallAndCollapsesDuplicates(t *testing.T) {
 	if counts(res.Summary)["requested"] != 4 {
 		t.Fatalf("summary %v", res.Summary)
 	}
+	// a1 is under a and b: two calls, the fewest that never carry an appid twice.
+	checkPacked(t, f.shares, DefaultChunkSize)
+	if len(f.shares) != 2 {
+		t.Fatalf("calls %+v, want 2", f.shares)
+	}
 	for _, c := range f.shares {
-		if len(c.Data) != 1 || c.SourceType != 3 {
-			t.Fatalf("call %+v: want one env and source_type 3", c)
+		if c.SourceType != 3 {
+			t.Fatalf("call %+v: want source_type 3", c)
 		}
-	}
-	byEnv := map[string][]string{}
-	for _, c := range f.shares {
-		byEnv[c.Data[0].Env] = c.Data[0].AppIDs
-	}
-	if len(f.shares) != 2 || !reflect.DeepEqual(byEnv, map[string][]string{"a": {a0, a1, a2}, "b": {a1}}) {
-		t.Fatalf("calls %+v", f.shares)
 	}
 }
 
@@ -270,16 +268,16 @@ func TestChunkErrorsAreMappedToEntryCodes(t *testing.T) {
 				return nil
 			}
 			s := newService(t, f, Options{ChunkSize: 2})
-			res, err := s.Do(t.Context(), shareReq("share",
-				wechat.EnvAppIDs{Env: "ok", AppIDs: []string{a0}},
-				wechat.EnvAppIDs{Env: "bad", AppIDs: []string{a0, a1, a2}}))
+			res, err := s.Do(t.Context(), shareReq("share", // two calls: bad's two appids, then ok's
+				wechat.EnvAppIDs{Env: "bad", AppIDs: []string{a0, a1}},
+				wechat.EnvAppIDs{Env: "ok", AppIDs: []string{a2, appid(3)}}))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.OK || counts(res.Summary)[StatusFailed] != 3 || counts(res.Summary)[StatusShared] != 1 {
+			if res.OK || counts(res.Summary)[StatusFailed] != 2 || counts(res.Summary)[StatusShared] != 2 {
 				t.Fatalf("summary %v", res.Summary)
 			}
-			for _, o := range res.Results[:3] { // the failed ones come first
+			for _, o := range res.Results[:2] { // the failed ones come first
 				if o.Error == nil || o.Error.Code != tt.code || !strings.Contains(o.Error.Message, tt.msg) {
 					t.Fatalf("outcome %+v, want code %s with %q", o, tt.code, tt.msg)
 				}

@@ -7,69 +7,143 @@ import (
 	"github.com/envshare/envshare/pkg/wechat"
 )
 
-// writeJob is one batchshareenv or batchunshareenv call: one env, at most ChunkSize appids.
-// Its entries are out[idx[0]], out[idx[1]], ...; the call writes their status.
+// writeJob is one batchshareenv or batchunshareenv call: at most ChunkSize appids, of one or
+// more envs, never one appid twice (packer). Its entries are out[idx[0]], out[idx[1]], ...; the
+// call writes their status.
 type writeJob struct {
 	action string // ActionShare or ActionUnshare
-	env    string
 	out    []Outcome
 	idx    []int
 }
 
-// planWrites groups out[indices] by env, in order of first appearance, and chunks each env's
-// appids into calls of at most size.
-func planWrites(action string, out []Outcome, indices []int, size int) []writeJob {
-	byEnv := make(map[string][]int)
-	var envs []string
-	for _, i := range indices {
-		env := out[i].Env
-		if _, seen := byEnv[env]; !seen {
-			envs = append(envs, env)
+// packer groups the pairs to write into calls, as few as the rule allows: at most size appids
+// a call, of any number of envs, but never one appid twice in a call, so that each link of
+// msg_info_list (which names an appid, not an env) belongs to exactly one pair. Pairs are
+// added as they become known (add); full hands out every call that can be filled already,
+// rest the calls of what is left at the end.
+type packer struct {
+	size    int
+	out     []Outcome
+	queue   []string         // appids with pairs waiting, oldest first
+	waiting map[string][]int // appid → its waiting pairs (indices in out), oldest first
+}
+
+func newPacker(out []Outcome, size int) *packer {
+	return &packer{size: size, out: out, waiting: map[string][]int{}}
+}
+
+// add queues the pairs out[idx].
+func (p *packer) add(idx []int) {
+	for _, i := range idx {
+		a := p.out[i].AppID
+		if _, ok := p.waiting[a]; !ok {
+			p.queue = append(p.queue, a)
 		}
-		byEnv[env] = append(byEnv[env], i)
+		p.waiting[a] = append(p.waiting[a], i)
 	}
-	var jobs []writeJob
-	for _, env := range envs {
-		idx := byEnv[env]
-		for _, c := range chunks(len(idx), size) {
-			jobs = append(jobs, writeJob{action: action, env: env, out: out, idx: idx[c[0]:c[1]]})
+}
+
+// full takes the calls that can be filled now: one pair of each of the size appids that have
+// waited longest, as long as size appids wait. An appid with more pairs keeps its place, so
+// that it is not left with several pairs (several calls) at the end.
+func (p *packer) full() [][]int {
+	var calls [][]int
+	for len(p.queue) >= p.size {
+		call := make([]int, 0, p.size)
+		head := p.queue[:p.size]
+		keep := 0
+		for _, a := range head {
+			list := p.waiting[a]
+			call = append(call, list[0])
+			if len(list) == 1 {
+				delete(p.waiting, a)
+			} else {
+				p.waiting[a] = list[1:]
+				head[keep] = a
+				keep++
+			}
 		}
+		copy(p.queue[p.size-keep:p.size], head[:keep])
+		p.queue = p.queue[p.size-keep:]
+		calls = append(calls, call)
+	}
+	return calls
+}
+
+// rest takes the calls of every pair still waiting, as few as possible: with no appid twice,
+// consecutive chunks of size; else max(ceil(n/size), most pairs of one appid) calls, pair j of
+// the pairs listed appid by appid going to call j modulo that number, so that the pairs of an
+// appid land in different calls.
+func (p *packer) rest() [][]int {
+	var pairs []int
+	most := 0
+	for _, a := range p.queue {
+		pairs = append(pairs, p.waiting[a]...)
+		most = max(most, len(p.waiting[a]))
+	}
+	p.queue, p.waiting = nil, map[string][]int{}
+	if len(pairs) == 0 {
+		return nil
+	}
+	n := max((len(pairs)+p.size-1)/p.size, most)
+	if most == 1 {
+		var calls [][]int
+		for _, c := range chunks(len(pairs), p.size) {
+			calls = append(calls, pairs[c[0]:c[1]])
+		}
+		return calls
+	}
+	calls := make([][]int, n)
+	for j, i := range pairs {
+		calls[j%n] = append(calls[j%n], i)
+	}
+	return calls
+}
+
+// jobsOf makes the write jobs of calls (each a list of indices in out).
+func jobsOf(action string, out []Outcome, calls [][]int) []writeJob {
+	jobs := make([]writeJob, len(calls))
+	for i, idx := range calls {
+		jobs[i] = writeJob{action: action, out: out, idx: idx}
 	}
 	return jobs
 }
 
 // writeOne runs one write job. With deferOnDeadline (reconcile), a job too close to the
-// deadline is not sent and leaves its entries deferred. It reports whether the call was
-// attempted and why it failed (nil = it succeeded). A call not sent because the context
-// ended fails its entries with deadline_exceeded.
-func (s *Service) writeOne(ctx context.Context, job writeJob, sourceType int, deferOnDeadline bool) (bool, *callError) {
+// deadline is not sent and leaves its entries deferred. A job whose API answered 45009 earlier
+// in the request (or, in a reconcile, whose budget of write calls is spent) is not sent: its
+// entries are deferred with the reason. It reports whether the call was attempted and why it
+// failed (nil = it succeeded). A call not sent because the context ended fails its entries
+// with deadline_exceeded.
+func (s *Service) writeOne(ctx context.Context, job writeJob, sourceType int, deferOnDeadline bool, q *quotaState) (bool, *callError) {
 	if deferOnDeadline && s.tooLate(ctx) {
-		job.setAll(StatusDeferred, nil)
+		job.setDeferred("")
 		return false, nil
 	}
 	if ctx.Err() != nil {
 		job.setAll(StatusFailed, notStarted)
 		return true, notStarted
 	}
-	return true, s.send(ctx, job, sourceType)
+	if reason := q.take(ctx, endpointOf(job.action)); reason != "" {
+		job.setDeferred(reason)
+		return false, nil
+	}
+	return true, s.send(ctx, job, sourceType, q)
 }
 
-// send makes one write call and records its entries' outcomes.
-func (s *Service) send(ctx context.Context, job writeJob, sourceType int) *callError {
-	appids := make([]string, len(job.idx))
-	for k, i := range job.idx {
-		appids[k] = job.out[i].AppID
-	}
-	req := &wechat.ShareEnvRequest{Data: []wechat.EnvAppIDs{{Env: job.env, AppIDs: appids}}, SourceType: sourceType}
+// send makes one write call and records its entries' outcomes. A call that found the API's
+// daily quota used up (45009) defers its entries, and the request makes no further call of
+// the API.
+func (s *Service) send(ctx context.Context, job writeJob, sourceType int, q *quotaState) *callError {
+	req := &wechat.ShareEnvRequest{Data: job.data(), SourceType: sourceType}
 	start := time.Now()
-	endpoint, err := "batchshareenv", error(nil)
+	endpoint, err := endpointOf(job.action), error(nil)
 	if job.action == ActionShare {
 		var resp *wechat.ShareEnvResponse
 		if resp, err = s.up.ShareEnv(ctx, req); err == nil {
 			job.applyAnswer(resp.ErrList, resp.MsgInfoList, s)
 		}
 	} else {
-		endpoint = "batchunshareenv"
 		var resp *wechat.UnshareEnvResponse
 		if resp, err = s.up.UnshareEnv(ctx, req); err == nil {
 			job.applyAnswer(resp.ErrList, nil, s)
@@ -79,11 +153,40 @@ func (s *Service) send(ctx context.Context, job writeJob, sourceType int) *callE
 	if err != nil {
 		ce = s.classify(ctx, err)
 	}
-	s.logCall(ctx, endpoint, job.env, len(appids), start, ce)
-	if ce != nil {
+	s.logCall(ctx, endpoint, job.envs(req.Data), len(job.idx), start, ce)
+	switch {
+	case ce.exhausted():
+		q.exhaust(endpoint, ce.retryAfter)
+		job.setDeferred(ReasonQuotaExhausted)
+	case ce != nil:
 		job.setAll(StatusFailed, ce)
 	}
 	return ce
+}
+
+// data lists the job's appids by env, envs in order of first appearance.
+func (job writeJob) data() []wechat.EnvAppIDs {
+	var data []wechat.EnvAppIDs
+	at := make(map[string]int, 1)
+	for _, i := range job.idx {
+		o := job.out[i]
+		k, ok := at[o.Env]
+		if !ok {
+			k = len(data)
+			at[o.Env] = k
+			data = append(data, wechat.EnvAppIDs{Env: o.Env})
+		}
+		data[k].AppIDs = append(data[k].AppIDs, o.AppID)
+	}
+	return data
+}
+
+// envs names the envs of a call for its log line: the env, or how many when several.
+func (job writeJob) envs(data []wechat.EnvAppIDs) string {
+	if len(data) == 1 {
+		return data[0].Env
+	}
+	return ""
 }
 
 // outcomes copies the job's entries (for the Fleet).
@@ -106,23 +209,28 @@ func (job writeJob) setAll(status Status, ce *callError) {
 	}
 }
 
+// setDeferred defers the job's entries, with the reason ("" for the deadline).
+func (job writeJob) setDeferred(reason Reason) {
+	for _, i := range job.idx {
+		job.out[i].Status, job.out[i].Reason = StatusDeferred, reason
+	}
+}
+
 // applyAnswer sets each entry from a successful answer: listed in err_list (matched by env and
-// appid, or by appid alone when an older answer omits env) → failed "rejected", or
-// "different_entity" when its errmsg says the entities differ; listed in msg_info_list →
-// pending_confirmation, or failed upstream_error when the link is not one to deliver
-// (Service.confirmLink); otherwise shared (unshared for an unshare). WeChat's texts are
-// masked, in case they echo a secret, and bounded (texts.go).
+// appid, or by appid alone when an older answer omits env: an appid is in a call once) →
+// failed "rejected", or "different_entity" when its errmsg says the entities differ; listed
+// in msg_info_list → pending_confirmation, or failed upstream_error when the link is not one
+// to deliver (Service.confirmLink); otherwise shared (unshared for an unshare). WeChat's texts
+// are masked, in case they echo a secret, and bounded (texts.go).
 func (job writeJob) applyAnswer(errList []wechat.EnvError, links []wechat.MsgInfo, s *Service) {
-	var rejected map[string]string
+	var rejected map[PairKey]string // by env and appid; Env "" for entries without env
 	for _, e := range errList {
-		if e.Env != "" && e.Env != job.env {
-			continue
-		}
 		if rejected == nil {
-			rejected = make(map[string]string, len(errList))
+			rejected = make(map[PairKey]string, len(errList))
 		}
-		if _, dup := rejected[e.AppID]; !dup {
-			rejected[e.AppID] = e.ErrMsg
+		k := PairKey{Env: e.Env, AppID: e.AppID}
+		if _, dup := rejected[k]; !dup {
+			rejected[k] = e.ErrMsg
 		}
 	}
 	var urls map[string]string
@@ -140,7 +248,11 @@ func (job writeJob) applyAnswer(errList []wechat.EnvError, links []wechat.MsgInf
 	}
 	for _, i := range job.idx {
 		o := &job.out[i]
-		if msg, ok := rejected[o.AppID]; ok {
+		msg, ok := rejected[PairKey{Env: o.Env, AppID: o.AppID}]
+		if !ok {
+			msg, ok = rejected[PairKey{AppID: o.AppID}]
+		}
+		if ok {
 			if msg == "" {
 				msg = "rejected by WeChat"
 			}
@@ -161,32 +273,43 @@ func (job writeJob) applyAnswer(errList []wechat.EnvError, links []wechat.MsgInf
 func (s *Service) write(ctx context.Context, req *Request) (*Result, error) {
 	pairs := distinctPairs(req.pairsInput())
 	out := make([]Outcome, len(pairs))
-	indices := make([]int, len(pairs))
 	for i, p := range pairs {
 		out[i] = Outcome{Env: p.env, AppID: p.appid}
-		indices[i] = i
 	}
 	st := s.sourceType(req)
 	// The calls, at most Concurrency at a time, in order; calls[i] is how job i failed (nil: it
-	// succeeded).
-	jobs := planWrites(req.Action, out, indices, s.opts.ChunkSize)
-	calls := make([]*callError, len(jobs))
+	// succeeded), sent[i] whether it was sent.
+	jobs := jobsOf(req.Action, out, planCalls(out, s.opts.ChunkSize))
+	q := s.newQuotaState(false)
+	calls, sent := make([]*callError, len(jobs)), make([]bool, len(jobs))
 	if err := s.parallel(len(jobs), func(i int) {
-		_, calls[i] = s.writeOne(ctx, jobs[i], st, false)
+		sent[i], calls[i] = s.writeOne(ctx, jobs[i], st, false, q)
 	}); err != nil {
 		return nil, err
 	}
 	s.remember(ctx, out) // what became of each pair, even when the whole request failed
-	if e := s.wholeFailure(calls); e != nil {
+	if e := s.wholeFailure(attempted(calls, sent)); e != nil {
 		return nil, e
 	}
 	n := countStatuses(out)
-	res := &Result{OK: n[StatusFailed] == 0, Action: req.Action, SourceType: st, Results: out}
+	res := &Result{OK: n[StatusFailed] == 0 && n[StatusDeferred] == 0, Action: req.Action, SourceType: st, Results: out}
 	if req.Action == ActionShare {
 		res.Summary = &ShareSummary{Requested: len(out), Shared: n[StatusShared],
-			PendingConfirmation: n[StatusPendingConfirmation], Failed: n[StatusFailed]}
+			PendingConfirmation: n[StatusPendingConfirmation], Failed: n[StatusFailed], Deferred: n[StatusDeferred]}
 	} else {
-		res.Summary = &UnshareSummary{Requested: len(out), Unshared: n[StatusUnshared], Failed: n[StatusFailed]}
+		res.Summary = &UnshareSummary{Requested: len(out), Unshared: n[StatusUnshared], Failed: n[StatusFailed],
+			Deferred: n[StatusDeferred]}
 	}
 	return res, nil
+}
+
+// attempted keeps the outcomes of the calls that were sent.
+func attempted(calls []*callError, sent []bool) []*callError {
+	var out []*callError
+	for i, c := range calls {
+		if sent[i] {
+			out = append(out, c)
+		}
+	}
+	return out
 }

@@ -38,6 +38,7 @@ type Client struct {
 	http    *http.Client
 	retry   retry.Policy  // attempts, backoff, how to wait (also for the rate limiter and 45011), the clock
 	limiter *rate.Limiter // nil: unlimited
+	shared  Limiter       // WithLimiter: replaces limiter
 	logger  *slog.Logger
 
 	minuteWaits int // waits for the next minute a call may make after errcode 45011
@@ -80,6 +81,20 @@ func WithRateLimit(perSecond float64, burst int) Option {
 		}
 		c.limiter = rate.NewLimiter(rate.Limit(perSecond), max(burst, 1))
 	}
+}
+
+// Limiter is a rate limit that other processes may share, such as a token bucket in a
+// database: Wait returns once one request may be sent, or an error. It should fail at once
+// rather than wait past the context's deadline.
+type Limiter interface {
+	Wait(ctx context.Context) error
+}
+
+// WithLimiter makes every request wait for l (retries included) instead of WithRateLimit's
+// limiter of this client alone; nil keeps WithRateLimit's. An error of l that is not the
+// context's ends the call as Unavailable: the limit's store failing is transient.
+func WithLimiter(l Limiter) Option {
+	return func(c *Client) { c.shared = l }
 }
 
 // WithLogger sets the logger of the client's debug lines (one per attempt) and of its info
@@ -299,7 +314,10 @@ func (r *run) attempt(ctx context.Context, body []byte, out answer) error {
 			return stopError{err}
 		}
 		if err := r.c.throttle(ctx); err != nil {
-			return stopError{err}
+			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+				return stopError{err}
+			}
+			return &UnavailableError{Endpoint: r.ep.name, Attempts: r.sent, Err: err}
 		}
 		r.sent++
 		r.trace.attemptStart(AttemptStartInfo{Endpoint: r.ep.name, Attempt: r.sent})

@@ -3,6 +3,7 @@ package wechat
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"reflect"
 	"sort"
@@ -263,4 +264,57 @@ func TestTheRateLimitIsSharedByConcurrentCalls(t *testing.T) {
 			t.Errorf("wait %d = %v, want %v", i, d, want)
 		}
 	}
+}
+
+// countingLimiter is a shared limiter: it counts its waits and fails with err.
+type countingLimiter struct {
+	mu    sync.Mutex
+	waits int
+	err   error
+}
+
+func (l *countingLimiter) Wait(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.waits++
+	return l.err
+}
+
+func TestASharedLimiterReplacesTheClientsOwn(t *testing.T) {
+	t.Run("every request waits for it, retries included", func(t *testing.T) {
+		lim := &countingLimiter{}
+		f := setup(t, WithRateLimit(0.001, 1), WithLimiter(lim)) // the own limiter would wait 1000s
+		busy := 0
+		f.mux.HandleFunc(PathGetEnvID, func(w http.ResponseWriter, r *http.Request) {
+			if busy++; busy == 1 {
+				w.Write([]byte(`{"errcode":-1,"errmsg":"system busy"}`))
+				return
+			}
+			ok(w, r)
+		})
+		for range 2 {
+			if _, err := f.client.GetEnvID(context.Background(), &GetEnvIDRequest{AppIDs: []string{"wx1"}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if lim.waits != 3 || len(f.waits.all()) != 1 { // the one backoff after busy
+			t.Fatalf("limiter waits %d, client waits %v", lim.waits, f.waits.all())
+		}
+	})
+	t.Run("its failure is transient, its deadline a deadline", func(t *testing.T) {
+		for _, tt := range []struct {
+			err  error
+			want Failure
+		}{
+			{errors.New("the ledger is unreachable"), Unavailable},
+			{fmt.Errorf("bucket: %w", context.DeadlineExceeded), Stopped},
+		} {
+			f := setup(t, WithLimiter(&countingLimiter{err: tt.err}))
+			f.mux.HandleFunc(PathGetEnvID, ok)
+			_, err := f.client.GetEnvID(context.Background(), &GetEnvIDRequest{AppIDs: []string{"wx1"}})
+			if Classify(err) != tt.want || f.hitsOf(PathGetEnvID) != 0 {
+				t.Fatalf("limiter error %v: call error %v (%v), %d requests", tt.err, err, Classify(err), f.hitsOf(PathGetEnvID))
+			}
+		}
+	})
 }

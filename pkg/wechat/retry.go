@@ -47,6 +47,12 @@ func retryable(err error) bool {
 // throttle waits for the rate limiter. A wait that would overrun the deadline gives back its
 // reservation and fails at once.
 func (c *Client) throttle(ctx context.Context) error {
+	if c.shared != nil {
+		if err := c.shared.Wait(ctx); err != nil {
+			return fmt.Errorf("rate limit: %w", err)
+		}
+		return nil
+	}
 	if c.limiter == nil {
 		return nil
 	}

@@ -136,11 +136,18 @@ func (e *Emulator) answer(r *http.Request, ep string, raw []byte, body requestBo
 		return reply{status: http.StatusOK, body: e.getEnvID(body.AppIDs)}
 	}
 	n := 0
+	seen := map[string]bool{}
 	for _, d := range body.Data {
 		if d.Env == "" || len(d.AppIDs) == 0 {
 			return errReply(40101)
 		}
 		n += len(d.AppIDs)
+		for _, a := range d.AppIDs {
+			if e.opts.Strict && seen[a] { // its link would not say which env it confirms
+				return errReply(40097)
+			}
+			seen[a] = true
+		}
 	}
 	switch {
 	case n == 0:

@@ -34,6 +34,7 @@
 //	body empty                 44002
 //	body not JSON / bad types  47001
 //	source_type missing        40097   only with Options.Strict
+//	an appid twice in a call   40097   only with Options.Strict (share, unshare)
 //	data / appids missing      40101   also an entry with an empty env or no appids
 //	too many appids            40097   only with Options.MaxAppIDsPerCall
 //

@@ -52,7 +52,10 @@ type Options struct {
 	// Tokens are valid component access tokens that never expire by themselves.
 	// None given: one is generated.
 	Tokens []string
-	// Strict answers 40097 when source_type is missing, as current docs require it.
+	// Strict answers 40097 when source_type is missing, as current docs require it, and when a
+	// batchshareenv / batchunshareenv call carries one appid twice (under two envs): a
+	// confirmation link names an appid, not an env, so such a call could not tell which pair a
+	// link confirms.
 	Strict bool
 	// The platform's credentials, for api_component_token and pushes. ComponentAppID
 	// empty: minting always fails with 40013, and nothing can be pushed.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -517,6 +518,37 @@ func TestQueue(t *testing.T) {
 		}
 		if err := q.Send(t.Context(), "{}"); err != nil {
 			t.Fatal(err)
+		}
+	})
+
+	t.Run("a received message is hidden for the timeout, at most 12 hours", func(t *testing.T) {
+		q, f, url := setupQueue(t)
+		for _, d := range []time.Duration{90*time.Minute + 500*time.Millisecond, 30 * time.Hour, -time.Second} {
+			if err := q.ChangeVisibility(t.Context(), "receipt-1", d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := []storetest.Visibility{{QueueURL: url, ReceiptHandle: "receipt-1", Timeout: 5400},
+			{QueueURL: url, ReceiptHandle: "receipt-1", Timeout: 43200}, {QueueURL: url, ReceiptHandle: "receipt-1", Timeout: 0}}
+		if got := f.Visibilities(); !slices.Equal(got, want) {
+			t.Errorf("calls %+v, want %+v", got, want)
+		}
+		if err := q.ChangeVisibility(t.Context(), "", time.Hour); err == nil || f.Calls("AmazonSQS.ChangeMessageVisibility") != 3 {
+			t.Errorf("an empty receipt handle: %v", err)
+		}
+	})
+
+	t.Run("a queue's URL from its ARN", func(t *testing.T) {
+		for arn, want := range map[string]string{
+			"arn:aws:sqs:ap-east-1:123456789012:envshare":   "https://sqs.ap-east-1.amazonaws.com/123456789012/envshare",
+			"arn:aws-cn:sqs:cn-north-1:123456789012:q.fifo": "https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q.fifo",
+			"arn:aws:sns:ap-east-1:123456789012:topic":      "",
+			"arn:aws:sqs:ap-east-1:123456789012":            "",
+		} {
+			got, err := awsstore.QueueURL(arn)
+			if got != want || (err != nil) != (want == "") {
+				t.Errorf("QueueURL(%q) = %q, %v; want %q", arn, got, err, want)
+			}
 		}
 	})
 

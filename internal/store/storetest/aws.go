@@ -26,6 +26,7 @@ type AWS struct {
 	secrets map[string]*smSecret // by name
 	params  map[string]*Param    // by name
 	queues  map[string][]string  // queue URL → message bodies
+	visible []Visibility         // ChangeMessageVisibility calls, in order
 }
 
 type smSecret struct {
@@ -172,7 +173,21 @@ type awsInput struct {
 	SecretBinary                               []byte
 	Name, Value, Type, KeyId                   string
 	WithDecryption, Overwrite                  bool
-	QueueUrl, MessageBody                      string
+	QueueUrl, MessageBody, ReceiptHandle       string
+	VisibilityTimeout                          *int
+}
+
+// Visibility is one ChangeMessageVisibility call the fake received.
+type Visibility struct {
+	QueueURL, ReceiptHandle string
+	Timeout                 int // seconds
+}
+
+// Visibilities gives the ChangeMessageVisibility calls, in order.
+func (f *AWS) Visibilities() []Visibility {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Visibility(nil), f.visible...)
 }
 
 func (f *AWS) serve(w http.ResponseWriter, r *http.Request) {
@@ -224,6 +239,8 @@ func (f *AWS) serve(w http.ResponseWriter, r *http.Request) {
 		f.putParameter(a, in)
 	case "AmazonSQS.SendMessage":
 		f.sendMessage(a, in)
+	case "AmazonSQS.ChangeMessageVisibility":
+		f.changeVisibility(a, in)
 	default:
 		a.fail(400, "UnknownOperationException", "")
 	}
@@ -354,6 +371,24 @@ func (f *AWS) sendMessage(a awsAnswer, in awsInput) {
 	f.queues[in.QueueUrl] = append(msgs, in.MessageBody)
 	sum := md5.Sum([]byte(in.MessageBody))
 	a.ok(map[string]any{"MD5OfMessageBody": hex.EncodeToString(sum[:]), "MessageId": newID()})
+}
+
+// changeVisibility checks the call as SQS does (a queue, a receipt handle, 0 to 43200 seconds)
+// and records it; the fake keeps no messages in flight.
+func (f *AWS) changeVisibility(a awsAnswer, in awsInput) {
+	switch _, ok := f.queues[in.QueueUrl]; {
+	case !ok:
+		a.fail(400, "com.amazonaws.sqs#QueueDoesNotExist", "The specified queue does not exist.")
+		return
+	case in.ReceiptHandle == "":
+		a.fail(400, "com.amazonaws.sqs#MissingRequiredParameterException", "The request must contain the parameter ReceiptHandle.")
+		return
+	case in.VisibilityTimeout == nil || *in.VisibilityTimeout < 0 || *in.VisibilityTimeout > 43200:
+		a.fail(400, "com.amazonaws.sqs#InvalidParameterValueException", "Value for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200.")
+		return
+	}
+	f.visible = append(f.visible, Visibility{QueueURL: in.QueueUrl, ReceiptHandle: in.ReceiptHandle, Timeout: *in.VisibilityTimeout})
+	a.ok(map[string]any{})
 }
 
 // awsAnswer writes the answers of the AWS JSON protocols.
