@@ -188,6 +188,7 @@ func (a *App) errorLog(e *share.Error) slog.Value {
 	}
 	return slog.GroupValue(attrs...)
 }
+
 type runKey struct{}
 
 // withRun returns ctx carrying the run a shard message belongs to: every log line of the
