@@ -100,7 +100,12 @@ func stateRecordEnv(t *testing.T) map[string]string {
 // alarmToken); its EMF lines go to the buffer returned.
 func alarmApp(t *testing.T, env map[string]string) (*trigger.App, *testkit.Buffer) {
 	t.Helper()
-	emu := wxemu.New(wxemu.Options{Tokens: []string{alarmToken}, Strict: true})
+	return alarmAppOn(t, wxemu.New(wxemu.Options{Tokens: []string{alarmToken}, Strict: true}), env)
+}
+
+// alarmAppOn is alarmApp over emu, seeded with the demo state.
+func alarmAppOn(t *testing.T, emu *wxemu.Emulator, env map[string]string) (*trigger.App, *testkit.Buffer) {
+	t.Helper()
 	if err := emu.Seed(wxemu.DemoState()); err != nil {
 		t.Fatal(err)
 	}
@@ -264,6 +269,9 @@ func TestTheDashboardShowsEveryMetricAndAlarm(t *testing.T) {
 		if v == "${TicketAge}" {
 			return `,"arn:aws:cloudwatch:eu-central-1:123456789012:alarm:ticket"`
 		}
+		if at(sam, "Parameters", strings.Trim(v, "${}"), "Type") == "Number" {
+			return "1000"
+		}
 		return "X"
 	})
 	var dash struct {
@@ -272,7 +280,7 @@ func TestTheDashboardShowsEveryMetricAndAlarm(t *testing.T) {
 	if err := json.Unmarshal([]byte(filled), &dash); err != nil || len(dash.Widgets) == 0 {
 		t.Fatalf("the dashboard body is not the JSON of a dashboard: %v\n%s", err, filled)
 	}
-	names := []string{metrics.PushRejected, metrics.TicketAge, "Shared", "PendingConfirmation", "Failed", "UpstreamCalls", "Retries", "TokenReloads"}
+	names := []string{metrics.PushRejected, metrics.TicketAge, "QuotaRemaining", "Shared", "PendingConfirmation", "Failed", "UpstreamCalls", "Retries", "TokenReloads"}
 	for e := range alarmScenarios {
 		names = append(names, e)
 	}
