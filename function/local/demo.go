@@ -95,6 +95,9 @@ func demo(ctx context.Context, out io.Writer, args []string) error {
 			return err
 		}
 	}
+	if err := r.quota(ctx); err != nil {
+		return err
+	}
 	answer, err = r.call(ctx, "A link to the status page: the fleet, the ticket's age, the token's expiry, the quota "+
 		"(make serve prints one that stays open)", http.MethodPost, "/status_link", "")
 	if err != nil {
@@ -111,6 +114,22 @@ func demo(ctx context.Context, out io.Writer, args []string) error {
 		return fmt.Errorf("the status page answered HTTP %d", status)
 	}
 	return nil
+}
+
+// quota shows WeChat's daily quotas (the quota view), then what a used-up quota (45009) does to
+// a share: nothing is sent, the entry is deferred and the request answers 429 with when to
+// come back. The quota stays used up for the rest of the run (the status page shows it so).
+func (r *runner) quota(ctx context.Context) error {
+	if _, err := r.call(ctx, "WeChat's daily quotas of the APIs envshare calls (quota/get for each)", http.MethodGet, "/quota", ""); err != nil {
+		return err
+	}
+	if _, err := r.d.Emu.ChangeQuota(wxemu.QuotaChange{API: wxemu.EndpointShare, Exhaust: true}); err != nil {
+		return err
+	}
+	_, err := r.call(ctx, "The platform has used up batchshareenv's daily quota (WeChat answers 45009): "+
+		"a share answers 429 quota_exhausted with retry_after, the next 00:00 Asia/Shanghai", http.MethodPost, "/share",
+		`{"env":"prod-6gni9ity244a6ea3","appids":["wx7e57d0c0ffee1234"]}`)
+	return err
 }
 
 // demoAuthorizations are Mini Programs of the demo fleet that authorize the platform in the
@@ -348,8 +367,19 @@ func printAnswer(out io.Writer, answer map[string]any, raw []byte) {
 		printCounts(out, [][2]string{{"minted", str(answer["minted"])}, {"expires_at", str(answer["expires_at"])},
 			{"ticket_age_s", str(answer["ticket_age_s"])}})
 	}
+	if answer["action"] == "quota" && answer["ok"] == true {
+		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "   api\tdaily_limit\tused\tremain")
+		for _, q := range maps(answer["quotas"]) {
+			fmt.Fprintf(tw, "   %s\t%s\t%s\t%s\n", str(q["api"]), str(q["daily_limit"]), str(q["used"]), str(q["remain"]))
+		}
+		tw.Flush()
+	}
 	if e, ok := answer["error"].(map[string]any); ok {
 		fmt.Fprintf(out, "   error %s: %s\n", str(e["code"]), str(e["message"]))
+		if after := str(e["retry_after"]); after != "" {
+			fmt.Fprintf(out, "   retry_after %s\n", after)
+		}
 		for _, d := range list(e["details"]) {
 			fmt.Fprintf(out, "     %v\n", d)
 		}
@@ -523,8 +553,11 @@ func maps(v any) []map[string]any {
 }
 
 func str(v any) string {
-	if v == nil {
+	switch x := v.(type) {
+	case nil:
 		return ""
+	case float64: // a JSON number: 1000000, never 1e+06
+		return strconv.FormatFloat(x, 'f', -1, 64)
 	}
 	return fmt.Sprint(v)
 }
