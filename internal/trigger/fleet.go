@@ -29,6 +29,25 @@ func decodeBare(body []byte, action string) *share.Error {
 	}}, nil, "the "+action+" view takes no parameter")
 }
 
+// view answers one of the function's read-only views: the fleet (the ledger's, no WeChat call)
+// or the quota (WeChat's quota/get). It never returns a typed nil as the answer.
+func (a *App) view(ctx context.Context, inst *instance, action string) (any, *share.Error) {
+	var v any
+	var se *share.Error
+	switch action {
+	case fleetAction:
+		v, se = a.fleetView(ctx, inst)
+	case quotaAction:
+		v, se = a.quotaView(ctx, inst)
+	default:
+		return nil, internalError()
+	}
+	if se != nil {
+		return nil, se
+	}
+	return v, nil
+}
+
 // fleetView answers the fleet view from the ledger and ENVSHARE_MANIFEST, without a WeChat
 // call. Without a ledger, or with a bad manifest, it is invalid_request naming what is missing.
 func (a *App) fleetView(ctx context.Context, inst *instance) (*fleet.View, *share.Error) {

@@ -190,21 +190,11 @@ func (a *App) serveHTTP(ctx context.Context, req HTTPRequest, rec *record) HTTPR
 		}
 		return a.jsonResponse(http.StatusOK, link)
 	}
-	if rt.action == fleetAction {
+	if rt.action == fleetAction || rt.action == quotaAction {
 		if len(req.Query) > 0 {
-			return a.fail(rec, invalid("query: the fleet view takes no parameter"))
+			return a.fail(rec, invalid("query: the "+rt.action+" view takes no parameter"))
 		}
-		v, se := a.fleetView(ctx, inst)
-		if se != nil {
-			return a.fail(rec, se)
-		}
-		return a.jsonResponse(http.StatusOK, v)
-	}
-	if rt.action == quotaAction {
-		if len(req.Query) > 0 {
-			return a.fail(rec, invalid("query: the quota view takes no parameter"))
-		}
-		v, se := a.quotaView(ctx, inst)
+		v, se := a.view(ctx, inst, rt.action)
 		if se != nil {
 			return a.fail(rec, se)
 		}

@@ -45,11 +45,11 @@ func (a *App) Message(ctx context.Context, body []byte) (any, error) {
 		}
 		rec.action = action
 		switch action {
-		case fleetAction:
-			if se := decodeBare(body, fleetAction); se != nil {
+		case fleetAction, quotaAction:
+			if se := decodeBare(body, action); se != nil {
 				return nil, se
 			}
-			v, se := a.fleetView(ctx, inst)
+			v, se := a.view(ctx, inst, action)
 			if se != nil {
 				return nil, se
 			}
@@ -64,15 +64,6 @@ func (a *App) Message(ctx context.Context, body []byte) (any, error) {
 				return nil, se
 			}
 			return link, nil
-		case quotaAction:
-			if se := decodeBare(body, quotaAction); se != nil {
-				return nil, se
-			}
-			v, se := a.quotaView(ctx, inst)
-			if se != nil {
-				return nil, se
-			}
-			return v, nil
 		case onboardAction:
 			return a.retryOnboard(ctx, inst, body)
 		case forwardAction:
