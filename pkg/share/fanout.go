@@ -172,7 +172,8 @@ func (s *Service) plan(ctx context.Context, m, body *Request) (*Result, error) {
 		return nil, err
 	}
 	n := shardCount(weights, total, s.opts.ShardPairs)
-	run := Run{ID: newRunID(s.opts.Now(), s.digest), Manifest: s.digest, Shards: n, Desired: total, Messages: make([][]byte, n)}
+	digest := s.digest()
+	run := Run{ID: newRunID(s.opts.Now(), digest), Manifest: digest, Shards: n, Desired: total, Messages: make([][]byte, n)}
 	for i := range n {
 		msg := Request{Action: ActionReconcile, SourceType: body.SourceType, Prune: body.Prune, DryRun: body.DryRun,
 			Shard: &Shard{Index: i, Count: n}, Run: run.ID}
@@ -197,7 +198,8 @@ func (s *Service) plan(ctx context.Context, m, body *Request) (*Result, error) {
 // checkRun refuses a shard message whose run was planned from another manifest, or that the
 // FanOut refuses.
 func (s *Service) checkRun(ctx context.Context, body *Request) error {
-	if digest := runDigest(body.Run); digest == "" || len(s.digest) < runDigestLen || digest != s.digest[:runDigestLen] {
+	manifest := s.digest()
+	if digest := runDigest(body.Run); digest == "" || len(manifest) < runDigestLen || digest != manifest[:runDigestLen] {
 		return &Error{Code: CodeInvalidRequest, Message: "invalid request", Details: []string{fmt.Sprintf(
 			"run: run %s does not match the configured manifest (ENVSHARE_MANIFEST changed since it was planned, or it is no run of this deployment): "+
 				"its shard is not run; the next reconcile plans a new run", quote(body.Run))}}
@@ -205,7 +207,7 @@ func (s *Service) checkRun(ctx context.Context, body *Request) error {
 	if s.opts.FanOut == nil {
 		return nil
 	}
-	return s.opts.FanOut.Check(ctx, Run{ID: body.Run, Manifest: s.digest, Shards: body.Shard.Count}, *body.Shard)
+	return s.opts.FanOut.Check(ctx, Run{ID: body.Run, Manifest: manifest, Shards: body.Shard.Count}, *body.Shard)
 }
 
 // finishShard hands what a shard of a run did to the FanOut; a failure is logged.
@@ -213,7 +215,7 @@ func (s *Service) finishShard(ctx context.Context, body *Request, sum *Reconcile
 	if s.opts.FanOut == nil {
 		return
 	}
-	run := Run{ID: body.Run, Manifest: s.digest, Shards: body.Shard.Count}
+	run := Run{ID: body.Run, Manifest: s.digest(), Shards: body.Shard.Count}
 	if err := s.opts.FanOut.Finish(ctx, run, *body.Shard, sum); err != nil {
 		s.log.ErrorContext(ctx, "the run's summary could not be recorded; the shard's work is done", "run", body.Run,
 			"shard", body.Shard.Index, "error", s.opts.Redact(err.Error()))

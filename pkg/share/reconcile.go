@@ -356,7 +356,7 @@ func (r *reconcileRun) plan(lists []wechat.EnvAppIDs, shard *Shard) {
 		r.extras = make([][]Outcome, len(r.queries))
 	}
 	r.remaining = len(r.queries)
-	r.shares = newPacker(r.out, size)
+	r.shares = newNumberedPacker(app, r.apps, size)
 }
 
 // indexByApp groups the pairs by appid (a counting sort of app, each pair's appid number), so
@@ -454,6 +454,7 @@ func (r *reconcileRun) queryEnded(q *workQueue, query int, states []appBindings,
 	r.queueWrites(q, ActionShare, r.out, r.shares.full())
 	if r.remaining--; r.remaining == 0 {
 		r.queueWrites(q, ActionShare, r.out, r.shares.rest())
+		r.shares = nil // every pair is handed out: its arrays are not kept while the answer is made
 		if r.prune {
 			r.pruned = slices.Concat(r.extras...)
 			r.extras = nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/envshare/envshare/pkg/redact"
@@ -84,10 +85,13 @@ const (
 // Service carries out share, unshare, bindings and reconcile requests. It is safe for
 // concurrent use and holds no per-request state. Create it once per instance.
 type Service struct {
-	up     Upstream
-	opts   Options
-	log    *slog.Logger
-	digest string // ManifestDigest of Options.Manifest: runs planned from it carry it
+	up   Upstream
+	opts Options
+	log  *slog.Logger
+	// digest is ManifestDigest of Options.Manifest ("" without one): runs planned from it
+	// carry it. It is computed on first need, by a shard or a planned reconcile only: encoding
+	// a 200,000-pair manifest costs the instance megabytes it would otherwise keep.
+	digest func() string
 }
 
 // New returns a Service calling up, with opts' zero values replaced by the defaults.
@@ -127,9 +131,12 @@ func New(up Upstream, opts Options) *Service {
 		log = slog.New(slog.DiscardHandler) // a library is quiet unless asked
 	}
 	s := &Service{up: up, opts: opts, log: log}
-	if opts.Manifest != nil {
-		s.digest = ManifestDigest(opts.Manifest)
-	}
+	s.digest = sync.OnceValue(func() string {
+		if opts.Manifest == nil {
+			return ""
+		}
+		return ManifestDigest(opts.Manifest)
+	})
 	return s
 }
 

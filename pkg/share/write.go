@@ -21,25 +21,58 @@ type writeJob struct {
 // msg_info_list (which names an appid, not an env) belongs to exactly one pair. Pairs are
 // added as they become known (add); full hands out every call that can be filled already,
 // rest the calls of what is left at the end.
+//
+// A reconcile may hold 200,000 pairs waiting at once, so the packer keeps int32s, not a map
+// of appids: appids are numbered (app), and an appid's waiting pairs are a chain through next.
 type packer struct {
-	size    int
-	out     []Outcome
-	queue   []string         // appids with pairs waiting, oldest first
-	waiting map[string][]int // appid → its waiting pairs (indices in out), oldest first
+	size  int
+	app   []int32 // per pair in out: its appid's number
+	apps  int     // how many appids app numbers
+	queue []int32 // appids (numbers) with pairs waiting, oldest first
+	first []int32 // per appid: its oldest waiting pair (index in out), -1 none
+	last  []int32 // per appid: its newest waiting pair
+	next  []int32 // per pair: the next waiting pair of its appid, -1 none
 }
 
+// newPacker packs pairs of out, numbering its appids itself.
 func newPacker(out []Outcome, size int) *packer {
-	return &packer{size: size, out: out, waiting: map[string][]int{}}
+	numbers := make(map[string]int32)
+	app := make([]int32, len(out))
+	for i, o := range out {
+		a, ok := numbers[o.AppID]
+		if !ok {
+			a = int32(len(numbers))
+			numbers[o.AppID] = a
+		}
+		app[i] = a
+	}
+	return newNumberedPacker(app, len(numbers), size)
 }
 
-// add queues the pairs out[idx].
+// newNumberedPacker packs pairs whose appids are numbered already: app[i] < apps is the
+// number of pair i's appid.
+func newNumberedPacker(app []int32, apps, size int) *packer {
+	return &packer{size: size, app: app, apps: apps}
+}
+
+// add queues the pairs idx (indices in out).
 func (p *packer) add(idx []int) {
-	for _, i := range idx {
-		a := p.out[i].AppID
-		if _, ok := p.waiting[a]; !ok {
-			p.queue = append(p.queue, a)
+	if p.first == nil && len(idx) > 0 { // made on first need: a reconcile adds its pairs late
+		p.first, p.last, p.next = make([]int32, p.apps), make([]int32, p.apps), make([]int32, len(p.app))
+		for a := range p.first {
+			p.first[a] = -1
 		}
-		p.waiting[a] = append(p.waiting[a], i)
+	}
+	for _, i := range idx {
+		a := p.app[i]
+		p.next[i] = -1
+		if p.first[a] < 0 {
+			p.queue = append(p.queue, a)
+			p.first[a] = int32(i)
+		} else {
+			p.next[p.last[a]] = int32(i)
+		}
+		p.last[a] = int32(i)
 	}
 }
 
@@ -53,12 +86,9 @@ func (p *packer) full() [][]int {
 		head := p.queue[:p.size]
 		keep := 0
 		for _, a := range head {
-			list := p.waiting[a]
-			call = append(call, list[0])
-			if len(list) == 1 {
-				delete(p.waiting, a)
-			} else {
-				p.waiting[a] = list[1:]
+			i := p.first[a]
+			call = append(call, int(i))
+			if p.first[a] = p.next[i]; p.first[a] >= 0 {
 				head[keep] = a
 				keep++
 			}
@@ -78,10 +108,15 @@ func (p *packer) rest() [][]int {
 	var pairs []int
 	most := 0
 	for _, a := range p.queue {
-		pairs = append(pairs, p.waiting[a]...)
-		most = max(most, len(p.waiting[a]))
+		n := 0
+		for i := p.first[a]; i >= 0; i = p.next[i] {
+			pairs = append(pairs, int(i))
+			n++
+		}
+		p.first[a] = -1
+		most = max(most, n)
 	}
-	p.queue, p.waiting = nil, map[string][]int{}
+	p.queue = nil
 	if len(pairs) == 0 {
 		return nil
 	}
