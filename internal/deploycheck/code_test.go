@@ -389,7 +389,7 @@ func TestTemplatesMatchTheCode(t *testing.T) {
 	})
 
 	t.Run("both clouds deploy at least 256 MB, two and a half times what the largest request needs", func(t *testing.T) {
-		const want = 256 // docs/results.md: the largest request the limits allow peaks at 99 MiB
+		const want = 256 // docs/results.md: the largest request the limits allow peaks at 106 MiB
 		size := props["MemorySize"]
 		if ref, ok := size.(string); ok {
 			p := asMap(at(sam, "Parameters", ref))
