@@ -2,6 +2,7 @@ package deploycheck
 
 import (
 	"context"
+	"maps"
 	"regexp"
 	"strings"
 	"testing"
@@ -39,7 +40,7 @@ func quotaAlarmValue(t *testing.T, alarm map[string]any, lines string) (value fl
 				t.Fatalf("an EMF line CloudWatch would not read: %v\n%s", err, line)
 			}
 			for _, dp := range points {
-				if dp.Namespace == scalar(at(metric, "Namespace")) && dp.Name == scalar(at(metric, "MetricName")) && sameDims(dp.Dimensions, want) {
+				if dp.Namespace == scalar(at(metric, "Namespace")) && dp.Name == scalar(at(metric, "MetricName")) && maps.Equal(dp.Dimensions, want) {
 					values = append(values, dp.Value)
 				}
 			}
@@ -58,18 +59,6 @@ func quotaAlarmValue(t *testing.T, alarm map[string]any, lines string) (value fl
 		}
 	}
 	return value, ok
-}
-
-func sameDims(got, want map[string]string) bool {
-	if len(got) != len(want) {
-		return false
-	}
-	for k, v := range want {
-		if got[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // The quota view publishes QuotaRemaining per API; QuotaLowAlarm fires when one API's falls
