@@ -71,8 +71,7 @@ func (signedHeaders) IsSigned(h string) bool {
 
 // call sends one operation (target is the X-Amz-Target header) with in as its JSON body and
 // decodes the answer into out, retrying transient failures. secret, when not empty, is
-// replaced in the service's error messages: a message should never quote what is written, but
-// the service's text is not ours.
+// redacted from the service's error messages (store.Options.Call).
 func (c *client) call(ctx context.Context, target, id string, in, out any, secret string) error {
 	err := c.retry(ctx, target, in, out, secret)
 	if err != nil {
@@ -94,13 +93,8 @@ func (c *client) retry(ctx context.Context, target string, in, out any, secret s
 	if err != nil {
 		return fmt.Errorf("encode the request: %w", err)
 	}
-	return c.opts.Call(ctx, transient, func(ctx context.Context) error {
-		err := c.once(ctx, env, endpoint, target, body, out)
-		var e *Error
-		if secret != "" && errors.As(err, &e) {
-			e.Message = strings.ReplaceAll(e.Message, secret, "[redacted]")
-		}
-		return err
+	return c.opts.Call(ctx, transient, secret, func(ctx context.Context) error {
+		return c.once(ctx, env, endpoint, target, body, out)
 	})
 }
 

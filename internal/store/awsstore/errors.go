@@ -38,6 +38,9 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// ServiceMessage gives AWS's message (store.ServiceError), to redact.
+func (e *Error) ServiceMessage() *string { return &e.Message }
+
 // Unwrap gives store.ErrNotFound when the secret, parameter or queue does not exist.
 func (e *Error) Unwrap() error {
 	switch e.Code {

@@ -67,8 +67,8 @@ type answer[T any] struct {
 }
 
 // call sends action with params and gives the answer's "Response", retrying transient
-// failures. secret, when not empty, is replaced in the API's error messages: a message should
-// never quote what is written, but the API's text is not ours.
+// failures. secret, when not empty, is redacted from the API's error messages
+// (store.Options.Call).
 func call[T any](ctx context.Context, c *client, action, id string, params map[string]any, secret string) (*T, error) {
 	out := &answer[T]{BaseResponse: &tchttp.BaseResponse{}}
 	err := c.retry(ctx, action, params, out, secret)
@@ -86,13 +86,8 @@ func (c *client) retry(ctx context.Context, action string, params map[string]any
 	if err != nil {
 		return err
 	}
-	return c.opts.Call(ctx, transient, func(ctx context.Context) error {
-		err := c.once(ctx, cred, region, action, params, out)
-		var e *Error
-		if secret != "" && errors.As(err, &e) {
-			e.Message = strings.ReplaceAll(e.Message, secret, "[redacted]")
-		}
-		return err
+	return c.opts.Call(ctx, transient, secret, func(ctx context.Context) error {
+		return c.once(ctx, cred, region, action, params, out)
 	})
 }
 
@@ -173,6 +168,9 @@ func (e *Error) Error() string {
 	}
 	return b.String()
 }
+
+// ServiceMessage gives the API's message (store.ServiceError), to redact.
+func (e *Error) ServiceMessage() *string { return &e.Message }
 
 // Unwrap gives store.ErrNotFound when the secret or its version does not exist.
 func (e *Error) Unwrap() error {
