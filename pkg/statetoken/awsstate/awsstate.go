@@ -83,20 +83,31 @@ func NewSecretsManager(o Options) *SecretsManager {
 
 // Get reads the secret's value.
 func (s *SecretsManager) Get(ctx context.Context, id string) (string, error) {
-	var out struct {
-		SecretString *string
-		SecretBinary []byte
-	}
+	var out SecretValue
 	if err := s.c.call(ctx, id, map[string]any{"SecretId": id}, &out); err != nil {
 		return "", err
 	}
-	switch {
-	case out.SecretString != nil:
-		return *out.SecretString, nil
-	case out.SecretBinary != nil:
-		return string(out.SecretBinary), nil
+	if v, ok := out.Value(); ok {
+		return v, nil
 	}
 	return "", fmt.Errorf("%s %q: the secret has no value", s.c.target, id)
+}
+
+// SecretValue is Secrets Manager's GetSecretValue answer, as far as a reader needs it.
+type SecretValue struct {
+	SecretString *string
+	SecretBinary []byte // base64 in the JSON
+}
+
+// Value gives the SecretString, else the SecretBinary as a string; false when there is neither.
+func (v SecretValue) Value() (string, bool) {
+	switch {
+	case v.SecretString != nil:
+		return *v.SecretString, true
+	case v.SecretBinary != nil:
+		return string(v.SecretBinary), true
+	}
+	return "", false
 }
 
 // Parameters reads an SSM parameter, decrypted (envshare keeps the state record as a
