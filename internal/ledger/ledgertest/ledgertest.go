@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/envshare/envshare/internal/ledger"
+	"github.com/envshare/envshare/internal/ledger/sqlledger"
 )
 
 // Engine is what the suite needs of one engine.
@@ -72,6 +73,14 @@ func RunConformanceTests(t *testing.T, e Engine) {
 	t.Run("the token bucket refuses a draw beyond the deadline and takes nothing", s.bucketDeadline)
 	t.Run("no secret is stored", s.noSecretStored)
 	t.Run("unusable values fail naming ENVSHARE_LEDGER and hold no secret", s.unusable)
+}
+
+// OpenSQL gives Engine.Open of a SQL engine from its Open (mysqlledger.Open,
+// sqliteledger.Open).
+func OpenSQL(open func(ctx context.Context, arg string, o sqlledger.Options) (*sqlledger.Driver, error)) func(context.Context, string, int) (ledger.Driver, error) {
+	return func(ctx context.Context, arg string, pageSize int) (ledger.Driver, error) {
+		return open(ctx, arg, sqlledger.Options{PageSize: pageSize})
+	}
 }
 
 type suite struct{ e Engine }

@@ -19,9 +19,7 @@ import (
 var engine = ledgertest.Engine{
 	Ledger: mysqlledger.Engine,
 	New:    func(t testing.TB) string { return enginetest.StartMariaDB(t).NewDatabase(t) },
-	Open: func(ctx context.Context, dsn string, pageSize int) (ledger.Driver, error) {
-		return mysqlledger.Open(ctx, dsn, sqlledger.Options{PageSize: pageSize})
-	},
+	Open:   ledgertest.OpenSQL(mysqlledger.Open),
 	OpenStalling: func(ctx context.Context, dsn string, stalled func()) (ledger.Driver, error) {
 		cfg, err := mysqlledger.Config(dsn)
 		if err != nil {

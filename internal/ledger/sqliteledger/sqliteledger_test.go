@@ -20,9 +20,7 @@ import (
 var engine = ledgertest.Engine{
 	Ledger: sqliteledger.Engine,
 	New:    func(t testing.TB) string { return filepath.Join(t.TempDir(), "ledger.db") },
-	Open: func(ctx context.Context, path string, pageSize int) (ledger.Driver, error) {
-		return sqliteledger.Open(ctx, path, sqlledger.Options{PageSize: pageSize})
-	},
+	Open:   ledgertest.OpenSQL(sqliteledger.Open),
 	OpenStalling: func(ctx context.Context, path string, stalled func()) (ledger.Driver, error) {
 		c, err := sqliteledger.Connector(path)
 		if err != nil {
