@@ -169,9 +169,6 @@ func (f *Fleet) Remember(ctx context.Context, outcomes []share.Outcome) error {
 			appids = append(appids, o.AppID)
 		}
 	}
-	if len(todo) == 0 {
-		return nil
-	}
 	principal, err := f.principalsOf(ctx, appids)
 	if err != nil {
 		return err
@@ -195,8 +192,12 @@ func (f *Fleet) Remember(ctx context.Context, outcomes []share.Outcome) error {
 	return g.Wait()
 }
 
-// principalsOf reads the principal of each of appids (repeats allowed) from the ledger.
+// principalsOf reads the principal of each of appids (repeats allowed) from the ledger; none
+// is no read at all.
 func (f *Fleet) principalsOf(ctx context.Context, appids []string) (map[string]string, error) {
+	if len(appids) == 0 {
+		return nil, nil
+	}
 	slices.Sort(appids)
 	recs, err := f.Ledger.Authorizers(ctx, slices.Compact(appids))
 	if err != nil {

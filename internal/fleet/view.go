@@ -159,9 +159,6 @@ func (f *Fleet) principals(ctx context.Context, list []PendingPair) error {
 			appids = append(appids, p.AppID)
 		}
 	}
-	if len(appids) == 0 {
-		return nil
-	}
 	principal, err := f.principalsOf(ctx, appids)
 	if err != nil {
 		return err

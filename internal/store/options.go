@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/envshare/envshare/pkg/retry"
@@ -83,19 +84,33 @@ func WithAttemptTimeout(d time.Duration) Option {
 }
 
 // Call is the retry wrapper of both cloud stores: it makes attempt, each bounded by
-// AttemptTimeout, as the retry policy says while transient calls its error passing. The error
+// AttemptTimeout, as the retry policy says while transient calls its error passing. secret,
+// when not empty, is what the call writes: a service's error message should never quote it,
+// but the service's text is not ours, so a ServiceError's message is redacted of it. The error
 // is the last attempt's (saying which attempt it was when there were several), or a
 // *retry.Stopped naming the context's end and the last failure.
-func (o Options) Call(ctx context.Context, transient func(error) bool, attempt func(ctx context.Context) error) error {
+func (o Options) Call(ctx context.Context, transient func(error) bool, secret string, attempt func(ctx context.Context) error) error {
 	n := 0
 	err := o.Retry.Do(ctx, transient, func(ctx context.Context) error {
 		n++
 		ctx, cancel := context.WithTimeout(ctx, o.AttemptTimeout)
 		defer cancel()
-		return attempt(ctx)
+		err := attempt(ctx)
+		if e, ok := errors.AsType[ServiceError](err); ok && secret != "" {
+			msg := e.ServiceMessage()
+			*msg = strings.ReplaceAll(*msg, secret, "[redacted]")
+		}
+		return err
 	})
 	if _, stopped := errors.AsType[*retry.Stopped](err); err != nil && !stopped && n > 1 {
 		return fmt.Errorf("%w (attempt %d of %d)", err, n, max(o.Retry.Attempts, n))
 	}
 	return err
+}
+
+// ServiceError is a cloud store's error that carries the service's own message.
+type ServiceError interface {
+	error
+	// ServiceMessage gives the error's field that holds the service's message.
+	ServiceMessage() *string
 }

@@ -41,11 +41,18 @@ func TestTicketWriteAfterAForcedMintLosesTheToken(t *testing.T) {
 	}
 
 	// The next scheduled refresh, 20 minutes later: T0 expires in 40 minutes, so it is kept.
+	l.nextScheduledRefreshServes(t)
+}
+
+// nextScheduledRefreshServes runs the scheduled refresh 20 minutes later and checks that the
+// serving instances then succeed with the record's token.
+func (l *lifecycle) nextScheduledRefreshServes(t *testing.T) {
+	t.Helper()
 	l.clock.Advance(20 * time.Minute)
-	if _, err := l.minter.Refresh(ctx, false); err != nil {
+	if _, err := l.minter.Refresh(t.Context(), false); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.call(ctx); err != nil {
+	if err := l.call(t.Context()); err != nil {
 		t.Errorf("after the next scheduled refresh the serving instances still fail (%v): %v", wechat.Classify(err), err)
 	}
 }
@@ -71,13 +78,7 @@ func TestTwoRefreshesAtOnceKeepTheOlderToken(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	l.clock.Advance(20 * time.Minute)
-	if _, err := l.minter.Refresh(ctx, false); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.call(ctx); err != nil {
-		t.Errorf("after the next scheduled refresh the serving instances still fail (%v): %v", wechat.Classify(err), err)
-	}
+	l.nextScheduledRefreshServes(t)
 }
 
 // WeChat rejects the cached token (the minter has replaced it) while the state record cannot be

@@ -362,13 +362,9 @@ func (c *CredentialsReader) Read(ctx context.Context) (Credentials, error) {
 	if !c.readAt.IsZero() && now.Sub(c.readAt) < credentialsMaxAge {
 		return c.cached, nil
 	}
-	raw, err := c.Store.Get(ctx, c.ID)
+	sec, err := readRecord(ctx, c.Store, c.ID, "credentials secret", c.Secrets, parseSecret)
 	if err != nil {
-		return Credentials{}, fmt.Errorf("read the credentials secret %q: %w", c.ID, c.Secrets.Error(err))
-	}
-	sec, err := parseSecret(raw)
-	if err != nil {
-		return Credentials{}, fmt.Errorf("credentials secret %q: %w", c.ID, err)
+		return Credentials{}, err
 	}
 	c.Secrets.Add(sec.token)
 	c.Secrets.Add(sec.creds.Values()...)

@@ -346,27 +346,34 @@ func TestSourceWithStateRecord(t *testing.T) {
 		}
 	})
 
-	t.Run("an expired token is named with its expiry", func(t *testing.T) {
-		c := newClock()
-		s, _, _ := stateSource(recordJSON(map[string]any{"component_access_token": storedToken,
-			"expires_at": c.Now().Add(-time.Minute)}), c)
-		_, err := s.Token(t.Context())
-		if err == nil || !strings.Contains(err.Error(), "expired at 2026-12-01T07:59:00Z") || !strings.Contains(err.Error(), "refresh schedule") {
-			t.Errorf("Token error = %v", err)
-		}
-		assertClean(t, "", err)
-	})
-
-	t.Run("a ticket older than 12 hours is named beside the missing token", func(t *testing.T) {
-		c := newClock()
-		s, _, _ := stateSource(recordJSON(map[string]any{"component_verify_ticket": storedTicket,
-			"ticket_create_time": c.Now().Add(-13 * time.Hour)}), c)
-		_, err := s.Token(t.Context())
-		if err == nil || !strings.Contains(err.Error(), "no component access token yet") || !strings.Contains(err.Error(), "13h0m0s old, older than the 12 h") {
-			t.Errorf("Token error = %v", err)
-		}
-		assertClean(t, "", err)
-	})
+	for _, tc := range []struct {
+		name   string
+		record func(now time.Time) map[string]any
+		want   []string
+	}{
+		{"an expired token is named with its expiry",
+			func(now time.Time) map[string]any {
+				return map[string]any{"component_access_token": storedToken, "expires_at": now.Add(-time.Minute)}
+			},
+			[]string{"expired at 2026-12-01T07:59:00Z", "refresh schedule"}},
+		{"a ticket older than 12 hours is named beside the missing token",
+			func(now time.Time) map[string]any {
+				return map[string]any{"component_verify_ticket": storedTicket, "ticket_create_time": now.Add(-13 * time.Hour)}
+			},
+			[]string{"no component access token yet", "13h0m0s old, older than the 12 h"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newClock()
+			s, _, _ := stateSource(recordJSON(tc.record(c.Now())), c)
+			_, err := s.Token(t.Context())
+			for _, want := range tc.want {
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Errorf("Token error = %v, want %q in it", err, want)
+				}
+			}
+			assertClean(t, "", err)
+		})
+	}
 
 	t.Run("a failed re-read serves the cached token until it expires", func(t *testing.T) {
 		c := newClock()

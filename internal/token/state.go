@@ -113,16 +113,27 @@ type StateRecord struct {
 
 // Read returns the record's current content.
 func (r StateRecord) Read(ctx context.Context) (State, error) {
-	raw, err := r.Store.Get(ctx, r.ID)
+	s, err := readRecord(ctx, r.Store, r.ID, "state record", r.Secrets, parseState)
 	if err != nil {
-		return State{}, fmt.Errorf("read the state record %q: %w", r.ID, r.Secrets.Error(err))
-	}
-	s, err := parseState(raw)
-	if err != nil {
-		return State{}, fmt.Errorf("state record %q: %w", r.ID, err)
+		return State{}, err
 	}
 	r.Secrets.Add(s.Token, s.Ticket)
 	return s, nil
+}
+
+// readRecord reads the record id from st and parses it; what names the record in errors, whose
+// store errors are redacted of secrets.
+func readRecord[T any](ctx context.Context, st store.Store, id, what string, secrets *redact.Set, parse func(string) (T, error)) (T, error) {
+	var zero T
+	raw, err := st.Get(ctx, id)
+	if err != nil {
+		return zero, fmt.Errorf("read the %s %q: %w", what, id, secrets.Error(err))
+	}
+	v, err := parse(raw)
+	if err != nil {
+		return zero, fmt.Errorf("%s %q: %w", what, id, err)
+	}
+	return v, nil
 }
 
 // Write replaces the record's content with s.

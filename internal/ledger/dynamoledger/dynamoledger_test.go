@@ -20,26 +20,18 @@ import (
 
 var engine = ledgertest.Engine{
 	Ledger: dynamoledger.Engine,
-	New: func(t testing.TB) string {
-		return ledger.SchemeDynamoDB + ":" + enginetest.StartDynalite(t).NewTable(t)
+	New:    func(t testing.TB) string { return enginetest.StartDynalite(t).NewTable(t) },
+	Open: func(ctx context.Context, table string, pageSize int) (ledger.Driver, error) {
+		return dynamoledger.Open(ctx, table, dynamoledger.Options{PageSize: pageSize})
 	},
-	Open: func(ctx context.Context, value string, o ledgertest.OpenOptions) (ledger.Driver, error) {
-		opts := dynamoledger.Options{PageSize: o.PageSize}
-		if o.StallWrite != nil {
-			// Half a PutItem reaches the checking proxy, which never passes it on (dynalite 4.0.0
-			// itself exits when a client goes away in the middle of a request's body).
-			putItem := func(r *http.Request) bool { return strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".PutItem") }
-			transport := ledgertest.StallingTransport(http.DefaultTransport.(*http.Transport).Clone(), putItem, o.StallWrite)
-			opts.Client = []awsstore.Option{store.WithHTTPClient(&http.Client{Transport: transport})}
-		}
-		return dynamoledger.Open(ctx, strings.TrimPrefix(value, ledger.SchemeDynamoDB+":"), opts)
+	OpenStalling: func(ctx context.Context, table string, stalled func()) (ledger.Driver, error) {
+		// Half a PutItem reaches the checking proxy, which never passes it on (dynalite 4.0.0
+		// itself exits when a client goes away in the middle of a request's body).
+		putItem := func(r *http.Request) bool { return strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".PutItem") }
+		transport := ledgertest.StallingTransport(http.DefaultTransport.(*http.Transport).Clone(), putItem, stalled)
+		return dynamoledger.Open(ctx, table, dynamoledger.Options{Client: []awsstore.Option{store.WithHTTPClient(&http.Client{Transport: transport})}})
 	},
-	Files: func(t testing.TB, _ string) []string {
-		if dir := enginetest.StartDynalite(t).DataDir(); dir != "" {
-			return []string{dir}
-		}
-		return nil
-	},
+	Files:    func(t testing.TB, _ string) []string { return []string{enginetest.StartDynalite(t).DataDir()} },
 	Unusable: unusable,
 }
 

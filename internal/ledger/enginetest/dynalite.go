@@ -49,11 +49,11 @@ process.stdin.resume();
 // installed, the test is skipped (failed under CI=true).
 func StartDynalite(t testing.TB) *Dynalite {
 	t.Helper()
-	started.Lock()
-	defer started.Unlock()
-	if started.dynalite != nil {
-		return started.dynalite
-	}
+	return shared(t, &started.dynalite, newDynalite)
+}
+
+func newDynalite(t testing.TB) *Dynalite {
+	t.Helper()
 	target, dataDir := os.Getenv(DynamoDBEndpointEnv), ""
 	if target == "" {
 		node, ok := findExecutable([]string{"node", "nodejs"})
@@ -83,8 +83,7 @@ func StartDynalite(t testing.TB) *Dynalite {
 		t.Fatal(err)
 	}
 	started.stops = append(started.stops, proxy.Close)
-	started.dynalite = &Dynalite{endpoint: proxy.URL, direct: target, dataDir: dataDir}
-	return started.dynalite
+	return &Dynalite{endpoint: proxy.URL, direct: target, dataDir: dataDir}
 }
 
 // startDynalite starts dynalite and reads the port it listens on.

@@ -50,6 +50,18 @@ var started struct {
 	stops    []func()
 }
 
+// shared gives the engine in slot, started with start on first use: one per test binary. start
+// runs under the lock and registers its stops; a start that ends the test leaves slot empty.
+func shared[E any](t testing.TB, slot **E, start func(testing.TB) *E) *E {
+	t.Helper()
+	started.Lock()
+	defer started.Unlock()
+	if *slot == nil {
+		*slot = start(t)
+	}
+	return *slot
+}
+
 // Stop stops every engine this process started and removes its files. TestMain calls it
 // after m.Run.
 func Stop() {

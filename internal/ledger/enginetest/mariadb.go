@@ -32,18 +32,17 @@ const startTimeout = 2 * time.Minute
 // under CI=true).
 func StartMariaDB(t testing.TB) *MariaDB {
 	t.Helper()
-	started.Lock()
-	defer started.Unlock()
-	if started.mariadb != nil {
-		return started.mariadb
-	}
+	return shared(t, &started.mariadb, newMariaDB)
+}
+
+func newMariaDB(t testing.TB) *MariaDB {
+	t.Helper()
 	if dsn := os.Getenv(MySQLDSNEnv); dsn != "" {
 		cfg, err := mysql.ParseDSN(dsn)
 		if err != nil {
 			t.Fatalf("%s is not a valid DSN: %v", MySQLDSNEnv, err)
 		}
-		started.mariadb = &MariaDB{admin: cfg}
-		return started.mariadb
+		return &MariaDB{admin: cfg}
 	}
 	server, ok := findExecutable([]string{"mariadbd", "mysqld"}, sbin...)
 	install, ok2 := findExecutable([]string{"mariadb-install-db", "mysql_install_db"}, sbin...)
@@ -54,7 +53,6 @@ func StartMariaDB(t testing.TB) *MariaDB {
 	if err != nil {
 		t.Fatalf("MariaDB is installed but did not start: %v", err)
 	}
-	started.mariadb = m
 	started.stops = append(started.stops, stop)
 	return m
 }

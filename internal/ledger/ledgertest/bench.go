@@ -13,7 +13,7 @@ import (
 // appid each time, from one instance.
 func BenchmarkPush(b *testing.B, e Engine) {
 	value := e.New(b)
-	d, err := e.Open(b.Context(), value, OpenOptions{})
+	d, err := e.Open(b.Context(), value, 0)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -58,7 +58,7 @@ func runChild(e Engine, role string) error {
 	value := os.Getenv(valueEnv)
 	switch role {
 	case roleStall:
-		d, err := e.Open(ctx, value, OpenOptions{StallWrite: func() { fmt.Println("stalled") }})
+		d, err := e.OpenStalling(ctx, value, func() { fmt.Println("stalled") })
 		if err != nil {
 			return err
 		}
@@ -70,7 +70,7 @@ func runChild(e Engine, role string) error {
 		err = d.Put(ctx, ledger.Item{Key: key, Doc: bigDoc(os.Getenv(docEnv)), Version: it.Version})
 		return fmt.Errorf("the write was not stalled: it returned %v", err)
 	case roleDraw:
-		d, err := e.Open(ctx, value, OpenOptions{})
+		d, err := e.Open(ctx, value, 0)
 		if err != nil {
 			return err
 		}

@@ -13,40 +13,38 @@ package ledgertest
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/envshare/envshare/internal/ledger"
+	"github.com/envshare/envshare/internal/ledger/sqlledger"
 )
 
 // Engine is what the suite needs of one engine.
 type Engine struct {
 	// Ledger is the engine as ledger.Open takes it.
 	Ledger ledger.Engine
-	// New makes a new, empty ledger for the test and gives its ENVSHARE_LEDGER value, which
-	// child processes open too (they inherit the test's environment, which New may set).
+	// New makes a new, empty ledger for the test and gives its argument: what follows the
+	// scheme in ENVSHARE_LEDGER (a path, a DSN, a table). Child processes open it too (they
+	// inherit the test's environment, which New may set).
 	New func(t testing.TB) string
-	// Open opens a value New gave, with the options given.
-	Open func(ctx context.Context, value string, o OpenOptions) (ledger.Driver, error)
+	// Open opens an argument New gave; a scan reads pageSize records at a time (0: the
+	// engine's default).
+	Open func(ctx context.Context, arg string, pageSize int) (ledger.Driver, error)
+	// OpenStalling opens arg so that every write stops midway: partly sent, or done but not
+	// committed. It then calls stalled and never returns. Only a child process that the suite
+	// kills there opens a ledger so.
+	OpenStalling func(ctx context.Context, arg string, stalled func()) (ledger.Driver, error)
 	// Files, when not nil, gives the files and directories that hold the data of the ledger
-	// value names (none when they are not known): the suite reads them to check what is
-	// stored, byte by byte.
-	Files func(t testing.TB, value string) []string
-	// UncommittedOnDisk says that a write stalled by OpenOptions.StallWrite has already put
-	// its bytes into Files (SQLite spills them into its WAL): the kill test then checks that
-	// they are there before it checks that nobody reads them.
+	// arg names (an empty name: not known, such as an engine started by hand): the suite reads
+	// them to check what is stored, byte by byte.
+	Files func(t testing.TB, arg string) []string
+	// UncommittedOnDisk says that a write stalled by OpenStalling has already put its bytes
+	// into Files (SQLite spills them into its WAL): the kill test then checks that they are
+	// there before it checks that nobody reads them.
 	UncommittedOnDisk bool
 	// Unusable gives engine-specific values that must fail to open.
 	Unusable func(t testing.TB) []Unusable
-}
-
-// OpenOptions are the suite's needs when it opens a ledger.
-type OpenOptions struct {
-	// PageSize is how many records a scan reads at a time (0: the engine's default).
-	PageSize int
-	// StallWrite, when not nil, makes every write stop midway: partly sent, or done but not
-	// committed. It then calls StallWrite and never returns. Only a child process that the
-	// suite kills there opens a ledger so.
-	StallWrite func()
 }
 
 // Unusable is an ENVSHARE_LEDGER value (and secret DSN) that must fail to open.
@@ -77,22 +75,44 @@ func RunConformanceTests(t *testing.T, e Engine) {
 	t.Run("unusable values fail naming ENVSHARE_LEDGER and hold no secret", s.unusable)
 }
 
-type suite struct{ e Engine }
-
-// open makes a new ledger and opens it for the test.
-func (s *suite) open(t *testing.T, o OpenOptions) (ledger.Driver, string) {
-	t.Helper()
-	value := s.e.New(t)
-	return s.reopen(t, value, o), value
+// OpenSQL gives Engine.Open of a SQL engine from its Open (mysqlledger.Open,
+// sqliteledger.Open).
+func OpenSQL(open func(ctx context.Context, arg string, o sqlledger.Options) (*sqlledger.Driver, error)) func(context.Context, string, int) (ledger.Driver, error) {
+	return func(ctx context.Context, arg string, pageSize int) (ledger.Driver, error) {
+		return open(ctx, arg, sqlledger.Options{PageSize: pageSize})
+	}
 }
 
-// reopen opens value again (another instance of the same ledger).
-func (s *suite) reopen(t *testing.T, value string, o OpenOptions) ledger.Driver {
+type suite struct{ e Engine }
+
+// open makes a new ledger and opens it for the test; a scan reads pageSize records at a time
+// (0: the engine's default).
+func (s *suite) open(t *testing.T, pageSize int) (ledger.Driver, string) {
 	t.Helper()
-	d, err := s.e.Open(t.Context(), value, o)
+	arg := s.e.New(t)
+	d, err := s.e.Open(t.Context(), arg, pageSize)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d, arg
+}
+
+// reopen opens arg again (another instance of the same ledger).
+func (s *suite) reopen(t *testing.T, arg string) ledger.Driver {
+	t.Helper()
+	d, err := s.e.Open(t.Context(), arg, 0)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
 	t.Cleanup(func() { d.Close() })
 	return d
+}
+
+// files gives the files and directories known to hold the data of arg's ledger.
+func (s *suite) files(t *testing.T, arg string) []string {
+	if s.e.Files == nil {
+		return nil
+	}
+	return slices.DeleteFunc(s.e.Files(t, arg), func(name string) bool { return name == "" })
 }

@@ -15,12 +15,12 @@ import (
 )
 
 // killedWriter: a child process writes a record and is stopped in the middle of the write
-// (its bytes partly sent, or written but not committed: the engine's Open with StallWrite
+// (its bytes partly sent, or written but not committed: the engine's OpenStalling
 // decides where), then killed with SIGKILL. The previous version is still the record, whole,
 // for this instance and for a new one, and the next conditional write on it goes through.
 // Nothing depends on timing: the child says when it has stalled, and stays stalled.
 func (s *suite) killedWriter(t *testing.T) {
-	d, value := s.open(t, OpenOptions{})
+	d, value := s.open(t, 0)
 	key := pairKey(appid(1), "prod-1")
 	previous := []byte(`{"env":"prod-1","appid":"wx0000000000000001","state":"pending_confirmation"}`)
 	mustPut(t, d, ledger.Item{Key: key, Doc: previous})
@@ -36,7 +36,7 @@ func (s *suite) killedWriter(t *testing.T) {
 	}
 	c.cmd.Wait()
 
-	for name, r := range map[string]ledger.Driver{"this instance": d, "a new instance": s.reopen(t, value, OpenOptions{})} {
+	for name, r := range map[string]ledger.Driver{"this instance": d, "a new instance": s.reopen(t, value)} {
 		if it := mustGet(t, r, key); it.Version != 1 || !bytes.Equal(it.Doc, previous) {
 			t.Errorf("%s reads version %d, %.200s; want version 1, the previous record", name, it.Version, it.Doc)
 		}
@@ -53,7 +53,7 @@ func (s *suite) killedWriter(t *testing.T) {
 // calls start within it. The times are the bucket's own arithmetic, not when the processes ran,
 // so a busy machine cannot make the test pass or fail.
 func (s *suite) bucketProcesses(t *testing.T) {
-	_, value := s.open(t, OpenOptions{})
+	_, value := s.open(t, 0)
 	const processes, draws = 4, 20
 	children := make([]*child, processes)
 	for i := range children {
@@ -102,7 +102,7 @@ func checkRate(t *testing.T, starts []int64, r ledger.Rate) {
 }
 
 func (s *suite) bucketDeadline(t *testing.T) {
-	d, _ := s.open(t, OpenOptions{})
+	d, _ := s.open(t, 0)
 	now := time.Unix(1_000_000, 0)
 	l := ledger.New(d, ledger.Options{Now: func() time.Time { return now }})
 	r := ledger.Rate{PerSecond: 10, Burst: 2}
@@ -135,7 +135,7 @@ func (s *suite) bucketDeadline(t *testing.T) {
 func (s *suite) filesHold(t *testing.T, value, text string) bool {
 	t.Helper()
 	found := false
-	for _, root := range s.e.Files(t, value) {
+	for _, root := range s.files(t, value) {
 		err := filepath.WalkDir(root, func(path string, de fs.DirEntry, err error) error {
 			if err != nil || found || !de.Type().IsRegular() {
 				return err

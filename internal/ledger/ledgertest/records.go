@@ -38,7 +38,7 @@ func mustGet(t *testing.T, d ledger.Driver, k ledger.Key) ledger.Item {
 }
 
 func (s *suite) absent(t *testing.T) {
-	d, _ := s.open(t, OpenOptions{})
+	d, _ := s.open(t, 0)
 	mustPut(t, d, ledger.Item{Key: ledger.Key{Kind: ledger.KindAuthorizer, ID: appid(1)}, Doc: []byte(`{}`)})
 	for _, k := range []ledger.Key{
 		{Kind: ledger.KindAuthorizer, ID: appid(2)},
@@ -70,7 +70,7 @@ func (s *suite) absent(t *testing.T) {
 }
 
 func (s *suite) conditional(t *testing.T) {
-	d, _ := s.open(t, OpenOptions{})
+	d, _ := s.open(t, 0)
 	k := pairKey(appid(1), "prod-1")
 	doc1, doc2 := []byte(`{"state":"pending_confirmation","n":"第一"}`), []byte(`{"state":"shared"}`)
 	conflict := func(it ledger.Item, why string) {
@@ -122,13 +122,13 @@ func (s *suite) conditional(t *testing.T) {
 }
 
 func (s *suite) eightWriters(t *testing.T) {
-	_, value := s.open(t, OpenOptions{})
+	_, value := s.open(t, 0)
 	const writers, rounds = 8, 5
 	var wg sync.WaitGroup
 	errs := make(chan error, writers)
 	for w := range writers {
 		// Each writer is an instance of its own: its own connections, its own ledger.
-		l := ledger.New(s.reopen(t, value, OpenOptions{}), ledger.Options{})
+		l := ledger.New(s.reopen(t, value), ledger.Options{})
 		wg.Go(func() {
 			for range rounds {
 				_, err := l.UpdateRun(t.Context(), "run-1", func(r *ledger.Run) (bool, error) {
@@ -149,7 +149,7 @@ func (s *suite) eightWriters(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	r, err := ledger.New(s.reopen(t, value, OpenOptions{}), ledger.Options{}).Run(t.Context(), "run-1")
+	r, err := ledger.New(s.reopen(t, value), ledger.Options{}).Run(t.Context(), "run-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func (s *suite) eightWriters(t *testing.T) {
 }
 
 func (s *suite) batchReads(t *testing.T) {
-	d, _ := s.open(t, OpenOptions{})
+	d, _ := s.open(t, 0)
 	// 617 records, asked for with 1,335 keys (absent ones, and some twice): beyond DynamoDB's
 	// 100 keys a call and the SQL engines' 500 ids a query.
 	const present = 617
@@ -223,7 +223,7 @@ func (s *suite) batchReads(t *testing.T) {
 }
 
 func (s *suite) scans(t *testing.T) {
-	d, _ := s.open(t, OpenOptions{PageSize: 7})
+	d, _ := s.open(t, 7)
 	l := ledger.New(d, ledger.Options{})
 	const authorizers, runs = 150, 3
 	var wg sync.WaitGroup
@@ -343,7 +343,7 @@ func (s *suite) scans(t *testing.T) {
 }
 
 func (s *suite) typed(t *testing.T) {
-	d, _ := s.open(t, OpenOptions{})
+	d, _ := s.open(t, 0)
 	now := time.Date(2026, 12, 7, 9, 30, 15, 123456789, time.UTC)
 	l := ledger.New(d, ledger.Options{Now: func() time.Time { return now }})
 	want := ledger.Authorizer{

@@ -10,7 +10,7 @@ import (
 	"strings"
 )
 
-// StallingConnector wraps a SQL engine's connector for OpenOptions.StallWrite: every INSERT
+// StallingConnector wraps a SQL engine's connector for Engine.OpenStalling: every INSERT
 // or UPDATE runs inside a transaction that it never commits. After prelude (statements such as
 // a PRAGMA) it begins the transaction, executes the write, calls stalled and blocks for good,
 // holding whatever the engine holds for an uncommitted write (row locks, pages in a WAL).
@@ -90,7 +90,7 @@ func execDirect(ctx context.Context, conn driver.Conn, query string, args []driv
 	return stmt.(driver.StmtExecContext).ExecContext(ctx, args)
 }
 
-// StallingTransport wraps an HTTP engine's transport for OpenOptions.StallWrite: a request
+// StallingTransport wraps an HTTP engine's transport for Engine.OpenStalling: a request
 // that match selects sends the first half of its body, then the transport calls stalled and
 // blocks for good.
 func StallingTransport(base http.RoundTripper, match func(*http.Request) bool, stalled func()) http.RoundTripper {

@@ -27,12 +27,7 @@ import (
 )
 
 // Engine opens ENVSHARE_LEDGER=mysql and mysql:DSN.
-var Engine = ledger.Engine{
-	Scheme: ledger.SchemeMySQL,
-	Open: func(ctx context.Context, dsn string) (ledger.Driver, error) {
-		return Open(ctx, dsn, sqlledger.Options{})
-	},
-}
+var Engine = sqlledger.NewEngine(ledger.SchemeMySQL, Open)
 
 // createTable is the table: ids compared byte by byte (VARBINARY), the document as bytes.
 const createTable = `CREATE TABLE IF NOT EXISTS ` + sqlledger.Table + ` (

@@ -5,7 +5,6 @@ import (
 	"database/sql/driver"
 	"net"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/go-sql-driver/mysql"
@@ -19,29 +18,18 @@ import (
 
 var engine = ledgertest.Engine{
 	Ledger: mysqlledger.Engine,
-	New: func(t testing.TB) string {
-		return ledger.SchemeMySQL + ":" + enginetest.StartMariaDB(t).NewDatabase(t)
-	},
-	Open: func(ctx context.Context, value string, o ledgertest.OpenOptions) (ledger.Driver, error) {
-		dsn := strings.TrimPrefix(value, ledger.SchemeMySQL+":")
-		opts := sqlledger.Options{PageSize: o.PageSize}
-		if o.StallWrite == nil {
-			return mysqlledger.Open(ctx, dsn, opts)
-		}
+	New:    func(t testing.TB) string { return enginetest.StartMariaDB(t).NewDatabase(t) },
+	Open:   ledgertest.OpenSQL(mysqlledger.Open),
+	OpenStalling: func(ctx context.Context, dsn string, stalled func()) (ledger.Driver, error) {
 		cfg, err := mysqlledger.Config(dsn)
 		if err != nil {
 			return nil, err
 		}
-		return mysqlledger.OpenConfig(ctx, cfg, dsn, opts, func(c driver.Connector) driver.Connector {
-			return ledgertest.StallingConnector(c, o.StallWrite)
+		return mysqlledger.OpenConfig(ctx, cfg, dsn, sqlledger.Options{}, func(c driver.Connector) driver.Connector {
+			return ledgertest.StallingConnector(c, stalled)
 		})
 	},
-	Files: func(t testing.TB, _ string) []string {
-		if dir := enginetest.StartMariaDB(t).DataDir(); dir != "" {
-			return []string{dir}
-		}
-		return nil
-	},
+	Files:    func(t testing.TB, _ string) []string { return []string{enginetest.StartMariaDB(t).DataDir()} },
 	Unusable: unusable,
 }
 

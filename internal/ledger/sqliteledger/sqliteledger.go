@@ -23,12 +23,7 @@ import (
 )
 
 // Engine opens ENVSHARE_LEDGER=sqlite:PATH.
-var Engine = ledger.Engine{
-	Scheme: ledger.SchemeSQLite,
-	Open: func(ctx context.Context, path string) (ledger.Driver, error) {
-		return Open(ctx, path, sqlledger.Options{})
-	},
-}
+var Engine = sqlledger.NewEngine(ledger.SchemeSQLite, Open)
 
 // Dialect is SQLite's: a table without rowid (the primary key is the table's order).
 var Dialect = sqlledger.Dialect{

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
-	"strings"
 	"testing"
 	"time"
 
@@ -20,26 +19,17 @@ import (
 
 var engine = ledgertest.Engine{
 	Ledger: sqliteledger.Engine,
-	New: func(t testing.TB) string {
-		return ledger.SchemeSQLite + ":" + filepath.Join(t.TempDir(), "ledger.db")
-	},
-	Open: func(ctx context.Context, value string, o ledgertest.OpenOptions) (ledger.Driver, error) {
-		path := strings.TrimPrefix(value, ledger.SchemeSQLite+":")
-		opts := sqlledger.Options{PageSize: o.PageSize}
-		if o.StallWrite == nil {
-			return sqliteledger.Open(ctx, path, opts)
-		}
+	New:    func(t testing.TB) string { return filepath.Join(t.TempDir(), "ledger.db") },
+	Open:   ledgertest.OpenSQL(sqliteledger.Open),
+	OpenStalling: func(ctx context.Context, path string, stalled func()) (ledger.Driver, error) {
 		c, err := sqliteledger.Connector(path)
 		if err != nil {
 			return nil, err
 		}
 		// A cache of a few pages: the stalled write's 100 KB spill into the WAL uncommitted.
-		return sqliteledger.OpenDB(ctx, sql.OpenDB(ledgertest.StallingConnector(c, o.StallWrite, "PRAGMA cache_size = 4")), path, opts)
+		return sqliteledger.OpenDB(ctx, sql.OpenDB(ledgertest.StallingConnector(c, stalled, "PRAGMA cache_size = 4")), path, sqlledger.Options{})
 	},
-	Files: func(_ testing.TB, value string) []string {
-		path := strings.TrimPrefix(value, ledger.SchemeSQLite+":")
-		return []string{path, path + "-wal"}
-	},
+	Files:             func(_ testing.TB, path string) []string { return []string{path, path + "-wal"} },
 	UncommittedOnDisk: true,
 	Unusable: func(t testing.TB) []ledgertest.Unusable {
 		return []ledgertest.Unusable{

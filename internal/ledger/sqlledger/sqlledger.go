@@ -55,6 +55,13 @@ type Options struct {
 	ChunkSize int // ids one batch read asks for at a time (default DefaultChunkSize)
 }
 
+// NewEngine is the ledger.Engine of scheme whose Open is open with the default Options.
+func NewEngine(scheme string, open func(ctx context.Context, arg string, opts Options) (*Driver, error)) ledger.Engine {
+	return ledger.Engine{Scheme: scheme, Open: func(ctx context.Context, arg string) (ledger.Driver, error) {
+		return open(ctx, arg, Options{})
+	}}
+}
+
 // Driver is the ledger's Driver on a SQL database.
 type Driver struct {
 	db   *sql.DB

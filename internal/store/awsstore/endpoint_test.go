@@ -65,20 +65,6 @@ func TestConfiguredEndpoints(t *testing.T) {
 	}
 }
 
-func TestErrorCode(t *testing.T) {
-	for in, want := range map[string]string{
-		"ParameterNotFound":                                     "ParameterNotFound",
-		"com.amazonaws.sqs#QueueDoesNotExist":                   "QueueDoesNotExist",
-		"ResourceNotFoundException:http://internal.amazon.com/": "ResourceNotFoundException",
-		" ThrottlingException ":                                 "ThrottlingException",
-		"":                                                      "",
-	} {
-		if got := errorCode(in); got != want {
-			t.Errorf("errorCode(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestNewToken(t *testing.T) {
 	a, b := newToken(), newToken()
 	if len(a) != 36 || a == b || strings.Count(a, "-") != 4 || a[14] != '4' {

@@ -1,14 +1,13 @@
 package awsstore
 
 import (
-	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/envshare/envshare/internal/store"
+	"github.com/envshare/envshare/pkg/awsjson"
 )
 
 // Error is an answer that is not a success: the HTTP status, the AWS error code and message
@@ -38,6 +37,9 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// ServiceMessage gives AWS's message (store.ServiceError), to redact.
+func (e *Error) ServiceMessage() *string { return &e.Message }
+
 // Unwrap gives store.ErrNotFound when the secret, parameter or queue does not exist.
 func (e *Error) Unwrap() error {
 	switch e.Code {
@@ -47,40 +49,10 @@ func (e *Error) Unwrap() error {
 	return nil
 }
 
-// noAnswerError is a failure to send the request or to read the answer.
-type noAnswerError struct{ err error }
-
-func (e *noAnswerError) Error() string { return e.err.Error() }
-func (e *noAnswerError) Unwrap() error { return e.err }
-
-// parseError reads an AWS JSON error answer: the code is in the X-Amzn-Errortype header or the
-// body's "__type" (or "code"), the message in "message" (or "Message").
-func parseError(resp *http.Response, body []byte) error {
-	var e struct {
-		Type    string `json:"__type"`
-		Code    string `json:"code"`
-		Message string `json:"message"`
-		Upper   string `json:"Message"`
-	}
-	_ = json.Unmarshal(body, &e) // not JSON: not an AWS error, reported by status alone
-	code := errorCode(cmp.Or(resp.Header.Get("X-Amzn-Errortype"), e.Type, e.Code))
-	out := &Error{Status: resp.StatusCode, Code: code, RequestID: resp.Header.Get("X-Amzn-Requestid")}
-	if code != "" {
-		out.Message = cmp.Or(e.Message, e.Upper)
-	}
-	return out
-}
-
-// errorCode strips what AWS may put around an error code: a namespace
-// ("com.amazonaws.sqs#QueueDoesNotExist") or a trailing URL ("ParameterNotFound:http://...").
-func errorCode(s string) string {
-	if i := strings.IndexByte(s, ':'); i >= 0 {
-		s = s[:i]
-	}
-	if i := strings.LastIndexByte(s, '#'); i >= 0 {
-		s = s[i+1:]
-	}
-	return strings.TrimSpace(s)
+// newError reads an AWS JSON error answer (awsjson.Answer.ErrorCode).
+func newError(a *awsjson.Answer) *Error {
+	code, message := a.ErrorCode()
+	return &Error{Status: a.Status, Code: code, Message: message, RequestID: a.RequestID()}
 }
 
 // retryableCodes are the codes the SDK's standard retryer repeats (throttling and timeouts),
@@ -102,6 +74,6 @@ func transient(err error) bool {
 	if errors.As(err, &e) {
 		return e.Status >= 500 || e.Status == http.StatusTooManyRequests || retryableCodes[e.Code]
 	}
-	var n *noAnswerError
+	var n *awsjson.NoAnswerError
 	return errors.As(err, &n)
 }

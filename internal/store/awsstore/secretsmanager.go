@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/envshare/envshare/internal/store"
+	"github.com/envshare/envshare/pkg/statetoken/awsstate"
 )
 
 // SecretsManager is the Store of mode aws-secretsmanager: the id is a secret's name or ARN.
@@ -25,18 +26,12 @@ func NewSecretsManager(opts ...Option) (*SecretsManager, error) {
 // Get reads the AWSCURRENT version's SecretString, or its SecretBinary as bytes.
 // Needs secretsmanager:GetSecretValue (and kms:Decrypt when the secret has its own key).
 func (s *SecretsManager) Get(ctx context.Context, id string) (string, error) {
-	var out struct {
-		SecretString *string
-		SecretBinary []byte // base64 in the JSON
-	}
+	var out awsstate.SecretValue
 	if err := s.c.call(ctx, "secretsmanager.GetSecretValue", id, struct{ SecretId string }{id}, &out, ""); err != nil {
 		return "", err
 	}
-	switch {
-	case out.SecretString != nil:
-		return *out.SecretString, nil
-	case out.SecretBinary != nil:
-		return string(out.SecretBinary), nil
+	if v, ok := out.Value(); ok {
+		return v, nil
 	}
 	return "", fmt.Errorf("secretsmanager.GetSecretValue %q: the secret version has no value", id)
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/envshare/envshare/pkg/awsjson"
 )
 
 // Queue sends messages to one SQS queue: the onboarding retry queue.
@@ -18,7 +20,7 @@ type Queue struct {
 // call goes to the region's SQS endpoint (or the configured one), as the SDK's does: the queue
 // must be in the function's region.
 func NewQueue(queueURL string, opts ...Option) (*Queue, error) {
-	if err := checkEndpoint(queueURL); err != nil {
+	if err := awsjson.CheckEndpoint(queueURL); err != nil {
 		return nil, fmt.Errorf("awsstore: the queue URL %w", err)
 	}
 	c, err := newClient(sqs, opts)

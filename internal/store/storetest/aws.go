@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -52,10 +51,7 @@ type Param struct {
 // NewAWS starts the fake; it stops when the test ends.
 func NewAWS(t testing.TB) *AWS {
 	f := &AWS{secrets: map[string]*smSecret{}, params: map[string]*Param{}, queues: map[string][]string{}}
-	f.handler = f.serve
-	srv := httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(srv.Close)
-	f.URL = srv.URL
+	f.URL = f.listen(t, f.serve)
 	return f
 }
 
@@ -228,22 +224,21 @@ func (f *AWS) serve(w http.ResponseWriter, r *http.Request) {
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	switch op {
-	case "secretsmanager.GetSecretValue":
-		f.getSecretValue(a, in)
-	case "secretsmanager.PutSecretValue":
-		f.putSecretValue(a, in)
-	case "AmazonSSM.GetParameter":
-		f.getParameter(a, in)
-	case "AmazonSSM.PutParameter":
-		f.putParameter(a, in)
-	case "AmazonSQS.SendMessage":
-		f.sendMessage(a, in)
-	case "AmazonSQS.ChangeMessageVisibility":
-		f.changeVisibility(a, in)
-	default:
-		a.fail(400, "UnknownOperationException", "")
+	if serve, ok := awsOperations[op]; ok {
+		serve(f, a, in)
+		return
 	}
+	a.fail(400, "UnknownOperationException", "")
+}
+
+// awsOperations are the operations the fake serves, by X-Amz-Target.
+var awsOperations = map[string]func(f *AWS, a awsAnswer, in awsInput){
+	"secretsmanager.GetSecretValue":     (*AWS).getSecretValue,
+	"secretsmanager.PutSecretValue":     (*AWS).putSecretValue,
+	"AmazonSSM.GetParameter":            (*AWS).getParameter,
+	"AmazonSSM.PutParameter":            (*AWS).putParameter,
+	"AmazonSQS.SendMessage":             (*AWS).sendMessage,
+	"AmazonSQS.ChangeMessageVisibility": (*AWS).changeVisibility,
 }
 
 // secret finds a secret by name or by the ARN SecretARN gives.

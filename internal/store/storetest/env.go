@@ -24,22 +24,25 @@ const (
 // clears every other AWS_* variable (endpoints, profiles, ...) for the rest of the test.
 func SetAWSEnv(t testing.TB) {
 	t.Helper()
-	clearEnv(t, "AWS_")
-	t.Setenv("AWS_ACCESS_KEY_ID", AWSAccessKeyID)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", AWSSecretAccessKey)
-	t.Setenv("AWS_SESSION_TOKEN", AWSSessionToken)
-	t.Setenv("AWS_REGION", AWSRegion)
+	setEnv(t, "AWS_", "AWS_ACCESS_KEY_ID", AWSAccessKeyID, "AWS_SECRET_ACCESS_KEY", AWSSecretAccessKey,
+		"AWS_SESSION_TOKEN", AWSSessionToken, "AWS_REGION", AWSRegion)
 }
 
 // SetTencentEnv sets the test credentials and region, as SCF sets the execution role's, and
 // clears every other TENCENTCLOUD_* variable for the rest of the test.
 func SetTencentEnv(t testing.TB) {
 	t.Helper()
-	clearEnv(t, "TENCENTCLOUD_")
-	t.Setenv("TENCENTCLOUD_SECRETID", TencentSecretID)
-	t.Setenv("TENCENTCLOUD_SECRETKEY", TencentSecretKey)
-	t.Setenv("TENCENTCLOUD_SESSIONTOKEN", TencentSessionToken)
-	t.Setenv("TENCENTCLOUD_REGION", TencentRegion)
+	setEnv(t, "TENCENTCLOUD_", "TENCENTCLOUD_SECRETID", TencentSecretID, "TENCENTCLOUD_SECRETKEY", TencentSecretKey,
+		"TENCENTCLOUD_SESSIONTOKEN", TencentSessionToken, "TENCENTCLOUD_REGION", TencentRegion)
+}
+
+// setEnv unsets every variable whose name starts with prefix, then sets the name-value pairs
+// of vars; t.Setenv restores them all after the test.
+func setEnv(t testing.TB, prefix string, vars ...string) {
+	clearEnv(t, prefix)
+	for i := 0; i < len(vars); i += 2 {
+		t.Setenv(vars[i], vars[i+1])
+	}
 }
 
 // clearEnv unsets every variable whose name starts with prefix; t.Setenv restores them after

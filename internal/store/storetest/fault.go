@@ -4,8 +4,10 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"sync/atomic"
+	"testing"
 )
 
 // Fault is a failure a fake answers instead of handling a call.
@@ -49,6 +51,14 @@ type recorder struct {
 type pendingFault struct {
 	n int
 	f Fault
+}
+
+// listen starts a server of the fake's handler and gives its URL; it stops when the test ends.
+func (r *recorder) listen(t testing.TB, handler http.HandlerFunc) string {
+	r.handler = handler
+	srv := httptest.NewServer(handler)
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
 
 // Fail makes the next n calls (of f.Op, or of any operation) answer f.

@@ -58,13 +58,45 @@ func setBody(r *http.Request, s string) {
 	r.ContentLength = int64(len(s))
 }
 
+// signatureCase is a request made with other credentials (env) or changed after it was signed
+// (tamper), and what the fake's refusal says (empty: it passes).
+type signatureCase struct {
+	name   string
+	env    map[string]string
+	tamper func(r *http.Request)
+	want   string
+}
+
+// checkSignatures reads the secret "s", which holds "v", once per case through the store
+// newStore makes (with opts, which carry the tampering transport). A refused request never
+// counts as a call of the fake.
+func checkSignatures(t *testing.T, cases []signatureCase, newStore func(t *testing.T, opts ...store.Option) (store.Store, interface{ Calls(string) int })) {
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := []store.Option{store.WithAttempts(1)}
+			if tc.tamper != nil {
+				opts = append(opts, store.WithHTTPClient(&http.Client{Transport: tamper(tc.tamper)}))
+			}
+			s, fake := newStore(t, opts...)
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			got, err := s.Get(t.Context(), "s")
+			switch {
+			case tc.want == "" && (err != nil || got != "v"):
+				t.Errorf("Get = %q, %v", got, err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("Get error = %v, want %q", err, tc.want)
+			}
+			if tc.want != "" && fake.Calls("") != 0 {
+				t.Errorf("a rejected request counts as a call")
+			}
+		})
+	}
+}
+
 func TestAWSFakeChecksTheSignature(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		env    map[string]string
-		tamper func(r *http.Request)
-		want   string
-	}{
+	checkSignatures(t, []signatureCase{
 		{"an untouched request passes", nil, func(*http.Request) {}, ""},
 		{"a wrong secret key", map[string]string{"AWS_SECRET_ACCESS_KEY": "other"}, nil, "InvalidSignatureException: The request signature we calculated does not match"},
 		{"an unknown access key", map[string]string{"AWS_ACCESS_KEY_ID": "AKIDOTHER"}, nil, "UnrecognizedClientException"},
@@ -99,43 +131,20 @@ func TestAWSFakeChecksTheSignature(t *testing.T) {
 		{"host not signed", nil, func(r *http.Request) {
 			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), ";host;", ";", 1))
 		}, "'Host' must be a 'SignedHeader'"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			f := storetest.NewAWS(t)
-			f.SetEnv(t)
-			f.SetSecret("s", "v")
-			for k, v := range tc.env {
-				t.Setenv(k, v)
-			}
-			var opts []awsstore.Option
-			if tc.tamper != nil {
-				opts = append(opts, store.WithHTTPClient(&http.Client{Transport: tamper(tc.tamper)}))
-			}
-			s, err := awsstore.NewSecretsManager(append(opts, store.WithAttempts(1))...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := s.Get(t.Context(), "s")
-			switch {
-			case tc.want == "" && (err != nil || got != "v"):
-				t.Errorf("Get = %q, %v", got, err)
-			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-				t.Errorf("Get error = %v, want %q", err, tc.want)
-			}
-			if tc.want != "" && f.Calls("") != 0 {
-				t.Errorf("a rejected request counts as a call")
-			}
-		})
-	}
+	}, func(t *testing.T, opts ...store.Option) (store.Store, interface{ Calls(string) int }) {
+		f := storetest.NewAWS(t)
+		f.SetEnv(t)
+		f.SetSecret("s", "v")
+		s, err := awsstore.NewSecretsManager(opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, f
+	})
 }
 
 func TestTencentFakeChecksTheSignature(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		env    map[string]string
-		tamper func(r *http.Request)
-		want   string
-	}{
+	checkSignatures(t, []signatureCase{
 		{"an untouched request passes", nil, func(*http.Request) {}, ""},
 		{"a wrong secret key", map[string]string{"TENCENTCLOUD_SECRETKEY": "other"}, nil, "AuthFailure.SignatureFailure"},
 		{"an unknown secret id", map[string]string{"TENCENTCLOUD_SECRETID": "AKIDother"}, nil, "AuthFailure.SecretIdNotFound"},
@@ -152,31 +161,16 @@ func TestTencentFakeChecksTheSignature(t *testing.T) {
 		}, "AuthFailure.SignatureFailure"},
 		{"another service's version", nil, func(r *http.Request) { setHeader(r, "X-TC-Version", "2018-04-16") }, "InvalidAction"},
 		{"no region", nil, func(r *http.Request) { setHeader(r, "X-TC-Region", "") }, "MissingParameter"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			f := storetest.NewTencent(t)
-			f.SetEnv(t)
-			f.SetSecret("s", "v1", "v")
-			for k, v := range tc.env {
-				t.Setenv(k, v)
-			}
-			opts := []tencentstore.Option{store.WithEndpoint(f.URL), tencentstore.WithVersionID("v1"), store.WithAttempts(1)}
-			if tc.tamper != nil {
-				opts = append(opts, store.WithHTTPClient(&http.Client{Transport: tamper(tc.tamper)}))
-			}
-			s, err := tencentstore.NewSSM(opts...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := s.Get(t.Context(), "s")
-			switch {
-			case tc.want == "" && (err != nil || got != "v"):
-				t.Errorf("Get = %q, %v", got, err)
-			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-				t.Errorf("Get error = %v, want %q", err, tc.want)
-			}
-		})
-	}
+	}, func(t *testing.T, opts ...store.Option) (store.Store, interface{ Calls(string) int }) {
+		f := storetest.NewTencent(t)
+		f.SetEnv(t)
+		f.SetSecret("s", "v1", "v")
+		s, err := tencentstore.NewSSM(append(opts, store.WithEndpoint(f.URL), tencentstore.WithVersionID("v1"))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, f
+	})
 
 	t.Run("scf is signed for scf, not ssm", func(t *testing.T) {
 		f := storetest.NewTencent(t)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"sync"
 	"testing"
@@ -45,10 +44,7 @@ type Invocation struct {
 // NewTencent starts the fake; it stops when the test ends.
 func NewTencent(t testing.TB) *Tencent {
 	f := &Tencent{secrets: map[string][]tcVersion{}, functions: map[string]bool{}, created: 1700000000}
-	f.handler = f.serve
-	srv := httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(srv.Close)
-	f.URL = srv.URL
+	f.URL = f.listen(t, f.serve)
 	return f
 }
 

@@ -1,7 +1,7 @@
 // Package awsstate reads envshare's state record from AWS Secrets Manager or SSM Parameter
 // Store, for package statetoken: the stores of envshare's modes aws-secretsmanager and aws-ssm,
-// read only. It is a public package; it signs its calls with smithy-go's SigV4 signer and
-// links nothing else of AWS.
+// read only. It is a public package; it makes its calls with package awsjson (smithy-go's
+// SigV4 signer) and links nothing else of AWS.
 //
 // By default a store reads the environment as Lambda sets it: AWS_ACCESS_KEY_ID,
 // AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_REGION (or AWS_DEFAULT_REGION), and the
@@ -21,26 +21,18 @@
 package awsstate
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
-	"strings"
 
-	"github.com/aws/smithy-go/aws-http-auth/credentials"
-	"github.com/aws/smithy-go/aws-http-auth/sigv4"
+	"github.com/envshare/envshare/pkg/awsjson"
 )
 
 // Credentials are AWS credentials.
-type Credentials struct {
-	AccessKeyID, SecretAccessKey, SessionToken string
-}
+type Credentials = awsjson.Credentials
 
 // Options configure a store; the zero value reads the environment.
 type Options struct {
@@ -91,20 +83,31 @@ func NewSecretsManager(o Options) *SecretsManager {
 
 // Get reads the secret's value.
 func (s *SecretsManager) Get(ctx context.Context, id string) (string, error) {
-	var out struct {
-		SecretString *string
-		SecretBinary []byte
-	}
+	var out SecretValue
 	if err := s.c.call(ctx, id, map[string]any{"SecretId": id}, &out); err != nil {
 		return "", err
 	}
-	switch {
-	case out.SecretString != nil:
-		return *out.SecretString, nil
-	case out.SecretBinary != nil:
-		return string(out.SecretBinary), nil
+	if v, ok := out.Value(); ok {
+		return v, nil
 	}
 	return "", fmt.Errorf("%s %q: the secret has no value", s.c.target, id)
+}
+
+// SecretValue is Secrets Manager's GetSecretValue answer, as far as a reader needs it.
+type SecretValue struct {
+	SecretString *string
+	SecretBinary []byte // base64 in the JSON
+}
+
+// Value gives the SecretString, else the SecretBinary as a string; false when there is neither.
+func (v SecretValue) Value() (string, bool) {
+	switch {
+	case v.SecretString != nil:
+		return *v.SecretString, true
+	case v.SecretBinary != nil:
+		return string(v.SecretBinary), true
+	}
+	return "", false
 }
 
 // Parameters reads an SSM parameter, decrypted (envshare keeps the state record as a
@@ -153,63 +156,39 @@ func (c caller) once(ctx context.Context, in, out any) error {
 	if err != nil {
 		return err
 	}
-	region := cmp.Or(c.o.Region, os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"))
+	region := cmp.Or(c.o.Region, awsjson.EnvRegion())
 	if region == "" {
 		return errors.New("no region: set Options.Region or AWS_REGION")
 	}
-	endpoint := cmp.Or(c.o.Endpoint, os.Getenv(c.endpointVar), os.Getenv("AWS_ENDPOINT_URL"),
-		"https://"+c.service+"."+region+".amazonaws.com")
+	endpoint, err := awsjson.Endpoint(c.o.Endpoint, c.service, c.endpointVar, region)
+	if err != nil {
+		return err
+	}
 	body, err := json.Marshal(in)
 	if err != nil {
 		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(endpoint, "/")+"/", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", c.target)
-	hash := sha256.Sum256(body)
-	if err := sigv4.New().SignRequest(&sigv4.SignRequestInput{Request: req, PayloadHash: hash[:],
-		Credentials: credentials.Credentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken},
-		Service:     c.service, Region: region}); err != nil {
-		return fmt.Errorf("sign the request: %w", err)
 	}
 	client := c.o.HTTPClient
 	if client == nil {
 		client = http.DefaultClient
 	}
-	resp, err := client.Do(req)
+	a, err := awsjson.Send(ctx, client, awsjson.Request{Endpoint: endpoint, Service: c.service, Region: region,
+		ContentType: "application/x-amz-json-1.1", Target: c.target, Body: body, Credentials: creds}, maxAnswer)
 	if err != nil {
-		return err // *url.Error: the endpoint and the cause, never a value
+		return err
 	}
-	defer resp.Body.Close()
-	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
-	if err != nil {
-		return fmt.Errorf("read the answer (HTTP status %d): %w", resp.StatusCode, err)
+	if !a.OK() {
+		code, message := a.ErrorCode()
+		return &Error{Status: a.Status, Code: code, Message: message}
 	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Type     string `json:"__type"`
-			Message  string `json:"message"`
-			Message2 string `json:"Message"`
-		}
-		_ = json.Unmarshal(answer, &e)
-		code := e.Type[strings.LastIndex(e.Type, "#")+1:]
-		return &Error{Status: resp.StatusCode, Code: code, Message: cmp.Or(e.Message, e.Message2)}
-	}
-	if len(answer) > maxAnswer || json.Unmarshal(answer, out) != nil {
-		// The decoder's message can quote the answer, which holds the record.
-		return fmt.Errorf("the answer is not the expected JSON (HTTP status %d)", resp.StatusCode)
-	}
-	return nil
+	return a.Decode(out)
 }
 
 func (c caller) credentials(ctx context.Context) (Credentials, error) {
 	if c.o.Credentials != nil {
 		return c.o.Credentials(ctx)
 	}
-	creds := Credentials{os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"), os.Getenv("AWS_SESSION_TOKEN")}
+	creds := awsjson.EnvCredentials()
 	if creds.AccessKeyID == "" || creds.SecretAccessKey == "" {
 		return Credentials{}, errors.New("no credentials: set Options.Credentials, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
 	}

@@ -1,6 +1,6 @@
 // Package tencentstate reads envshare's state record from Tencent Cloud SSM (凭据管理系统), for
 // package statetoken: the store of envshare's mode tencent-ssm, read only. It is a public
-// package; it calls SSM through the Tencent Cloud SDK's common client.
+// package; it calls SSM through package tcapi (the Tencent Cloud SDK's common client).
 //
 // By default it reads the environment as SCF sets it: TENCENTCLOUD_SECRETID,
 // TENCENTCLOUD_SECRETKEY, TENCENTCLOUD_SESSIONTOKEN and TENCENTCLOUD_REGION (default
@@ -19,26 +19,19 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"os"
 	"strings"
 
-	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
-	tcerr "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
-	tchttp "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/http"
-	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
+	"github.com/envshare/envshare/pkg/tcapi"
 )
 
 // Defaults of Options.
 const (
-	DefaultRegion    = "ap-guangzhou"
+	DefaultRegion    = tcapi.DefaultRegion
 	DefaultVersionID = "v1"
 )
 
 // Credentials are Tencent Cloud credentials (a role's temporary ones carry a session token).
-type Credentials struct {
-	SecretID, SecretKey, SessionToken string
-}
+type Credentials = tcapi.Credentials
 
 // Options configure the store; the zero value reads the environment.
 type Options struct {
@@ -48,20 +41,18 @@ type Options struct {
 	// Credentials, when nil, are TENCENTCLOUD_SECRETID, TENCENTCLOUD_SECRETKEY and
 	// TENCENTCLOUD_SESSIONTOKEN.
 	Credentials func(ctx context.Context) (Credentials, error)
-	// HTTPClient's transport carries the calls (nil: the SDK's own).
+	// HTTPClient's transport carries the calls (nil: http.DefaultTransport).
 	HTTPClient *http.Client
 }
 
 // ErrNotFound is wrapped when the secret or its version does not exist.
 var ErrNotFound = errors.New("tencentstate: record not found")
 
-// Error is a failed call: the API's error code and message. The SDK's own client errors,
-// which can quote the answer, keep their code only.
-type Error struct {
-	Code, Message string
-}
+// Error is a failed call (tcapi.Error): the API's error code and message and the request id.
+// The SDK's own client errors, which can quote the answer, keep their code and the HTTP status.
+type Error tcapi.Error
 
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
+func (e *Error) Error() string { return (*tcapi.Error)(e).Error() }
 
 // Unwrap gives ErrNotFound for a missing secret or version.
 func (e *Error) Unwrap() error {
@@ -92,45 +83,30 @@ func (s *SSM) get(ctx context.Context, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cpf := profile.NewClientProfile()
-	cpf.HttpProfile.ReqTimeout = 0 // the context bounds the call
-	cpf.Language = "en-US"
+	r := tcapi.Request{Service: "ssm", Version: "2019-09-23", Action: "GetSecretValue",
+		Params:      map[string]any{"SecretName": name, "VersionId": cmp.Or(s.o.VersionID, DefaultVersionID)},
+		Region:      cmp.Or(s.o.Region, tcapi.EnvRegion()),
+		Credentials: creds,
+	}
 	if s.o.Endpoint != "" {
-		u, err := url.Parse(s.o.Endpoint)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return "", errors.New("Options.Endpoint is not an http(s) URL such as https://ssm.tencentcloudapi.com")
+		if r.Endpoint, err = tcapi.ParseEndpoint(s.o.Endpoint, "ssm"); err != nil {
+			return "", fmt.Errorf("Options.Endpoint %w", err)
 		}
-		cpf.HttpProfile.Scheme, cpf.HttpProfile.Endpoint = strings.ToUpper(u.Scheme), u.Host
 	}
-	region := cmp.Or(s.o.Region, os.Getenv("TENCENTCLOUD_REGION"), DefaultRegion)
-	client := common.NewCommonClient(common.NewTokenCredential(creds.SecretID, creds.SecretKey, creds.SessionToken), region, cpf)
-	if s.o.HTTPClient != nil && s.o.HTTPClient.Transport != nil {
-		client.WithHttpTransport(s.o.HTTPClient.Transport)
+	if s.o.HTTPClient != nil {
+		r.Transport = s.o.HTTPClient.Transport
 	}
-	req := tchttp.NewCommonRequest("ssm", "2019-09-23", "GetSecretValue")
-	if err := req.SetActionParameters(map[string]any{"SecretName": name, "VersionId": cmp.Or(s.o.VersionID, DefaultVersionID)}); err != nil {
+	out, err := tcapi.Call[struct{ SecretString, SecretBinary *string }](ctx, r)
+	if e, ok := errors.AsType[*tcapi.Error](err); ok {
+		return "", (*Error)(e)
+	}
+	switch {
+	case err != nil:
 		return "", err
-	}
-	req.SetContext(ctx)
-	out := &answer{BaseResponse: &tchttp.BaseResponse{}}
-	if err := client.Send(req, out); err != nil {
-		var e *tcerr.TencentCloudSDKError
-		if !errors.As(err, &e) {
-			return "", err
-		}
-		msg := e.Message
-		if strings.HasPrefix(e.Code, "ClientError") && e.Code != "ClientError.NetworkError" {
-			msg = "the SDK's message is withheld as it may quote the answer"
-		}
-		return "", &Error{Code: e.Code, Message: msg}
-	}
-	switch r := out.Response; {
-	case r == nil:
-		return "", errors.New("the answer holds no Response")
-	case r.SecretString != nil && *r.SecretString != "":
-		return *r.SecretString, nil
-	case r.SecretBinary != nil && *r.SecretBinary != "":
-		b, err := base64.StdEncoding.DecodeString(*r.SecretBinary)
+	case out.SecretString != nil && *out.SecretString != "":
+		return *out.SecretString, nil
+	case out.SecretBinary != nil && *out.SecretBinary != "":
+		b, err := base64.StdEncoding.DecodeString(*out.SecretBinary)
 		if err != nil {
 			return "", errors.New("SecretBinary is not base64")
 		}
@@ -139,17 +115,11 @@ func (s *SSM) get(ctx context.Context, name string) (string, error) {
 	return "", errors.New("the version has no value")
 }
 
-// answer is GetSecretValue's answer.
-type answer struct {
-	*tchttp.BaseResponse
-	Response *struct{ SecretString, SecretBinary *string }
-}
-
 func (s *SSM) credentials(ctx context.Context) (Credentials, error) {
 	if s.o.Credentials != nil {
 		return s.o.Credentials(ctx)
 	}
-	c := Credentials{os.Getenv("TENCENTCLOUD_SECRETID"), os.Getenv("TENCENTCLOUD_SECRETKEY"), os.Getenv("TENCENTCLOUD_SESSIONTOKEN")}
+	c := tcapi.EnvCredentials()
 	if c.SecretID == "" || c.SecretKey == "" {
 		return Credentials{}, errors.New("no credentials: set Options.Credentials, or TENCENTCLOUD_SECRETID and TENCENTCLOUD_SECRETKEY")
 	}
