@@ -64,14 +64,20 @@ func (f *fakeWeChat) writes() int {
 	return s + u
 }
 
-func (f *fakeWeChat) ShareEnv(ctx context.Context, req *wechat.ShareEnvRequest) (*wechat.ShareEnvResponse, error) {
+// called notes a call to api: onCall, req in its log calls, then the failure the test set for
+// data, if any.
+func called[R any](f *fakeWeChat, api string, calls *[]R, req R, data []wechat.EnvAppIDs) error {
 	if f.onCall != nil {
-		f.onCall("batchshareenv")
+		f.onCall(api)
 	}
 	f.mu.Lock()
-	f.shares = append(f.shares, cloneShare(req))
+	*calls = append(*calls, req)
 	f.mu.Unlock()
-	if err := f.failure("batchshareenv", req.Data); err != nil {
+	return f.failure(api, data)
+}
+
+func (f *fakeWeChat) ShareEnv(ctx context.Context, req *wechat.ShareEnvRequest) (*wechat.ShareEnvResponse, error) {
+	if err := called(f, "batchshareenv", &f.shares, cloneShare(req), req.Data); err != nil {
 		return nil, err
 	}
 	resp := &wechat.ShareEnvResponse{}
@@ -91,13 +97,7 @@ func (f *fakeWeChat) ShareEnv(ctx context.Context, req *wechat.ShareEnvRequest) 
 }
 
 func (f *fakeWeChat) UnshareEnv(ctx context.Context, req *wechat.ShareEnvRequest) (*wechat.UnshareEnvResponse, error) {
-	if f.onCall != nil {
-		f.onCall("batchunshareenv")
-	}
-	f.mu.Lock()
-	f.unshare = append(f.unshare, cloneShare(req))
-	f.mu.Unlock()
-	if err := f.failure("batchunshareenv", req.Data); err != nil {
+	if err := called(f, "batchunshareenv", &f.unshare, cloneShare(req), req.Data); err != nil {
 		return nil, err
 	}
 	resp := &wechat.UnshareEnvResponse{}
@@ -116,13 +116,8 @@ func (f *fakeWeChat) UnshareEnv(ctx context.Context, req *wechat.ShareEnvRequest
 }
 
 func (f *fakeWeChat) GetEnvID(ctx context.Context, req *wechat.GetEnvIDRequest) (*wechat.GetEnvIDResponse, error) {
-	if f.onCall != nil {
-		f.onCall("batchgetenvid")
-	}
-	f.mu.Lock()
-	f.gets = append(f.gets, wechat.GetEnvIDRequest{AppIDs: slices.Clone(req.AppIDs), SourceType: req.SourceType})
-	f.mu.Unlock()
-	if err := f.failure("batchgetenvid", []wechat.EnvAppIDs{{}}); err != nil {
+	get := wechat.GetEnvIDRequest{AppIDs: slices.Clone(req.AppIDs), SourceType: req.SourceType}
+	if err := called(f, "batchgetenvid", &f.gets, get, []wechat.EnvAppIDs{{}}); err != nil {
 		return nil, err
 	}
 	resp := &wechat.GetEnvIDResponse{}
