@@ -81,18 +81,13 @@ func (f *fakeWeChat) ShareEnv(ctx context.Context, req *wechat.ShareEnvRequest) 
 		return nil, err
 	}
 	resp := &wechat.ShareEnvResponse{}
-	for _, d := range req.Data {
-		for _, a := range d.AppIDs {
-			switch {
-			case f.reject != nil && f.reject(d.Env, a) != "":
-				resp.ErrList = append(resp.ErrList, f.envError(d.Env, a, f.reject(d.Env, a)))
-			case f.confirm != nil && f.confirm(d.Env, a):
-				resp.MsgInfoList = append(resp.MsgInfoList, wechat.MsgInfo{AppID: a, URL: "https://mp.weixin.qq.com/confirm/" + d.Env + "/" + a})
-			default:
-				f.bind(d.Env, a)
-			}
+	resp.ErrList = f.eachPair(req, func(env, a string) {
+		if f.confirm != nil && f.confirm(env, a) {
+			resp.MsgInfoList = append(resp.MsgInfoList, wechat.MsgInfo{AppID: a, URL: "https://mp.weixin.qq.com/confirm/" + env + "/" + a})
+		} else {
+			f.bind(env, a)
 		}
-	}
+	})
 	return resp, nil
 }
 
@@ -100,19 +95,28 @@ func (f *fakeWeChat) UnshareEnv(ctx context.Context, req *wechat.ShareEnvRequest
 	if err := called(f, "batchunshareenv", &f.unshare, cloneShare(req), req.Data); err != nil {
 		return nil, err
 	}
-	resp := &wechat.UnshareEnvResponse{}
+	errList := f.eachPair(req, func(env, a string) {
+		f.mu.Lock()
+		f.bound[a] = slices.DeleteFunc(f.bound[a], func(e string) bool { return e == env })
+		f.mu.Unlock()
+	})
+	return &wechat.UnshareEnvResponse{ErrList: errList}, nil
+}
+
+// eachPair answers the pairs of a share or unshare call: those the test rejects in the err_list
+// it returns, the others by apply.
+func (f *fakeWeChat) eachPair(req *wechat.ShareEnvRequest, apply func(env, appid string)) []wechat.EnvError {
+	var errList []wechat.EnvError
 	for _, d := range req.Data {
 		for _, a := range d.AppIDs {
 			if f.reject != nil && f.reject(d.Env, a) != "" {
-				resp.ErrList = append(resp.ErrList, f.envError(d.Env, a, f.reject(d.Env, a)))
+				errList = append(errList, f.envError(d.Env, a, f.reject(d.Env, a)))
 				continue
 			}
-			f.mu.Lock()
-			f.bound[a] = slices.DeleteFunc(f.bound[a], func(e string) bool { return e == d.Env })
-			f.mu.Unlock()
+			apply(d.Env, a)
 		}
 	}
-	return resp, nil
+	return errList
 }
 
 func (f *fakeWeChat) GetEnvID(ctx context.Context, req *wechat.GetEnvIDRequest) (*wechat.GetEnvIDResponse, error) {
