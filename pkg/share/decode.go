@@ -201,6 +201,30 @@ func (d *decoder) object(path fieldPath, raw json.RawMessage, fields ...string) 
 	return m, true
 }
 
+// field is a key of a JSON object and the decoder of its value.
+type field struct {
+	name   string
+	decode func(path fieldPath, raw json.RawMessage)
+}
+
+// fields decodes the object at path: its keys of no field are reported, then each field whose
+// value is there and not null is decoded, in fields' order.
+func (d *decoder) fields(path fieldPath, raw json.RawMessage, fields ...field) {
+	names := make([]string, len(fields))
+	for i, f := range fields {
+		names[i] = f.name
+	}
+	m, ok := d.object(path, raw, names...)
+	if !ok {
+		return
+	}
+	for _, f := range fields {
+		if raw, ok := m[f.name]; ok && !isNull(raw) {
+			f.decode(path.field(f.name), raw)
+		}
+	}
+}
+
 // envList decodes [{"env","appids"}...].
 func (d *decoder) envList(path fieldPath, raw json.RawMessage) []wechat.EnvAppIDs {
 	var elems []json.RawMessage
@@ -210,17 +234,9 @@ func (d *decoder) envList(path fieldPath, raw json.RawMessage) []wechat.EnvAppID
 	}
 	out := make([]wechat.EnvAppIDs, len(elems))
 	for i, e := range elems {
-		p := path.index(i)
-		m, ok := d.object(p, e, "env", "appids")
-		if !ok {
-			continue
-		}
-		if raw, ok := m["env"]; ok && !isNull(raw) {
-			out[i].Env, _ = d.str(p.field("env"), raw)
-		}
-		if raw, ok := m["appids"]; ok && !isNull(raw) {
-			out[i].AppIDs = d.strings(p.field("appids"), raw)
-		}
+		d.fields(path.index(i), e,
+			field{"env", func(p fieldPath, raw json.RawMessage) { out[i].Env, _ = d.str(p, raw) }},
+			field{"appids", func(p fieldPath, raw json.RawMessage) { out[i].AppIDs = d.strings(p, raw) }})
 	}
 	return out
 }
@@ -242,20 +258,11 @@ func (d *decoder) customers(path fieldPath, raw json.RawMessage) []Customer {
 			return nil
 		}
 		out = append(out, Customer{})
-		p := path.index(i)
-		m, ok := d.object(p, e, "principal", "envs", "source_type")
-		if !ok {
-			continue
-		}
-		if raw, ok := m["principal"]; ok && !isNull(raw) {
-			out[i].Principal, _ = d.str(p.field("principal"), raw)
-		}
-		if raw, ok := m["envs"]; ok && !isNull(raw) {
-			out[i].Envs = d.strings(p.field("envs"), raw)
-		}
-		if raw, ok := m["source_type"]; ok && !isNull(raw) {
-			out[i].SourceType = d.sourceType(p.field("source_type"), raw)
-		}
+		c := &out[i]
+		d.fields(path.index(i), e,
+			field{"principal", func(p fieldPath, raw json.RawMessage) { c.Principal, _ = d.str(p, raw) }},
+			field{"envs", func(p fieldPath, raw json.RawMessage) { c.Envs = d.strings(p, raw) }},
+			field{"source_type", func(p fieldPath, raw json.RawMessage) { c.SourceType = d.sourceType(p, raw) }})
 	}
 	return out
 }
