@@ -72,21 +72,10 @@ func (s *scanner) value() {
 }
 
 func (s *scanner) object() {
-	s.pos++ // {
 	var seen map[string]bool
-	for {
-		s.skipSpace()
-		if s.pos >= len(s.data) || s.data[s.pos] == '}' {
-			s.pos++
-			return
-		}
-		if s.data[s.pos] == ',' {
-			s.pos++
-			continue
-		}
+	s.members('}', func(int) {
 		if s.data[s.pos] != '"' {
-			s.pos = len(s.data) // not valid JSON: stop
-			return
+			return // no progress: not valid JSON
 		}
 		key := s.str()
 		if seen == nil {
@@ -103,14 +92,25 @@ func (s *scanner) object() {
 		}
 		s.value()
 		s.path = s.path[:len(s.path)-1]
-	}
+	})
 }
 
 func (s *scanner) array() {
-	s.pos++ // [
+	s.members(']', func(i int) {
+		s.path = append(s.path, segment{index: i, isIndex: true})
+		s.value()
+		s.path = s.path[:len(s.path)-1]
+	})
+}
+
+// members walks the object or array that opens at s.pos up to its closing byte, calling member
+// at the start of each of its members with the member's index. A member that moves s.pos no
+// further is not valid JSON: the walk stops at the end of the data.
+func (s *scanner) members(closing byte, member func(i int)) {
+	s.pos++ // { or [
 	for i := 0; ; {
 		s.skipSpace()
-		if s.pos >= len(s.data) || s.data[s.pos] == ']' {
+		if s.pos >= len(s.data) || s.data[s.pos] == closing {
 			s.pos++
 			return
 		}
@@ -120,10 +120,8 @@ func (s *scanner) array() {
 			continue
 		}
 		start := s.pos
-		s.path = append(s.path, segment{index: i, isIndex: true})
-		s.value()
-		s.path = s.path[:len(s.path)-1]
-		if s.pos == start { // no progress: not valid JSON
+		member(i)
+		if s.pos == start {
 			s.pos = len(s.data)
 			return
 		}
