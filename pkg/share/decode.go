@@ -210,9 +210,10 @@ type field struct {
 // fields decodes the object at path: its keys of no field are reported, then each field whose
 // value is there and not null is decoded, in fields' order.
 func (d *decoder) fields(path fieldPath, raw json.RawMessage, fields ...field) {
-	names := make([]string, len(fields))
-	for i, f := range fields {
-		names[i] = f.name
+	var buf [4]string // enough for every object of a body: no allocation per element
+	names := buf[:0]
+	for _, f := range fields {
+		names = append(names, f.name)
 	}
 	m, ok := d.object(path, raw, names...)
 	if !ok {
@@ -233,10 +234,14 @@ func (d *decoder) envList(path fieldPath, raw json.RawMessage) []wechat.EnvAppID
 		return nil
 	}
 	out := make([]wechat.EnvAppIDs, len(elems))
-	for i, e := range elems {
-		d.fields(path.index(i), e,
-			field{"env", func(p fieldPath, raw json.RawMessage) { out[i].Env, _ = d.str(p, raw) }},
-			field{"appids", func(p fieldPath, raw json.RawMessage) { out[i].AppIDs = d.strings(p, raw) }})
+	var e *wechat.EnvAppIDs // the element being decoded
+	fields := []field{
+		{"env", func(p fieldPath, raw json.RawMessage) { e.Env, _ = d.str(p, raw) }},
+		{"appids", func(p fieldPath, raw json.RawMessage) { e.AppIDs = d.strings(p, raw) }},
+	}
+	for i, elem := range elems {
+		e = &out[i]
+		d.fields(path.index(i), elem, fields...)
 	}
 	return out
 }
@@ -251,6 +256,12 @@ func (d *decoder) customers(path fieldPath, raw json.RawMessage) []Customer {
 		return nil
 	}
 	out := []Customer{}
+	var c *Customer // the element being decoded
+	fields := []field{
+		{"principal", func(p fieldPath, raw json.RawMessage) { c.Principal, _ = d.str(p, raw) }},
+		{"envs", func(p fieldPath, raw json.RawMessage) { c.Envs = d.strings(p, raw) }},
+		{"source_type", func(p fieldPath, raw json.RawMessage) { c.SourceType = d.sourceType(p, raw) }},
+	}
 	for i := 0; elems.More(); i++ {
 		var e json.RawMessage
 		if err := elems.Decode(&e); err != nil { // the body parsed whole already: cannot happen
@@ -258,11 +269,8 @@ func (d *decoder) customers(path fieldPath, raw json.RawMessage) []Customer {
 			return nil
 		}
 		out = append(out, Customer{})
-		c := &out[i]
-		d.fields(path.index(i), e,
-			field{"principal", func(p fieldPath, raw json.RawMessage) { c.Principal, _ = d.str(p, raw) }},
-			field{"envs", func(p fieldPath, raw json.RawMessage) { c.Envs = d.strings(p, raw) }},
-			field{"source_type", func(p fieldPath, raw json.RawMessage) { c.SourceType = d.sourceType(p, raw) }})
+		c = &out[i]
+		d.fields(path.index(i), e, fields...)
 	}
 	return out
 }
