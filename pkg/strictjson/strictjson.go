@@ -8,6 +8,7 @@ package strictjson
 
 import (
 	"encoding/json"
+	"iter"
 	"strconv"
 	"strings"
 )
@@ -73,9 +74,9 @@ func (s *scanner) value() {
 
 func (s *scanner) object() {
 	var seen map[string]bool
-	s.members('}', func(int) {
+	for range s.members('}') {
 		if s.data[s.pos] != '"' {
-			return // no progress: not valid JSON
+			continue // no progress: not valid JSON
 		}
 		key := s.str()
 		if seen == nil {
@@ -92,38 +93,42 @@ func (s *scanner) object() {
 		}
 		s.value()
 		s.path = s.path[:len(s.path)-1]
-	})
+	}
 }
 
 func (s *scanner) array() {
-	s.members(']', func(i int) {
+	for i := range s.members(']') {
 		s.path = append(s.path, segment{index: i, isIndex: true})
 		s.value()
 		s.path = s.path[:len(s.path)-1]
-	})
+	}
 }
 
-// members walks the object or array that opens at s.pos up to its closing byte, calling member
-// at the start of each of its members with the member's index. A member that moves s.pos no
-// further is not valid JSON: the walk stops at the end of the data.
-func (s *scanner) members(closing byte, member func(i int)) {
-	s.pos++ // { or [
-	for i := 0; ; {
-		s.skipSpace()
-		if s.pos >= len(s.data) || s.data[s.pos] == closing {
-			s.pos++
-			return
-		}
-		if s.data[s.pos] == ',' {
-			s.pos++
-			i++
-			continue
-		}
-		start := s.pos
-		member(i)
-		if s.pos == start {
-			s.pos = len(s.data)
-			return
+// members walks the object or array that opens at s.pos up to its closing byte, yielding at the
+// start of each of its members the member's index. A member that moves s.pos no further is not
+// valid JSON: the walk stops at the end of the data.
+func (s *scanner) members(closing byte) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		s.pos++ // { or [
+		for i := 0; ; {
+			s.skipSpace()
+			if s.pos >= len(s.data) || s.data[s.pos] == closing {
+				s.pos++
+				return
+			}
+			if s.data[s.pos] == ',' {
+				s.pos++
+				i++
+				continue
+			}
+			start := s.pos
+			if !yield(i) {
+				return
+			}
+			if s.pos == start {
+				s.pos = len(s.data)
+				return
+			}
 		}
 	}
 }
