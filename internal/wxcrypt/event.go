@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/envshare/envshare/pkg/wechat"
 )
 
 // MaxAhead is how far ahead of the receiver's clock a push's CreateTime may be (the contract's
@@ -18,29 +20,14 @@ func TooFarAhead(created, now time.Time) bool { return created.Sub(now) > MaxAhe
 
 // InfoType values of the authorization events.
 const (
-	InfoComponentVerifyTicket = "component_verify_ticket"
-	InfoAuthorized            = "authorized"
-	InfoUpdateAuthorized      = "updateauthorized"
-	InfoUnauthorized          = "unauthorized"
+	InfoComponentVerifyTicket = wechat.InfoComponentVerifyTicket
+	InfoAuthorized            = wechat.InfoAuthorized
+	InfoUpdateAuthorized      = wechat.InfoUpdateAuthorized
+	InfoUnauthorized          = wechat.InfoUnauthorized
 )
 
-// Event holds the fields of the authorization events, as WeChat names them in the XML.
-// Each InfoType fills its own fields and leaves the others zero:
-//
-//	component_verify_ticket  ComponentVerifyTicket
-//	authorized               AuthorizerAppID, AuthorizationCode, AuthorizationCodeExpiredTime, PreAuthCode
-//	updateauthorized         the same as authorized
-//	unauthorized             AuthorizerAppID
-type Event struct {
-	AppID                        string // AppId: the platform's appid
-	CreateTime                   int64  // Unix seconds
-	InfoType                     string
-	ComponentVerifyTicket        string
-	AuthorizerAppID              string // AuthorizerAppid: the Mini Program
-	AuthorizationCode            string
-	AuthorizationCodeExpiredTime int64 // Unix seconds
-	PreAuthCode                  string
-}
+// Event holds the fields of the authorization events; ParseEvent maps WeChat's XML names to them.
+type Event = wechat.Event
 
 // ParseEvent reads an event from a decrypted message. A message that is not a flat <xml>
 // document, has a number field that is not a number, or has no InfoType is ErrMalformed.

@@ -95,41 +95,24 @@ func decodeBody(body []byte, routeAction string) (Request, fieldState, problems)
 	default:
 		req.Action = routeAction
 	}
-	if st.present["data"] {
-		req.Data = d.envList("data", top["data"])
+	// The other fields, each by its decoder, in topFields' order: the order of the problems.
+	decoders := map[string]func(fieldPath, json.RawMessage){
+		"data":        func(p fieldPath, raw json.RawMessage) { req.Data = d.envList(p, raw) },
+		"env":         func(p fieldPath, raw json.RawMessage) { req.Env, _ = d.str(p, raw) },
+		"appids":      func(p fieldPath, raw json.RawMessage) { req.AppIDs = d.strings(p, raw) },
+		"source_type": func(p fieldPath, raw json.RawMessage) { req.SourceType = d.sourceType(p, raw) },
+		"envs":        func(p fieldPath, raw json.RawMessage) { req.Envs = d.envList(p, raw) },
+		"customers":   func(p fieldPath, raw json.RawMessage) { req.Customers = d.customers(p, raw) },
+		"prune":       func(p fieldPath, raw json.RawMessage) { req.Prune = d.boolean(p, raw) },
+		"dry_run":     func(p fieldPath, raw json.RawMessage) { req.DryRun = d.boolean(p, raw) },
+		"shard":       func(p fieldPath, raw json.RawMessage) { req.Shard = d.shard(p, raw) },
+		"run":         func(p fieldPath, raw json.RawMessage) { req.Run, _ = d.str(p, raw) },
+		"backfill":    func(p fieldPath, raw json.RawMessage) { req.Backfill = d.boolean(p, raw) },
 	}
-	if st.present["env"] {
-		req.Env, _ = d.str("env", top["env"])
-	}
-	if st.present["appids"] {
-		req.AppIDs = d.strings("appids", top["appids"])
-	}
-	if st.present["source_type"] {
-		var n int
-		if d.into("source_type", top["source_type"], &n, "must be a non-negative integer") {
-			req.SourceType = &n
+	for _, k := range topFields {
+		if decode := decoders[k]; decode != nil && st.present[k] {
+			decode(fieldPath(k), top[k])
 		}
-	}
-	if st.present["envs"] {
-		req.Envs = d.envList("envs", top["envs"])
-	}
-	if st.present["customers"] {
-		req.Customers = d.customers("customers", top["customers"])
-	}
-	if st.present["prune"] {
-		req.Prune = d.boolean("prune", top["prune"])
-	}
-	if st.present["dry_run"] {
-		req.DryRun = d.boolean("dry_run", top["dry_run"])
-	}
-	if st.present["shard"] {
-		req.Shard = d.shard("shard", top["shard"])
-	}
-	if st.present["run"] {
-		req.Run, _ = d.str("run", top["run"])
-	}
-	if st.present["backfill"] {
-		req.Backfill = d.boolean("backfill", top["backfill"])
 	}
 	return req, st, probs
 }
@@ -160,6 +143,16 @@ func (d *decoder) boolean(path fieldPath, raw json.RawMessage) *bool {
 		return nil
 	}
 	return &b
+}
+
+// sourceType decodes a source_type; nil when it is no integer (the problem is noted, and the
+// rules check its range).
+func (d *decoder) sourceType(path fieldPath, raw json.RawMessage) *int {
+	var n int
+	if !d.into(path, raw, &n, "must be a non-negative integer") {
+		return nil
+	}
+	return &n
 }
 
 func (d *decoder) str(path fieldPath, raw json.RawMessage) (string, bool) {
@@ -208,6 +201,31 @@ func (d *decoder) object(path fieldPath, raw json.RawMessage, fields ...string) 
 	return m, true
 }
 
+// field is a key of a JSON object and the decoder of its value.
+type field struct {
+	name   string
+	decode func(path fieldPath, raw json.RawMessage)
+}
+
+// fields decodes the object at path: its keys of no field are reported, then each field whose
+// value is there and not null is decoded, in fields' order.
+func (d *decoder) fields(path fieldPath, raw json.RawMessage, fields ...field) {
+	var buf [4]string // enough for every object of a body: no allocation per element
+	names := buf[:0]
+	for _, f := range fields {
+		names = append(names, f.name)
+	}
+	m, ok := d.object(path, raw, names...)
+	if !ok {
+		return
+	}
+	for _, f := range fields {
+		if raw, ok := m[f.name]; ok && !isNull(raw) {
+			f.decode(path.field(f.name), raw)
+		}
+	}
+}
+
 // envList decodes [{"env","appids"}...].
 func (d *decoder) envList(path fieldPath, raw json.RawMessage) []wechat.EnvAppIDs {
 	var elems []json.RawMessage
@@ -216,18 +234,14 @@ func (d *decoder) envList(path fieldPath, raw json.RawMessage) []wechat.EnvAppID
 		return nil
 	}
 	out := make([]wechat.EnvAppIDs, len(elems))
-	for i, e := range elems {
-		p := path.index(i)
-		m, ok := d.object(p, e, "env", "appids")
-		if !ok {
-			continue
-		}
-		if raw, ok := m["env"]; ok && !isNull(raw) {
-			out[i].Env, _ = d.str(p.field("env"), raw)
-		}
-		if raw, ok := m["appids"]; ok && !isNull(raw) {
-			out[i].AppIDs = d.strings(p.field("appids"), raw)
-		}
+	var e *wechat.EnvAppIDs // the element being decoded
+	fields := []field{
+		{"env", func(p fieldPath, raw json.RawMessage) { e.Env, _ = d.str(p, raw) }},
+		{"appids", func(p fieldPath, raw json.RawMessage) { e.AppIDs = d.strings(p, raw) }},
+	}
+	for i, elem := range elems {
+		e = &out[i]
+		d.fields(path.index(i), elem, fields...)
 	}
 	return out
 }
@@ -242,6 +256,12 @@ func (d *decoder) customers(path fieldPath, raw json.RawMessage) []Customer {
 		return nil
 	}
 	out := []Customer{}
+	var c *Customer // the element being decoded
+	fields := []field{
+		{"principal", func(p fieldPath, raw json.RawMessage) { c.Principal, _ = d.str(p, raw) }},
+		{"envs", func(p fieldPath, raw json.RawMessage) { c.Envs = d.strings(p, raw) }},
+		{"source_type", func(p fieldPath, raw json.RawMessage) { c.SourceType = d.sourceType(p, raw) }},
+	}
 	for i := 0; elems.More(); i++ {
 		var e json.RawMessage
 		if err := elems.Decode(&e); err != nil { // the body parsed whole already: cannot happen
@@ -249,23 +269,8 @@ func (d *decoder) customers(path fieldPath, raw json.RawMessage) []Customer {
 			return nil
 		}
 		out = append(out, Customer{})
-		p := path.index(i)
-		m, ok := d.object(p, e, "principal", "envs", "source_type")
-		if !ok {
-			continue
-		}
-		if raw, ok := m["principal"]; ok && !isNull(raw) {
-			out[i].Principal, _ = d.str(p.field("principal"), raw)
-		}
-		if raw, ok := m["envs"]; ok && !isNull(raw) {
-			out[i].Envs = d.strings(p.field("envs"), raw)
-		}
-		if raw, ok := m["source_type"]; ok && !isNull(raw) {
-			var n int
-			if d.into(p.field("source_type"), raw, &n, "must be a non-negative integer") {
-				out[i].SourceType = &n
-			}
-		}
+		c = &out[i]
+		d.fields(path.index(i), e, fields...)
 	}
 	return out
 }

@@ -177,26 +177,23 @@ func TestDecodeEnforcesLimits(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	t.Run("a share over the maximum is invalid", func(t *testing.T) {
-		body := `{"data":[{"env":"e","appids":` + quoted(appids(0, 6000)) + `},{"env":"f","appids":` + quoted(appids(0, 4001)) + `}]}`
-		want := []string{"data: 10001 distinct (env, appid) pairs exceed the maximum of 10000 per request"}
-		if got := decodeDetails(t, body, "share"); !reflect.DeepEqual(got, want) {
-			t.Fatalf("got %q", got)
-		}
-	})
-	t.Run("bindings over the maximum are invalid", func(t *testing.T) {
-		want := []string{"appids: 10001 distinct appids exceed the maximum of 10000 per request"}
-		if got := decodeDetails(t, `{"appids":`+quoted(appids(0, MaxAppIDs+1))+`}`, "bindings"); !reflect.DeepEqual(got, want) {
-			t.Fatalf("got %q", got)
-		}
-	})
-	t.Run("a manifest over the maximum is invalid", func(t *testing.T) {
-		body := `{"envs":[{"env":"e","appids":` + quoted(appids(0, 100_000)) + `},{"env":"f","appids":` + quoted(appids(0, 100_001)) + `}]}`
-		want := []string{"envs: 200001 distinct (env, appid) pairs exceed the maximum of 200000 per manifest"}
-		if got := decodeDetails(t, body, "reconcile"); !reflect.DeepEqual(got, want) {
-			t.Fatalf("got %q", got)
-		}
-	})
+	for _, tt := range []struct{ name, body, action, want string }{
+		{"a share over the maximum is invalid",
+			`{"data":[{"env":"e","appids":` + quoted(appids(0, 6000)) + `},{"env":"f","appids":` + quoted(appids(0, 4001)) + `}]}`, "share",
+			"data: 10001 distinct (env, appid) pairs exceed the maximum of 10000 per request"},
+		{"bindings over the maximum are invalid",
+			`{"appids":` + quoted(appids(0, MaxAppIDs+1)) + `}`, "bindings",
+			"appids: 10001 distinct appids exceed the maximum of 10000 per request"},
+		{"a manifest over the maximum is invalid",
+			`{"envs":[{"env":"e","appids":` + quoted(appids(0, 100_000)) + `},{"env":"f","appids":` + quoted(appids(0, 100_001)) + `}]}`, "reconcile",
+			"envs: 200001 distinct (env, appid) pairs exceed the maximum of 200000 per manifest"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := decodeDetails(t, tt.body, tt.action); !reflect.DeepEqual(got, []string{tt.want}) {
+				t.Fatalf("got %q", got)
+			}
+		})
+	}
 	t.Run("a flood of problems is cut to a count", func(t *testing.T) {
 		ids := make([]string, 150)
 		for i := range ids {

@@ -64,65 +64,64 @@ func (f *fakeWeChat) writes() int {
 	return s + u
 }
 
-func (f *fakeWeChat) ShareEnv(ctx context.Context, req *wechat.ShareEnvRequest) (*wechat.ShareEnvResponse, error) {
+// called notes a call to api: onCall, req in its log calls, then the failure the test set for
+// data, if any.
+func called[R any](f *fakeWeChat, api string, calls *[]R, req R, data []wechat.EnvAppIDs) error {
 	if f.onCall != nil {
-		f.onCall("batchshareenv")
+		f.onCall(api)
 	}
 	f.mu.Lock()
-	f.shares = append(f.shares, cloneShare(req))
+	*calls = append(*calls, req)
 	f.mu.Unlock()
-	if err := f.failure("batchshareenv", req.Data); err != nil {
+	return f.failure(api, data)
+}
+
+func (f *fakeWeChat) ShareEnv(ctx context.Context, req *wechat.ShareEnvRequest) (*wechat.ShareEnvResponse, error) {
+	if err := called(f, "batchshareenv", &f.shares, cloneShare(req), req.Data); err != nil {
 		return nil, err
 	}
 	resp := &wechat.ShareEnvResponse{}
-	for _, d := range req.Data {
-		for _, a := range d.AppIDs {
-			switch {
-			case f.reject != nil && f.reject(d.Env, a) != "":
-				resp.ErrList = append(resp.ErrList, f.envError(d.Env, a, f.reject(d.Env, a)))
-			case f.confirm != nil && f.confirm(d.Env, a):
-				resp.MsgInfoList = append(resp.MsgInfoList, wechat.MsgInfo{AppID: a, URL: "https://mp.weixin.qq.com/confirm/" + d.Env + "/" + a})
-			default:
-				f.bind(d.Env, a)
-			}
+	resp.ErrList = f.eachPair(req, func(env, a string) {
+		if f.confirm != nil && f.confirm(env, a) {
+			resp.MsgInfoList = append(resp.MsgInfoList, wechat.MsgInfo{AppID: a, URL: "https://mp.weixin.qq.com/confirm/" + env + "/" + a})
+		} else {
+			f.bind(env, a)
 		}
-	}
+	})
 	return resp, nil
 }
 
 func (f *fakeWeChat) UnshareEnv(ctx context.Context, req *wechat.ShareEnvRequest) (*wechat.UnshareEnvResponse, error) {
-	if f.onCall != nil {
-		f.onCall("batchunshareenv")
-	}
-	f.mu.Lock()
-	f.unshare = append(f.unshare, cloneShare(req))
-	f.mu.Unlock()
-	if err := f.failure("batchunshareenv", req.Data); err != nil {
+	if err := called(f, "batchunshareenv", &f.unshare, cloneShare(req), req.Data); err != nil {
 		return nil, err
 	}
-	resp := &wechat.UnshareEnvResponse{}
+	errList := f.eachPair(req, func(env, a string) {
+		f.mu.Lock()
+		f.bound[a] = slices.DeleteFunc(f.bound[a], func(e string) bool { return e == env })
+		f.mu.Unlock()
+	})
+	return &wechat.UnshareEnvResponse{ErrList: errList}, nil
+}
+
+// eachPair answers the pairs of a share or unshare call: those the test rejects in the err_list
+// it returns, the others by apply.
+func (f *fakeWeChat) eachPair(req *wechat.ShareEnvRequest, apply func(env, appid string)) []wechat.EnvError {
+	var errList []wechat.EnvError
 	for _, d := range req.Data {
 		for _, a := range d.AppIDs {
 			if f.reject != nil && f.reject(d.Env, a) != "" {
-				resp.ErrList = append(resp.ErrList, f.envError(d.Env, a, f.reject(d.Env, a)))
+				errList = append(errList, f.envError(d.Env, a, f.reject(d.Env, a)))
 				continue
 			}
-			f.mu.Lock()
-			f.bound[a] = slices.DeleteFunc(f.bound[a], func(e string) bool { return e == d.Env })
-			f.mu.Unlock()
+			apply(d.Env, a)
 		}
 	}
-	return resp, nil
+	return errList
 }
 
 func (f *fakeWeChat) GetEnvID(ctx context.Context, req *wechat.GetEnvIDRequest) (*wechat.GetEnvIDResponse, error) {
-	if f.onCall != nil {
-		f.onCall("batchgetenvid")
-	}
-	f.mu.Lock()
-	f.gets = append(f.gets, wechat.GetEnvIDRequest{AppIDs: slices.Clone(req.AppIDs), SourceType: req.SourceType})
-	f.mu.Unlock()
-	if err := f.failure("batchgetenvid", []wechat.EnvAppIDs{{}}); err != nil {
+	get := wechat.GetEnvIDRequest{AppIDs: slices.Clone(req.AppIDs), SourceType: req.SourceType}
+	if err := called(f, "batchgetenvid", &f.gets, get, []wechat.EnvAppIDs{{}}); err != nil {
 		return nil, err
 	}
 	resp := &wechat.GetEnvIDResponse{}

@@ -47,9 +47,9 @@ func checkAppIDs(p *problems, st fieldState, path fieldPath, ids []string) {
 	})
 }
 
-// checkList reports what is wrong with a required list of strings at path: absent, empty, or
-// each element by check (elements whose JSON type was wrong were reported by the decoder).
-func checkList(p *problems, st fieldState, path fieldPath, list []string, check func(fieldPath, string)) {
+// checkList reports what is wrong with a required list at path: absent, empty, or each
+// element by check (elements whose JSON type was wrong were reported by the decoder).
+func checkList[E any](p *problems, st fieldState, path fieldPath, list []E, check func(fieldPath, E)) {
 	if list == nil {
 		p.add(path, "required")
 		return

@@ -139,39 +139,34 @@ func TestBindingsAfterADailyQuotaAreErrors(t *testing.T) {
 }
 
 func TestReconcileDefersWhatADailyQuotaStops(t *testing.T) {
-	t.Run("reads", func(t *testing.T) {
-		f := newFake()
-		exhaustAfter(f, "batchgetenvid", 1)
-		res, err := newService(t, f, Options{ChunkSize: 2, Concurrency: 1}).Do(t.Context(),
-			manifestReq(wechat.EnvAppIDs{Env: "e", AppIDs: appids(0, 5)}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := counts(res.Summary)
-		if c["shared"] != 2 || c["deferred"] != 3 {
-			t.Fatalf("summary %v", c)
-		}
-		for _, o := range res.Results {
-			if o.Status == StatusDeferred && o.Reason != ReasonQuotaExhausted {
-				t.Fatalf("entry %+v", o)
+	for _, tt := range []struct {
+		name, api         string
+		pairs, shareCalls int // the manifest's pairs (chunks of 2), the share calls made
+	}{
+		{"reads", "batchgetenvid", 5, 1},
+		{"writes", "batchshareenv", 6, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake()
+			exhaustAfter(f, tt.api, 1)
+			res, err := newService(t, f, Options{ChunkSize: 2, Concurrency: 1}).Do(t.Context(),
+				manifestReq(wechat.EnvAppIDs{Env: "e", AppIDs: appids(0, tt.pairs)}))
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-	})
-	t.Run("writes", func(t *testing.T) {
-		f := newFake()
-		exhaustAfter(f, "batchshareenv", 1)
-		res, err := newService(t, f, Options{ChunkSize: 2, Concurrency: 1}).Do(t.Context(),
-			manifestReq(wechat.EnvAppIDs{Env: "e", AppIDs: appids(0, 6)}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c := counts(res.Summary); c["shared"] != 2 || c["deferred"] != 4 {
-			t.Fatalf("summary %v", c)
-		}
-		if s, _, _ := f.counts(); s != 2 {
-			t.Fatalf("%d share calls, want 2", s)
-		}
-	})
+			if c := counts(res.Summary); c["shared"] != 2 || c["deferred"] != tt.pairs-2 {
+				t.Fatalf("summary %v", c)
+			}
+			for _, o := range res.Results {
+				if o.Status == StatusDeferred && o.Reason != ReasonQuotaExhausted {
+					t.Fatalf("entry %+v", o)
+				}
+			}
+			if s, _, _ := f.counts(); s != tt.shareCalls {
+				t.Fatalf("%d share calls, want %d", s, tt.shareCalls)
+			}
+		})
+	}
 }
 
 func TestReconcileKeepsTheQuotaReserve(t *testing.T) {

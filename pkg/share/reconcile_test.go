@@ -30,6 +30,14 @@ func summaryJSON(t *testing.T, s Summary) string {
 	return string(b)
 }
 
+// checkSummary fails the test unless the summary shows as want.
+func checkSummary(t *testing.T, s Summary, want string) {
+	t.Helper()
+	if got := summaryJSON(t, s); got != want {
+		t.Fatalf("summary\n got %s\nwant %s", got, want)
+	}
+}
+
 func TestReconcileMissingExtraPendingAndFailedPairs(t *testing.T) {
 	a3 := appid(3)
 	f := newFake()
@@ -52,11 +60,8 @@ func TestReconcileMissingExtraPendingAndFailedPairs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantSummary := `{"desired":5,"already_shared":1,"shared":2,"pending_confirmation":1,"failed":1,"deferred":0,` +
-		`"would_share":0,"unshared":1,"would_unshare":0,"unshare_failed":0,"unshare_deferred":0}`
-	if got := summaryJSON(t, res.Summary); got != wantSummary {
-		t.Fatalf("summary\n got %s\nwant %s", got, wantSummary)
-	}
+	checkSummary(t, res.Summary, `{"desired":5,"already_shared":1,"shared":2,"pending_confirmation":1,"failed":1,"deferred":0,`+
+		`"would_share":0,"unshared":1,"would_unshare":0,"unshare_failed":0,"unshare_deferred":0}`)
 	want := []Outcome{ // attention first, manifest order within each rank
 		{Env: "e1", AppID: a3, Status: StatusFailed, Error: &EntryError{Code: CodeDifferentEntity, Message: "different subject"}},
 		{Env: "e1", AppID: a2, Status: StatusPendingConfirmation, ConfirmURL: "https://mp.weixin.qq.com/confirm/e1/" + a2},
@@ -256,11 +261,8 @@ func TestReconcileDefersWhatTheDeadlineLeavesNoTimeFor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantSummary := `{"desired":6,"already_shared":0,"shared":2,"pending_confirmation":0,"failed":0,"deferred":4,` +
-		`"would_share":0,"unshared":0,"would_unshare":0,"unshare_failed":0,"unshare_deferred":1}`
-	if got := summaryJSON(t, res.Summary); got != wantSummary {
-		t.Fatalf("summary\n got %s\nwant %s", got, wantSummary)
-	}
+	checkSummary(t, res.Summary, `{"desired":6,"already_shared":0,"shared":2,"pending_confirmation":0,"failed":0,"deferred":4,`+
+		`"would_share":0,"unshared":0,"would_unshare":0,"unshare_failed":0,"unshare_deferred":1}`)
 	if len(res.Results) != 7 || outcomeOf(t, res, "e2", a0) != (Outcome{Env: "e2", AppID: a0, Status: StatusDeferred}) {
 		t.Fatalf("results %+v", res.Results)
 	}

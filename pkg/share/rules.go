@@ -95,26 +95,14 @@ func validate(r *Request, st fieldState) problems {
 }
 
 func checkEnvList(p *problems, st fieldState, path fieldPath, list []wechat.EnvAppIDs) {
-	if list == nil {
-		p.add(path, "required")
-		return
-	}
-	if len(list) == 0 {
-		p.add(path, "must not be empty")
-		return
-	}
-	for i, e := range list {
-		ip := path.index(i)
-		if st.bad[ip] {
-			continue
-		}
+	checkList(p, st, path, list, func(ip fieldPath, e wechat.EnvAppIDs) {
 		if env := ip.field("env"); !st.bad[env] {
 			checkEnv(p, env, e.Env)
 		}
 		if ids := ip.field("appids"); !st.bad[ids] {
 			checkAppIDs(p, st, ids, e.AppIDs)
 		}
-	}
+	})
 }
 
 func checkShard(p *problems, st fieldState, s *Shard) {

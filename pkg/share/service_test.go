@@ -291,14 +291,18 @@ func TestChunkErrorsAreMappedToEntryCodes(t *testing.T) {
 
 func TestWholeFailureRule(t *testing.T) {
 	two := shareReq("share", wechat.EnvAppIDs{Env: "a", AppIDs: []string{a0}}, wechat.EnvAppIDs{Env: "b", AppIDs: []string{a0}})
+	// failAB fails the call of env a with errA and the call of env b with errB (nil: it succeeds).
+	failAB := func(errA, errB error) func(string, string) error {
+		return func(_, env string) error {
+			if env == "a" {
+				return errA
+			}
+			return errB
+		}
+	}
 	t.Run("every call failing with the same code fails the request with the first errcode", func(t *testing.T) {
 		f := newFake()
-		f.fail = func(_, env string) error {
-			if env == "a" {
-				return errAPI
-			}
-			return errAPI2
-		}
+		f.fail = failAB(errAPI, errAPI2)
 		_, err := newService(t, f, Options{Concurrency: 1}).Do(t.Context(), two)
 		var e *Error
 		if !errors.As(err, &e) || e.Code != CodeUpstreamError {
@@ -310,52 +314,34 @@ func TestWholeFailureRule(t *testing.T) {
 	})
 	t.Run("the first call is the first in request order, not in time", func(t *testing.T) {
 		f := newFake()
-		f.fail = func(_, env string) error {
-			if env == "a" {
-				return errAPI2
-			}
-			return errAPI
-		}
+		f.fail = failAB(errAPI2, errAPI)
 		_, err := newService(t, f, Options{Concurrency: 8}).Do(t.Context(), two)
 		var e *Error
 		if !errors.As(err, &e) || *e.WechatErrcode != 40097 {
 			t.Fatalf("err %v", err)
 		}
 	})
-	t.Run("calls failing with different codes answer a result", func(t *testing.T) {
-		f := newFake()
-		f.fail = func(_, env string) error {
-			if env == "a" {
-				return errAPI
+	for _, tt := range []struct {
+		name   string
+		fake   func(*fakeWeChat)
+		status Status
+		count  int
+	}{
+		{"calls failing with different codes answer a result", func(f *fakeWeChat) { f.fail = failAB(errAPI, errBusy) }, StatusFailed, 2},
+		{"one successful call answers a result", func(f *fakeWeChat) { f.fail = failAB(errAPI, nil) }, StatusShared, 1},
+		{"a call whose entries were all rejected was processed", func(f *fakeWeChat) {
+			f.reject = func(string, string) string { return "no" }
+		}, StatusFailed, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake()
+			tt.fake(f)
+			res, err := newService(t, f, Options{}).Do(t.Context(), two)
+			if err != nil || res.OK || counts(res.Summary)[tt.status] != tt.count {
+				t.Fatalf("res %+v, err %v", res, err)
 			}
-			return errBusy
-		}
-		res, err := newService(t, f, Options{}).Do(t.Context(), two)
-		if err != nil || res.OK || counts(res.Summary)[StatusFailed] != 2 {
-			t.Fatalf("res %+v, err %v", res, err)
-		}
-	})
-	t.Run("one successful call answers a result", func(t *testing.T) {
-		f := newFake()
-		f.fail = func(_, env string) error {
-			if env == "a" {
-				return errAPI
-			}
-			return nil
-		}
-		res, err := newService(t, f, Options{}).Do(t.Context(), two)
-		if err != nil || res.OK || counts(res.Summary)[StatusShared] != 1 {
-			t.Fatalf("res %+v, err %v", res, err)
-		}
-	})
-	t.Run("a call whose entries were all rejected was processed", func(t *testing.T) {
-		f := newFake()
-		f.reject = func(string, string) string { return "no" }
-		res, err := newService(t, f, Options{}).Do(t.Context(), two)
-		if err != nil || res.OK || counts(res.Summary)[StatusFailed] != 2 {
-			t.Fatalf("res %+v, err %v", res, err)
-		}
-	})
+		})
+	}
 	t.Run("unavailable everywhere is a transient error", func(t *testing.T) {
 		f := newFake()
 		f.fail = func(string, string) error { return errBusy }

@@ -8,6 +8,7 @@ package strictjson
 
 import (
 	"encoding/json"
+	"iter"
 	"strconv"
 	"strings"
 )
@@ -72,21 +73,10 @@ func (s *scanner) value() {
 }
 
 func (s *scanner) object() {
-	s.pos++ // {
 	var seen map[string]bool
-	for {
-		s.skipSpace()
-		if s.pos >= len(s.data) || s.data[s.pos] == '}' {
-			s.pos++
-			return
-		}
-		if s.data[s.pos] == ',' {
-			s.pos++
-			continue
-		}
+	for range s.members('}') {
 		if s.data[s.pos] != '"' {
-			s.pos = len(s.data) // not valid JSON: stop
-			return
+			continue // no progress: not valid JSON
 		}
 		key := s.str()
 		if seen == nil {
@@ -107,25 +97,38 @@ func (s *scanner) object() {
 }
 
 func (s *scanner) array() {
-	s.pos++ // [
-	for i := 0; ; {
-		s.skipSpace()
-		if s.pos >= len(s.data) || s.data[s.pos] == ']' {
-			s.pos++
-			return
-		}
-		if s.data[s.pos] == ',' {
-			s.pos++
-			i++
-			continue
-		}
-		start := s.pos
+	for i := range s.members(']') {
 		s.path = append(s.path, segment{index: i, isIndex: true})
 		s.value()
 		s.path = s.path[:len(s.path)-1]
-		if s.pos == start { // no progress: not valid JSON
-			s.pos = len(s.data)
-			return
+	}
+}
+
+// members walks the object or array that opens at s.pos up to its closing byte, yielding at the
+// start of each of its members the member's index. A member that moves s.pos no further is not
+// valid JSON: the walk stops at the end of the data.
+func (s *scanner) members(closing byte) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		s.pos++ // { or [
+		for i := 0; ; {
+			s.skipSpace()
+			if s.pos >= len(s.data) || s.data[s.pos] == closing {
+				s.pos++
+				return
+			}
+			if s.data[s.pos] == ',' {
+				s.pos++
+				i++
+				continue
+			}
+			start := s.pos
+			if !yield(i) {
+				return
+			}
+			if s.pos == start {
+				s.pos = len(s.data)
+				return
+			}
 		}
 	}
 }

@@ -134,51 +134,30 @@ func TestGetAuthorizerListSendsTheComponentTokenAndDecodes(t *testing.T) {
 }
 
 func TestRequestsAreCheckedBeforeTheyAreSent(t *testing.T) {
+	list := func(r *AuthorizerListRequest) func(*Client) error {
+		return func(c *Client) error { _, err := c.GetAuthorizerList(t.Context(), r); return err }
+	}
+	info := func(r *AuthorizerInfoRequest) func(*Client) error {
+		return func(c *Client) error { _, err := c.GetAuthorizerInfo(t.Context(), r); return err }
+	}
+	quota := func(r *QuotaRequest) func(*Client) error {
+		return func(c *Client) error { _, err := c.GetQuota(t.Context(), r); return err }
+	}
 	tests := []struct {
 		name string
 		call func(c *Client) error
 		want string // in the error
 	}{
-		{"count 0", func(c *Client) error {
-			_, err := c.GetAuthorizerList(context.Background(), &AuthorizerListRequest{ComponentAppID: "c", Count: 0})
-			return err
-		}, "count 0 is not between 1 and 500"},
-		{"count 501", func(c *Client) error {
-			_, err := c.GetAuthorizerList(context.Background(), &AuthorizerListRequest{ComponentAppID: "c", Count: 501})
-			return err
-		}, "count 501"},
-		{"a negative offset", func(c *Client) error {
-			_, err := c.GetAuthorizerList(context.Background(), &AuthorizerListRequest{ComponentAppID: "c", Offset: -1, Count: 1})
-			return err
-		}, "offset -1"},
-		{"a list without component_appid", func(c *Client) error {
-			_, err := c.GetAuthorizerList(context.Background(), &AuthorizerListRequest{Count: 1})
-			return err
-		}, "component_appid"},
-		{"an info request without authorizer_appid", func(c *Client) error {
-			_, err := c.GetAuthorizerInfo(context.Background(), &AuthorizerInfoRequest{ComponentAppID: "c"})
-			return err
-		}, "authorizer_appid"},
-		{"an info request without component_appid", func(c *Client) error {
-			_, err := c.GetAuthorizerInfo(context.Background(), &AuthorizerInfoRequest{AuthorizerAppID: "a"})
-			return err
-		}, "component_appid"},
-		{"a quota read without cgi_path", func(c *Client) error {
-			_, err := c.GetQuota(context.Background(), &QuotaRequest{})
-			return err
-		}, "cgi_path"},
-		{"a nil info request", func(c *Client) error {
-			_, err := c.GetAuthorizerInfo(context.Background(), nil)
-			return err
-		}, "nil request"},
-		{"a nil list request", func(c *Client) error {
-			_, err := c.GetAuthorizerList(context.Background(), nil)
-			return err
-		}, "nil request"},
-		{"a nil quota request", func(c *Client) error {
-			_, err := c.GetQuota(context.Background(), nil)
-			return err
-		}, "nil request"},
+		{"count 0", list(&AuthorizerListRequest{ComponentAppID: "c", Count: 0}), "count 0 is not between 1 and 500"},
+		{"count 501", list(&AuthorizerListRequest{ComponentAppID: "c", Count: 501}), "count 501"},
+		{"a negative offset", list(&AuthorizerListRequest{ComponentAppID: "c", Offset: -1, Count: 1}), "offset -1"},
+		{"a list without component_appid", list(&AuthorizerListRequest{Count: 1}), "component_appid"},
+		{"an info request without authorizer_appid", info(&AuthorizerInfoRequest{ComponentAppID: "c"}), "authorizer_appid"},
+		{"an info request without component_appid", info(&AuthorizerInfoRequest{AuthorizerAppID: "a"}), "component_appid"},
+		{"a quota read without cgi_path", quota(&QuotaRequest{}), "cgi_path"},
+		{"a nil info request", info(nil), "nil request"},
+		{"a nil list request", list(nil), "nil request"},
+		{"a nil quota request", quota(nil), "nil request"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+" is refused unsent", func(t *testing.T) {

@@ -235,12 +235,11 @@ func (r *ComponentTokenResponse) validate([]byte) error {
 func call[T any, P interface {
 	*T
 	answer
-}](ctx context.Context, c *Client, ep endpoint, in any) (*T, error) {
-	// A typed nil pointer inside `in` is not == nil, so each method's request is checked here.
-	if isNilRequest(in) {
+}, R any](ctx context.Context, c *Client, ep endpoint, in *R) (*T, error) {
+	if in == nil {
 		return nil, fmt.Errorf("wechat %s: nil request", ep.name)
 	}
-	if ch, ok := in.(checker); ok {
+	if ch, ok := any(in).(checker); ok {
 		if err := ch.check(); err != nil {
 			return nil, fmt.Errorf("wechat %s: request not sent: %w", ep.name, err)
 		}
@@ -254,6 +253,9 @@ func call[T any, P interface {
 	}
 
 	r := run{c: c, ep: ep, trace: ContextClientTrace(ctx)}
+	if r.trace == nil {
+		r.trace = &ClientTrace{} // every hook nil: nothing to report to
+	}
 	if ep.tokenParam != "" {
 		if c.tokens == nil {
 			return nil, &TokenSourceError{Err: errors.New("client has no token source")}
@@ -320,7 +322,7 @@ func (r *run) attempt(ctx context.Context, body []byte, out answer) error {
 			return &UnavailableError{Endpoint: r.ep.name, Attempts: r.sent, Err: err}
 		}
 		r.sent++
-		r.trace.attemptStart(AttemptStartInfo{Endpoint: r.ep.name, Attempt: r.sent})
+		fire(r.trace.AttemptStart, AttemptStartInfo{Endpoint: r.ep.name, Attempt: r.sent})
 		start := time.Now()
 		resp, err := r.c.send(ctx, r.ep, r.token, body, out)
 		if err != nil {
@@ -328,7 +330,7 @@ func (r *run) attempt(ctx context.Context, body []byte, out answer) error {
 			r.last = err
 		}
 		took := time.Since(start)
-		r.trace.attemptDone(AttemptDoneInfo{Endpoint: r.ep.name, Attempt: r.sent, Duration: took, Err: err})
+		fire(r.trace.AttemptDone, AttemptDoneInfo{Endpoint: r.ep.name, Attempt: r.sent, Duration: took, Err: err})
 		r.log(ctx, resp, err, took)
 
 		var apiErr *APIError
@@ -351,19 +353,19 @@ func (r *run) attempt(ctx context.Context, body []byte, out answer) error {
 // request is sent again, or returns the error to end the call with.
 func (r *run) reload(ctx context.Context, apiErr *APIError, err error) error {
 	if r.reloads > 0 {
-		r.trace.tokenRejected(r.ep.name)
+		fire(r.trace.TokenRejected, r.ep.name)
 		return fmt.Errorf("%w: %w", ErrTokenRejected, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return stopError{err}
 	}
 	r.reloads++
-	r.trace.tokenReload(r.ep.name)
+	fire(r.trace.TokenReload, r.ep.name)
 	r.c.logger.LogAttrs(ctx, slog.LevelInfo, "wechat rejected the access token; reloading it",
 		slog.String("endpoint", r.ep.name), slog.Int("errcode", apiErr.Code))
 	tok, err := r.c.tokens.Reload(ctx, r.token)
 	if err != nil {
-		r.trace.tokenRejected(r.ep.name)
+		fire(r.trace.TokenRejected, r.ep.name)
 		return &TokenSourceError{Err: err}
 	}
 	r.use(tok)
@@ -493,23 +495,4 @@ func decode(data []byte, out answer) error {
 func drainClose(body io.ReadCloser) {
 	_, _ = io.CopyN(io.Discard, body, 64<<10)
 	_ = body.Close()
-}
-
-// isNilRequest reports a nil request pointer.
-func isNilRequest(in any) bool {
-	switch v := in.(type) {
-	case *ShareEnvRequest:
-		return v == nil
-	case *GetEnvIDRequest:
-		return v == nil
-	case *ComponentTokenRequest:
-		return v == nil
-	case *AuthorizerInfoRequest:
-		return v == nil
-	case *AuthorizerListRequest:
-		return v == nil
-	case *QuotaRequest:
-		return v == nil
-	}
-	return in == nil
 }

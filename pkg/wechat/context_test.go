@@ -86,13 +86,7 @@ func TestARealWaitReturnsAtOnceWhenTheDeadlineIsNear(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	_, err := f.client.ShareEnv(ctx, shareReq()) // an hour's backoff would overrun the minute left
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("error = %v, want DeadlineExceeded", err)
-	}
-	if n := f.hitsOf(PathShareEnv); n != 1 {
-		t.Errorf("hits = %d, want 1", n)
-	}
+	shareEnds(ctx, t, f, context.DeadlineExceeded, 1) // an hour's backoff would overrun the minute left
 }
 
 func TestACancelDuringTheBackoffEndsTheWait(t *testing.T) {
@@ -105,13 +99,7 @@ func TestACancelDuringTheBackoffEndsTheWait(t *testing.T) {
 	f := setup(t, WithWait(cancelThenWait), WithBackoff(time.Hour, time.Hour))
 	f.mux.HandleFunc(PathShareEnv, errcode(-1))
 
-	_, err := f.client.ShareEnv(ctx, shareReq())
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("error = %v, want context.Canceled", err)
-	}
-	if n := f.hitsOf(PathShareEnv); n != 1 {
-		t.Errorf("hits = %d, want 1", n)
-	}
+	shareEnds(ctx, t, f, context.Canceled, 1)
 }
 
 func TestNoAttemptStartsAfterTheContextEnded(t *testing.T) {
@@ -119,12 +107,19 @@ func TestNoAttemptStartsAfterTheContextEnded(t *testing.T) {
 	f.mux.HandleFunc(PathShareEnv, ok)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
+	shareEnds(ctx, t, f, context.Canceled, 0)
+}
+
+// shareEnds calls ShareEnv with ctx and fails the test unless the call ends in an error
+// wrapping want after hits requests.
+func shareEnds(ctx context.Context, t *testing.T, f *fixture, want error, hits int) {
+	t.Helper()
 	_, err := f.client.ShareEnv(ctx, shareReq())
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("error = %v", err)
+	if !errors.Is(err, want) {
+		t.Fatalf("error = %v, want one wrapping %v", err, want)
 	}
-	if n := f.hitsOf(PathShareEnv); n != 0 {
-		t.Errorf("hits = %d, want 0", n)
+	if n := f.hitsOf(PathShareEnv); n != hits {
+		t.Errorf("hits = %d, want %d", n, hits)
 	}
 }
 
@@ -163,13 +158,7 @@ func TestADeadlineDuringTheRequestIsNotRetried(t *testing.T) {
 		case <-release:
 		}
 	})
-	_, err := f.client.ShareEnv(ctx, shareReq())
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("error = %v, want DeadlineExceeded", err)
-	}
-	if n := f.hitsOf(PathShareEnv); n != 1 {
-		t.Errorf("hits = %d, want 1", n)
-	}
+	shareEnds(ctx, t, f, context.DeadlineExceeded, 1)
 }
 
 func TestTheRateLimitSpacesRequests(t *testing.T) {

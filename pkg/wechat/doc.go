@@ -48,4 +48,8 @@
 // wait for the next minute. WithClock and WithWait replace its clock and its waiting, so that
 // tests live through minutes and days without waiting.
 // WeChat's errcodes are named constants (ErrcodeBusy, ...; KnownErrcodes lists them).
+//
+// Event names the fields of the authorization events WeChat pushes to the platform (their
+// InfoType values are InfoAuthorized, ...); reading and writing their encrypted XML is left to
+// the push receiver and to the emulator (pkg/wxemu).
 package wechat

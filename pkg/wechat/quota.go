@@ -122,7 +122,7 @@ func (r *run) waitNextMinute(ctx context.Context, err error) error {
 			Err: fmt.Errorf("%w (the next minute starts after the deadline)", err)}
 	}
 	r.minuteWaits++
-	r.trace.minuteQuotaWait(MinuteQuotaWaitInfo{Endpoint: r.ep.name, Wait: wait})
+	fire(r.trace.MinuteQuotaWait, MinuteQuotaWaitInfo{Endpoint: r.ep.name, Wait: wait})
 	r.c.logger.LogAttrs(ctx, slog.LevelInfo, "wechat minute quota reached (45011); waiting for the next minute",
 		slog.String("endpoint", r.ep.name), slog.Duration("wait", wait))
 	if err := r.c.retry.Pause(ctx, wait); err != nil {

@@ -59,34 +59,9 @@ func ContextClientTrace(ctx context.Context) *ClientTrace {
 	return t
 }
 
-// The nil-safe calls of the hooks.
-
-func (t *ClientTrace) attemptStart(info AttemptStartInfo) {
-	if t != nil && t.AttemptStart != nil {
-		t.AttemptStart(info)
-	}
-}
-
-func (t *ClientTrace) attemptDone(info AttemptDoneInfo) {
-	if t != nil && t.AttemptDone != nil {
-		t.AttemptDone(info)
-	}
-}
-
-func (t *ClientTrace) tokenReload(endpoint string) {
-	if t != nil && t.TokenReload != nil {
-		t.TokenReload(endpoint)
-	}
-}
-
-func (t *ClientTrace) tokenRejected(endpoint string) {
-	if t != nil && t.TokenRejected != nil {
-		t.TokenRejected(endpoint)
-	}
-}
-
-func (t *ClientTrace) minuteQuotaWait(info MinuteQuotaWaitInfo) {
-	if t != nil && t.MinuteQuotaWait != nil {
-		t.MinuteQuotaWait(info)
+// fire calls hook with info unless the hook was left nil.
+func fire[I any](hook func(I), info I) {
+	if hook != nil {
+		hook(info)
 	}
 }

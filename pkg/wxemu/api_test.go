@@ -164,6 +164,10 @@ func TestConfirmationLinkFlow(t *testing.T) {
 		t.Fatalf("no link: %+v", first)
 	}
 	link := first.MsgInfoList[0].URL
+	if !strings.HasPrefix(link, h.base+"/") {
+		t.Fatalf("link %s is not on the emulator %s", link, h.base)
+	}
+	linkPath := strings.TrimPrefix(link, h.base)
 
 	t.Run("a pending share is not in batchgetenvid", func(t *testing.T) {
 		if envs := bindingsOf(h, appConfirm); len(envs) != 0 {
@@ -177,13 +181,8 @@ func TestConfirmationLinkFlow(t *testing.T) {
 		}
 	})
 	t.Run("opening the link confirms the share", func(t *testing.T) {
-		resp, err := http.Get(link)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("HTTP %d", resp.StatusCode)
+		if status, _, _ := h.do(http.MethodGet, linkPath, ""); status != http.StatusOK {
+			t.Fatalf("HTTP %d", status)
 		}
 		if envs := bindingsOf(h, appConfirm); !slices.Equal(envs, []string{envProd}) {
 			t.Fatalf("env_list %v, want [%s]", envs, envProd)
@@ -193,13 +192,8 @@ func TestConfirmationLinkFlow(t *testing.T) {
 		}
 	})
 	t.Run("opening the link twice answers 404", func(t *testing.T) {
-		resp, err := http.Get(link)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusNotFound {
-			t.Fatalf("HTTP %d, want 404", resp.StatusCode)
+		if status, _, _ := h.do(http.MethodGet, linkPath, ""); status != http.StatusNotFound {
+			t.Fatalf("HTTP %d, want 404", status)
 		}
 	})
 	t.Run("sharing a confirmed pair succeeds without a link", func(t *testing.T) {

@@ -34,12 +34,15 @@ func (h *harness) mint() string {
 	return resp.ComponentAccessToken
 }
 
-// codeOf is the errcode of a batchgetenvid call with token.
-func (h *harness) codeOf(token string) int {
+// wantCode fails the test unless a batchgetenvid call with token (named what in the failure)
+// answers errcode want.
+func (h *harness) wantCode(what, token string, want int) {
 	h.t.Helper()
 	var resp wechat.GetEnvIDResponse
 	h.callWith(token, wechat.PathGetEnvID, wechat.GetEnvIDRequest{AppIDs: []string{appBound}, SourceType: 1}, &resp)
-	return resp.ErrCode
+	if resp.ErrCode != want {
+		h.t.Fatalf("%s: errcode %d, want %d", what, resp.ErrCode, want)
+	}
 }
 
 func clockedSetup(t *testing.T, opts Options) (*harness, *Clock) {
@@ -55,16 +58,10 @@ func TestMintInvalidatesThePreviousToken(t *testing.T) {
 		clk.Advance(time.Hour)
 		second := h.mint()
 		clk.Advance(DefaultMintGrace - time.Second)
-		if code := h.codeOf(first); code != 0 {
-			t.Fatalf("within the grace period: errcode %d", code)
-		}
+		h.wantCode("within the grace period", first, 0)
 		clk.Advance(time.Second)
-		if code := h.codeOf(first); code != 40001 {
-			t.Fatalf("after the grace period: errcode %d, want 40001", code)
-		}
-		if code := h.codeOf(second); code != 0 {
-			t.Fatalf("the new token: errcode %d", code)
-		}
+		h.wantCode("after the grace period", first, 40001)
+		h.wantCode("the new token", second, 0)
 	})
 	t.Run("the grace period is settable", func(t *testing.T) {
 		o := mintOpts
@@ -73,27 +70,18 @@ func TestMintInvalidatesThePreviousToken(t *testing.T) {
 		first := h.mint()
 		h.mint()
 		clk.Advance(time.Millisecond)
-		if code := h.codeOf(first); code != 40001 {
-			t.Fatalf("errcode %d, want 40001", code)
-		}
+		h.wantCode("first", first, 40001)
 	})
 	t.Run("each mint supersedes the one before", func(t *testing.T) {
 		h, clk := clockedSetup(t, mintOpts)
 		first, second := h.mint(), h.mint()
 		clk.Advance(DefaultMintGrace)
 		third := h.mint()
-		if code := h.codeOf(second); code != 0 {
-			t.Fatalf("second within its grace: errcode %d", code)
-		}
+		h.wantCode("second within its grace", second, 0)
 		clk.Advance(DefaultMintGrace)
-		for name, tok := range map[string]string{"first": first, "second": second} {
-			if code := h.codeOf(tok); code != 40001 {
-				t.Errorf("%s: errcode %d, want 40001", name, code)
-			}
-		}
-		if code := h.codeOf(third); code != 0 {
-			t.Fatalf("third: errcode %d", code)
-		}
+		h.wantCode("first", first, 40001)
+		h.wantCode("second", second, 40001)
+		h.wantCode("third", third, 0)
 	})
 	t.Run("a token that expires before the grace ends answers 42001", func(t *testing.T) {
 		h, clk := clockedSetup(t, mintOpts)
@@ -101,18 +89,14 @@ func TestMintInvalidatesThePreviousToken(t *testing.T) {
 		clk.Advance(TokenTTL - time.Minute)
 		h.mint()
 		clk.Advance(time.Minute)
-		if code := h.codeOf(first); code != 42001 {
-			t.Fatalf("errcode %d, want 42001", code)
-		}
+		h.wantCode("first", first, 42001)
 	})
 	t.Run("configured tokens keep working", func(t *testing.T) {
 		h, clk := clockedSetup(t, mintOpts)
 		h.mint()
 		h.mint()
 		clk.Advance(TokenTTL * 3)
-		if code := h.codeOf(testToken); code != 0 {
-			t.Fatalf("errcode %d", code)
-		}
+		h.wantCode("the configured token", testToken, 0)
 	})
 	t.Run("40001 reads invalid credential", func(t *testing.T) {
 		if got := errMsg(40001); got != "invalid credential, access_token is invalid or not latest" {

@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/envshare/envshare/pkg/wechat"
 )
 
 // Push defaults: WeChat's.
@@ -36,23 +38,14 @@ var (
 
 // Event is an authorization event as WeChat pushes it, each InfoType with its own fields (the
 // others are left out of the XML); PushEvent fills AppID and CreateTime when they are empty.
-type Event struct {
-	AppID                        string // AppId: the platform's appid
-	CreateTime                   int64  // Unix seconds
-	InfoType                     string
-	ComponentVerifyTicket        string
-	AuthorizerAppID              string // AuthorizerAppid: the Mini Program
-	AuthorizationCode            string
-	AuthorizationCodeExpiredTime int64 // Unix seconds
-	PreAuthCode                  string
-}
+type Event = wechat.Event
 
 // InfoType values of the events the emulator pushes.
 const (
-	InfoComponentVerifyTicket = "component_verify_ticket"
-	InfoAuthorized            = "authorized"
-	InfoUpdateAuthorized      = "updateauthorized"
-	InfoUnauthorized          = "unauthorized"
+	InfoComponentVerifyTicket = wechat.InfoComponentVerifyTicket
+	InfoAuthorized            = wechat.InfoAuthorized
+	InfoUpdateAuthorized      = wechat.InfoUpdateAuthorized
+	InfoUnauthorized          = wechat.InfoUnauthorized
 )
 
 // Push is one attempt to deliver an event, as recorded in the push log.

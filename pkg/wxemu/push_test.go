@@ -75,6 +75,18 @@ func newReceiver(t *testing.T, answers ...answer) *receiver {
 	return r
 }
 
+// pushSetup is a harness of mintOpts that pushes to a new receiver, change (if not nil) applied
+// to its options.
+func pushSetup(t *testing.T, change func(*Options)) (*harness, *receiver) {
+	t.Helper()
+	rcv := newReceiver(t)
+	o := rcv.options(mintOpts)
+	if change != nil {
+		change(&o)
+	}
+	return setup(t, o), rcv
+}
+
 // options adds the push settings to opts.
 func (r *receiver) options(opts Options) Options {
 	opts.PushURL = r.url
@@ -300,10 +312,7 @@ func TestPushRetries(t *testing.T) {
 		}
 	})
 	t.Run("a receiver that is down is recorded without a status", func(t *testing.T) {
-		rcv := newReceiver(t)
-		o := rcv.options(mintOpts)
-		o.PushURL = "http://127.0.0.1:1/wechat/events"
-		h := setup(t, o)
+		h, _ := pushSetup(t, func(o *Options) { o.PushURL = "http://127.0.0.1:1/wechat/events" })
 		if _, err := h.emu.PushTicket(t.Context()); !errors.Is(err, ErrPushFailed) {
 			t.Fatalf("err = %v", err)
 		}
@@ -483,8 +492,7 @@ func TestPushConfiguration(t *testing.T) {
 
 func TestPushLoops(t *testing.T) {
 	t.Run("PushTickets pushes a ticket on every tick until the ticks end", func(t *testing.T) {
-		rcv := newReceiver(t)
-		h := setup(t, rcv.options(mintOpts))
+		h, rcv := pushSetup(t, nil)
 		ticks := make(chan time.Time)
 		done := make(chan struct{})
 		go func() { h.emu.PushTickets(t.Context(), ticks); close(done) }()
@@ -497,16 +505,13 @@ func TestPushLoops(t *testing.T) {
 		}
 	})
 	t.Run("PushTickets stops with its context", func(t *testing.T) {
-		h := setup(t, newReceiver(t).options(mintOpts))
+		h, _ := pushSetup(t, nil)
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
 		h.emu.PushTickets(ctx, make(chan time.Time)) // returns
 	})
 	t.Run("StartPushing pushes at once, then every interval, until its context ends", func(t *testing.T) {
-		rcv := newReceiver(t)
-		o := rcv.options(mintOpts)
-		o.PushInterval = time.Millisecond
-		h := setup(t, o)
+		h, rcv := pushSetup(t, func(o *Options) { o.PushInterval = time.Millisecond })
 		ctx, cancel := context.WithCancel(t.Context())
 		done := h.emu.StartPushing(ctx)
 		tickets := map[string]bool{}
@@ -522,8 +527,7 @@ func TestPushLoops(t *testing.T) {
 		}
 	})
 	t.Run("StartPushing's first push does not wait for the interval", func(t *testing.T) {
-		rcv := newReceiver(t)
-		h := setup(t, rcv.options(mintOpts)) // the default interval: 10 minutes
+		h, rcv := pushSetup(t, nil) // the default interval: 10 minutes
 		ctx, cancel := context.WithCancel(t.Context())
 		done := h.emu.StartPushing(ctx)
 		if ev := <-rcv.events; ev.InfoType != InfoComponentVerifyTicket {
@@ -535,8 +539,7 @@ func TestPushLoops(t *testing.T) {
 }
 
 func TestPushControlEndpoints(t *testing.T) {
-	rcv := newReceiver(t)
-	h := setup(t, rcv.options(mintOpts))
+	h, _ := pushSetup(t, nil)
 	tests := []struct {
 		name   string
 		path   string
@@ -605,10 +608,9 @@ func TestPushControlEndpoints(t *testing.T) {
 
 func TestPushSecretsAreNeverLogged(t *testing.T) {
 	var buf syncBuffer
-	rcv := newReceiver(t)
-	o := rcv.options(mintOpts)
-	o.Logger = slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h := setup(t, o)
+	h, _ := pushSetup(t, func(o *Options) {
+		o.Logger = slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
 	ticket, _ := h.emu.PushTicket(t.Context())
 	token := h.mintWith(ticket).ComponentAccessToken
 	h.emu.Authorize(t.Context(), "wx4e3d2c1b0a998877", App{})
@@ -625,10 +627,7 @@ func TestPushSecretsAreNeverLogged(t *testing.T) {
 
 // TestPushesWhileServing runs pushes, mints, shares and inspections at once for -race.
 func TestPushesWhileServing(t *testing.T) {
-	rcv := newReceiver(t)
-	o := rcv.options(mintOpts)
-	o.PushInterval = time.Millisecond
-	h := setup(t, o)
+	h, _ := pushSetup(t, func(o *Options) { o.PushInterval = time.Millisecond })
 	ctx, cancel := context.WithCancel(t.Context())
 	done := h.emu.StartPushing(ctx)
 	mintBody, _ := json.Marshal(mintCreds)
