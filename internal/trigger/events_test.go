@@ -44,8 +44,7 @@ func TestAnOldUnauthorizedNeverUndoesANewerAuthorizationWithinTheInstance(t *tes
 
 	t.Run("a late unauthorized after a newer authorized", func(t *testing.T) {
 		l := newLoop(t, map[string]string{"ENVSHARE_OFFBOARD": "unshare"}, false)
-		mint(t, l)
-		l.emu.Seed(withApp(newApp))
+		mintWithApp(t, l, newApp)
 		l.pushOK(t, authorized)
 		l.pushOK(t, unauthorized) // delivered late: WeChat re-pushes what was not answered in 5 s
 		if shares, unshares, _ := l.counts(); shares != 1 || unshares != 0 {
@@ -57,8 +56,7 @@ func TestAnOldUnauthorizedNeverUndoesANewerAuthorizationWithinTheInstance(t *tes
 	})
 	t.Run("an older authorized after a newer unauthorized", func(t *testing.T) {
 		l := newLoop(t, map[string]string{"ENVSHARE_OFFBOARD": "unshare"}, false)
-		mint(t, l)
-		l.emu.Seed(withApp(newApp))
+		mintWithApp(t, l, newApp)
 		l.pushOK(t, wxcrypt.Event{InfoType: wxcrypt.InfoUnauthorized, AuthorizerAppID: newApp, CreateTime: t2})
 		l.pushOK(t, wxcrypt.Event{InfoType: wxcrypt.InfoAuthorized, AuthorizerAppID: newApp, CreateTime: t1})
 		if shares, unshares, _ := l.counts(); shares != 0 || unshares != 1 {
@@ -166,8 +164,7 @@ func TestDuplicatePushesAreCollapsed(t *testing.T) {
 
 	t.Run("without a ledger, in one instance", func(t *testing.T) {
 		l := newLoop(t, nil, false)
-		mint(t, l)
-		l.emu.Seed(withApp(newApp))
+		mintWithApp(t, l, newApp)
 		var wg sync.WaitGroup
 		for range copies {
 			wg.Go(func() { l.pushOK(t, ev) })

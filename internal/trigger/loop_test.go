@@ -370,10 +370,7 @@ func TestOnboardingIsNeverLostSilently(t *testing.T) {
 	authorized := wxcrypt.Event{InfoType: wxcrypt.InfoAuthorized, AuthorizerAppID: newApp}
 	t.Run("WeChat busy: the share goes to the platform's retry", func(t *testing.T) {
 		l := newLoop(t, nil, true)
-		mint(t, l)
-		if err := l.emu.Seed(withApp(newApp)); err != nil {
-			t.Fatal(err)
-		}
+		mintWithApp(t, l, newApp)
 		l.emu.AddFault(wxemu.Fault{Endpoint: wxemu.EndpointShare, Kind: wxemu.FaultBusy})
 		if resp := l.push(t, authorized, nil); resp.Status != 200 || resp.Body != "success" {
 			t.Fatalf("%d %s", resp.Status, resp.Body)
@@ -391,10 +388,7 @@ func TestOnboardingIsNeverLostSilently(t *testing.T) {
 	})
 	t.Run("WeChat busy and no retry: onboard_failed in the log and the notification", func(t *testing.T) {
 		l := newLoop(t, nil, false)
-		mint(t, l)
-		if err := l.emu.Seed(withApp(newApp)); err != nil {
-			t.Fatal(err)
-		}
+		mintWithApp(t, l, newApp)
 		l.emu.AddFault(wxemu.Fault{Endpoint: wxemu.EndpointShare, Kind: wxemu.FaultBusy})
 		if resp := l.push(t, authorized, nil); resp.Status != 200 {
 			t.Fatalf("%d %s", resp.Status, resp.Body)
@@ -405,10 +399,7 @@ func TestOnboardingIsNeverLostSilently(t *testing.T) {
 	})
 	t.Run("an appid of another subject: onboard_failed with the rejected entry", func(t *testing.T) {
 		l := newLoop(t, nil, true)
-		mint(t, l)
-		if err := l.emu.Seed(withApp("wx7e57d0c0ffee1234")); err != nil {
-			t.Fatal(err)
-		}
+		mintWithApp(t, l, "wx7e57d0c0ffee1234")
 		resp := l.push(t, wxcrypt.Event{InfoType: wxcrypt.InfoAuthorized, AuthorizerAppID: "wx7e57d0c0ffee1234"}, nil)
 		if resp.Status != 200 || len(*l.retried) != 0 {
 			t.Fatalf("%d, retried %v", resp.Status, *l.retried)
@@ -434,6 +425,15 @@ func mint(t *testing.T, l *loop) {
 		t.Fatal(err)
 	}
 	if _, err := Answer(l.app.Message(context.Background(), []byte(`{"action":"refresh"}`))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mintWithApp mints the loop's token and gives the emulator withApp(appid).
+func mintWithApp(t *testing.T, l *loop, appid string) {
+	t.Helper()
+	mint(t, l)
+	if err := l.emu.Seed(withApp(appid)); err != nil {
 		t.Fatal(err)
 	}
 }
