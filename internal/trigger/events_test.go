@@ -300,7 +300,7 @@ func TestRefreshWithAnExternalOwner(t *testing.T) {
 	}
 }
 
-// retryRecorder is a Cloud whose retry records the messages it is handed.
+// retryRecorder is a Cloud's Retry that records the messages it is handed (under mu).
 func retryRecorder(messages *[]string, mu *sync.Mutex) func(config.Config) (Retry, error) {
 	return func(config.Config) (Retry, error) {
 		return func(_ context.Context, m string) error {

@@ -1,7 +1,6 @@
 package trigger
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -13,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/envshare/envshare/internal/config"
 	"github.com/envshare/envshare/internal/fleet"
 	"github.com/envshare/envshare/internal/ledger"
 	"github.com/envshare/envshare/internal/ledger/sqliteledger"
@@ -67,14 +65,7 @@ func newFanRig(t *testing.T, emuURL, manifest, ledgerPath string) *fanRig {
 	}, nil)
 	r.app = New(Options{Platform: PlatformAWS, MetricsOut: discard{},
 		Logger: slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Cloud: Cloud{Name: "test", Ledgers: []ledger.Engine{sqliteledger.Engine}, Retry: func(config.Config) (Retry, error) {
-			return func(_ context.Context, message string) error {
-				r.mu.Lock()
-				defer r.mu.Unlock()
-				r.sent = append(r.sent, message)
-				return nil
-			}, nil
-		}}})
+		Cloud:  Cloud{Name: "test", Ledgers: []ledger.Engine{sqliteledger.Engine}, Retry: retryRecorder(&r.sent, &r.mu)}})
 	if _, se := r.app.instance(t.Context()); se != nil { // reads the configuration now
 		t.Fatal(se)
 	}
