@@ -76,30 +76,20 @@ type options struct {
 }
 
 func (o *options) flags(fs *flag.FlagSet) {
-	fs.StringVar(&o.url, "url", "", "")
-	fs.StringVar(&o.auth, "auth", "", "")
-	fs.StringVar(&o.secretFile, "secret-file", "", "")
-	fs.StringVar(&o.function, "function", "", "")
-	fs.StringVar(&o.invoke, "invoke", "", "")
-	fs.StringVar(&o.region, "region", "", "")
-	fs.StringVar(&o.namespace, "namespace", "", "")
-	fs.StringVar(&o.qualifier, "qualifier", "", "")
-	fs.StringVar(&o.endpoint, "endpoint", "", "")
-	fs.BoolVar(&o.json, "json", false, "")
-	fs.BoolVar(&o.noQR, "no-qr", false, "")
+	for name, p := range map[string]*string{"url": &o.url, "auth": &o.auth, "secret-file": &o.secretFile,
+		"function": &o.function, "invoke": &o.invoke, "region": &o.region, "namespace": &o.namespace,
+		"qualifier": &o.qualifier, "endpoint": &o.endpoint, "manifest": &o.manifest, "shard": &o.shard,
+		"query": &o.query, "body": &o.body, "body-file": &o.bodyFile, "at": &o.signedAt} {
+		fs.StringVar(p, name, "", "")
+	}
+	for name, p := range map[string]*bool{"json": &o.json, "no-qr": &o.noQR, "dry-run": &o.dryRun,
+		"prune": &o.prune, "force": &o.force} {
+		fs.BoolVar(p, name, false, "")
+	}
 	fs.DurationVar(&o.timeout, "timeout", 2*time.Minute, "")
+	fs.DurationVar(&o.ttl, "ttl", 0, "")
 	fs.IntVar(&o.attempts, "attempts", retry.DefaultAttempts, "")
 	fs.IntVar(&o.sourceType, "source-type", -1, "")
-	fs.BoolVar(&o.dryRun, "dry-run", false, "")
-	fs.BoolVar(&o.prune, "prune", false, "")
-	fs.BoolVar(&o.force, "force", false, "")
-	fs.DurationVar(&o.ttl, "ttl", 0, "")
-	fs.StringVar(&o.manifest, "manifest", "", "")
-	fs.StringVar(&o.shard, "shard", "", "")
-	fs.StringVar(&o.query, "query", "", "")
-	fs.StringVar(&o.body, "body", "", "")
-	fs.StringVar(&o.bodyFile, "body-file", "", "")
-	fs.StringVar(&o.signedAt, "at", "", "")
 }
 
 // parse reads flags anywhere among the arguments (envshare share ENV APPID --json).
@@ -175,28 +165,16 @@ func command(ctx context.Context, name string, o *options, pos []string, getenv 
 		switch name {
 		case "fleet":
 			f, err := c.Fleet(ctx)
-			if err != nil {
-				return 0, err
-			}
-			return exitOK, out.fleet(f)
+			return answered(out, f, err, out.fleet)
 		case "status-link":
 			l, err := c.StatusLink(ctx, o.ttl)
-			if err != nil {
-				return 0, err
-			}
-			return exitOK, out.statusLink(l)
+			return answered(out, l, err, out.statusLink)
 		case "quota":
 			q, err := c.Quota(ctx)
-			if err != nil {
-				return 0, err
-			}
-			return exitOK, out.quota(q)
+			return answered(out, q, err, out.quota)
 		default:
 			r, err := c.Refresh(ctx, o.force)
-			if err != nil {
-				return 0, err
-			}
-			return exitOK, out.refresh(r)
+			return answered(out, r, err, out.refresh)
 		}
 	case "sign":
 		return exitOK, sign(o, pos, getenv, out)

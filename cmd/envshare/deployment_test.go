@@ -13,18 +13,10 @@ import (
 	"time"
 
 	"github.com/envshare/envshare/internal/eventtest"
+	"github.com/envshare/envshare/internal/testkit"
 )
 
-// runMainEnv makes the test binary run main() instead of the tests: the terminal test runs the
-// real command this way, without a build of its own.
-const runMainEnv = "CLI_TEST_RUN_MAIN"
-
-func TestMain(m *testing.M) {
-	if os.Getenv(runMainEnv) == "1" {
-		main()
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testkit.MainOrTests(m, main) }
 
 // The local tools' fixed values (function/local): they guard nothing, on 127.0.0.1 only.
 const (

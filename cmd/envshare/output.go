@@ -33,6 +33,18 @@ func (p *printer) encode(v any) error {
 	return enc.Encode(v)
 }
 
+// answered prints v, what the deployment answered (err: why it did not), as JSON with --json,
+// else as text prints it.
+func answered[T any](p *printer, v T, err error, text func(T) error) (int, error) {
+	if err != nil {
+		return 0, err
+	}
+	if p.json {
+		return exitOK, p.encode(v)
+	}
+	return exitOK, text(v)
+}
+
 func (p *printer) table() *tabwriter.Writer { return tabwriter.NewWriter(p.w, 0, 4, 2, ' ', 0) }
 
 // result prints a share, unshare, bindings or reconcile answer.
@@ -143,10 +155,8 @@ func (p *printer) bindings(res *share.Result) error {
 	return tw.Flush()
 }
 
+// fleet prints the fleet view as text (answered prints the JSON).
 func (p *printer) fleet(f *client.Fleet) error {
-	if p.json {
-		return p.encode(f)
-	}
 	tw := p.table()
 	fmt.Fprintln(tw, "CUSTOMER\tENVS\tAUTHORIZERS\tSHARED\tAWAITING\tFAILED")
 	for _, c := range f.Customers {
@@ -169,10 +179,8 @@ func (p *printer) fleet(f *client.Fleet) error {
 	return tw.Flush()
 }
 
+// quota prints the quotas as text (answered prints the JSON).
 func (p *printer) quota(q *client.Quota) error {
-	if p.json {
-		return p.encode(q)
-	}
 	tw := p.table()
 	fmt.Fprintln(tw, "API\tDAILY LIMIT\tUSED\tREMAIN")
 	for _, a := range q.Quotas {
@@ -181,10 +189,8 @@ func (p *printer) quota(q *client.Quota) error {
 	return tw.Flush()
 }
 
+// refresh prints a refresh as text (answered prints the JSON).
 func (p *printer) refresh(r *client.Refresh) error {
-	if p.json {
-		return p.encode(r)
-	}
 	tw := p.table()
 	fmt.Fprintf(tw, "minted\t%v\n", r.Minted)
 	fmt.Fprintf(tw, "expires at\t%s\n", r.ExpiresAt.Format(time.RFC3339))
@@ -192,10 +198,8 @@ func (p *printer) refresh(r *client.Refresh) error {
 	return tw.Flush()
 }
 
+// statusLink prints a status link as text (answered prints the JSON).
 func (p *printer) statusLink(l *client.StatusLink) error {
-	if p.json {
-		return p.encode(l)
-	}
 	fmt.Fprintln(p.w, l.StatusPage)
 	fmt.Fprintf(p.w, "valid until %s: anyone with the link sees the fleet until then\n", l.ExpiresAt.Format(time.RFC3339))
 	return nil

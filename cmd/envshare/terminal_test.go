@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/creack/pty"
+
+	"github.com/envshare/envshare/internal/testkit"
 )
 
 // inTerminal runs the command (this test binary running main) in a pseudo-terminal, as a
@@ -17,7 +19,7 @@ import (
 func inTerminal(t *testing.T, env map[string]string, args ...string) (string, int) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), runMainEnv+"=1", "TERM=xterm-256color")
+	cmd.Env = append(os.Environ(), testkit.RunMainEnv+"=1", "TERM=xterm-256color")
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}

@@ -125,25 +125,23 @@ type restResponse struct {
 }
 
 func (h handler) rest(ctx context.Context, payload []byte) (restResponse, error) {
-	ctx = invocation(ctx, trigger.TriggerHTTP)
-	var ev events.APIGatewayProxyRequest
-	var resp trigger.HTTPResponse
-	if err := json.Unmarshal(payload, &ev); err != nil {
-		resp = h.app.BadHTTPEvent(ctx, err)
-	} else {
-		path := ev.Path
-		if path == "" {
-			path = ev.RequestContext.Path
-		}
-		resp = h.app.HTTP(ctx, trigger.HTTPRequest{
-			Method: ev.HTTPMethod, Path: path,
-			Headers: ev.Headers, MultiValueHeaders: ev.MultiValueHeaders,
-			Query: queryOf(ev.MultiValueQueryStringParameters, ev.QueryStringParameters),
-			Body:  ev.Body, IsBase64Encoded: ev.IsBase64Encoded,
-		})
-	}
+	_, resp := trigger.ServeHTTPEvent(invocation(ctx, trigger.TriggerHTTP), h.app, payload, restRequest)
 	return restResponse{APIGatewayProxyResponse: events.APIGatewayProxyResponse{
 		StatusCode: resp.Status, Headers: resp.Headers, Body: resp.Body}}, nil
+}
+
+// restRequest is the platform-neutral request of a REST API (or HTTP API 1.0) event.
+func restRequest(ev *events.APIGatewayProxyRequest) trigger.HTTPRequest {
+	path := ev.Path
+	if path == "" {
+		path = ev.RequestContext.Path
+	}
+	return trigger.HTTPRequest{
+		Method: ev.HTTPMethod, Path: path,
+		Headers: ev.Headers, MultiValueHeaders: ev.MultiValueHeaders,
+		Query: queryOf(ev.MultiValueQueryStringParameters, ev.QueryStringParameters),
+		Body:  ev.Body, IsBase64Encoded: ev.IsBase64Encoded,
+	}
 }
 
 // httpAPIResponse is events.APIGatewayV2HTTPResponse with isBase64Encoded always present and
@@ -178,11 +176,12 @@ func (h handler) functionURL(ctx context.Context, payload []byte) (functionURLRe
 // query string is read first: it keeps repeated parameters apart (queryStringParameters joins
 // them with commas), as the client signed them; the parameters are the fallback.
 func (h handler) formatV2(ctx context.Context, payload []byte) trigger.HTTPResponse {
-	ctx = invocation(ctx, trigger.TriggerHTTP)
-	var ev events.APIGatewayV2HTTPRequest
-	if err := json.Unmarshal(payload, &ev); err != nil {
-		return h.app.BadHTTPEvent(ctx, err)
-	}
+	_, resp := trigger.ServeHTTPEvent(invocation(ctx, trigger.TriggerHTTP), h.app, payload, formatV2Request)
+	return resp
+}
+
+// formatV2Request is the platform-neutral request of a payload format 2.0 event.
+func formatV2Request(ev *events.APIGatewayV2HTTPRequest) trigger.HTTPRequest {
 	path := ev.RawPath
 	if path == "" {
 		path = ev.RequestContext.HTTP.Path
@@ -191,8 +190,8 @@ func (h handler) formatV2(ctx context.Context, payload []byte) trigger.HTTPRespo
 	if ev.RawQueryString == "" || err != nil {
 		q = queryOf(nil, ev.QueryStringParameters)
 	}
-	return h.app.HTTP(ctx, trigger.HTTPRequest{Method: ev.RequestContext.HTTP.Method, Path: path,
-		Headers: ev.Headers, Query: q, Body: ev.Body, IsBase64Encoded: ev.IsBase64Encoded})
+	return trigger.HTTPRequest{Method: ev.RequestContext.HTTP.Method, Path: path,
+		Headers: ev.Headers, Query: q, Body: ev.Body, IsBase64Encoded: ev.IsBase64Encoded}
 }
 
 // albResponse is events.ALBTargetGroupResponse without a null multiValueHeaders.
@@ -205,27 +204,7 @@ type albResponse struct {
 // and wants multiValueHeaders in the answer when the target group has them enabled, which
 // the request shows.
 func (h handler) alb(ctx context.Context, payload []byte) (albResponse, error) {
-	ctx = invocation(ctx, trigger.TriggerHTTP)
-	var ev events.ALBTargetGroupRequest
-	var resp trigger.HTTPResponse
-	if err := json.Unmarshal(payload, &ev); err != nil {
-		resp = h.app.BadHTTPEvent(ctx, err)
-	} else {
-		query := map[string][]string{}
-		for k, vs := range queryOf(ev.MultiValueQueryStringParameters, ev.QueryStringParameters) {
-			k = unescape(k)
-			query[k] = []string{} // an empty value list stays one: answered 400, naming k
-			for _, v := range vs {
-				query[k] = append(query[k], unescape(v))
-			}
-		}
-		resp = h.app.HTTP(ctx, trigger.HTTPRequest{
-			Method: ev.HTTPMethod, Path: ev.Path,
-			Headers: ev.Headers, MultiValueHeaders: ev.MultiValueHeaders,
-			Query: query, Body: ev.Body, IsBase64Encoded: ev.IsBase64Encoded,
-			AnswerLimit: trigger.ALBAnswerLimit,
-		})
-	}
+	ev, resp := trigger.ServeHTTPEvent(invocation(ctx, trigger.TriggerHTTP), h.app, payload, albRequest)
 	out := albResponse{ALBTargetGroupResponse: events.ALBTargetGroupResponse{
 		StatusCode:        resp.Status,
 		StatusDescription: fmt.Sprintf("%d %s", resp.Status, http.StatusText(resp.Status)),
@@ -239,6 +218,24 @@ func (h handler) alb(ctx context.Context, payload []byte) (albResponse, error) {
 		}
 	}
 	return out, nil
+}
+
+// albRequest is the platform-neutral request of ev, its query decoded (ALB passes it undecoded).
+func albRequest(ev *events.ALBTargetGroupRequest) trigger.HTTPRequest {
+	query := map[string][]string{}
+	for k, vs := range queryOf(ev.MultiValueQueryStringParameters, ev.QueryStringParameters) {
+		k = unescape(k)
+		query[k] = []string{} // an empty value list stays one: answered 400, naming k
+		for _, v := range vs {
+			query[k] = append(query[k], unescape(v))
+		}
+	}
+	return trigger.HTTPRequest{
+		Method: ev.HTTPMethod, Path: ev.Path,
+		Headers: ev.Headers, MultiValueHeaders: ev.MultiValueHeaders,
+		Query: query, Body: ev.Body, IsBase64Encoded: ev.IsBase64Encoded,
+		AnswerLimit: trigger.ALBAnswerLimit,
+	}
 }
 
 // queryOf prefers the multi-value parameters when the event has them. A parameter whose value

@@ -16,6 +16,12 @@ import (
 	"github.com/envshare/envshare/pkg/share"
 )
 
+var adapter = eventtest.AWSAdapter(func(app *trigger.App) eventtest.Handler { return handler{app: app}.handle })
+
+// TestSampleEvents runs every events/aws/*.json through the handler against the emulator and
+// compares the answer with its golden file (go test -update rewrites them).
+func TestSampleEvents(t *testing.T) { eventtest.Run(t, adapter) }
+
 // newFake returns a handler whose core calls a fake Doer, with bearer auth.
 func newFake(t *testing.T) (handler, *eventtest.FakeDoer) {
 	t.Helper()

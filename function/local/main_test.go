@@ -14,19 +14,10 @@ import (
 
 	"github.com/envshare/envshare/internal/config"
 	"github.com/envshare/envshare/internal/eventtest"
+	"github.com/envshare/envshare/internal/testkit"
 )
 
-// runMainEnv makes the test binary run main() instead of the tests: the process tests start
-// the real command this way, without a separate build.
-const runMainEnv = "LOCAL_TEST_RUN_MAIN"
-
-func TestMain(m *testing.M) {
-	if os.Getenv(runMainEnv) == "1" {
-		main()
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testkit.MainOrTests(m, main) }
 
 // isolateEnv makes env the only ENVSHARE_* settings for the test, and restores the caller's
 // exactly afterwards, including the variables the tools set while it ran.

@@ -29,7 +29,7 @@ func serveCommand(t *testing.T) (args []string, addr, logPath string) {
 
 // serveEnv is the environment of a serve process: no ENVSHARE_* setting of the caller's.
 func serveEnv() []string {
-	return eventtest.ProcessEnv(map[string]string{runMainEnv: "1"})
+	return eventtest.ProcessEnv(map[string]string{testkit.RunMainEnv: "1"})
 }
 
 // waitClosed waits until nothing listens on addr any more.

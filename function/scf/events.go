@@ -99,23 +99,21 @@ func (ev apiGatewayRequest) query() map[string][]string {
 	return q
 }
 
+// request is the platform-neutral request of ev.
+func (ev *apiGatewayRequest) request() trigger.HTTPRequest {
+	path := ev.Path
+	if path == "" {
+		path = ev.Context.Path
+	}
+	return trigger.HTTPRequest{
+		Method: ev.Method, Path: path, Headers: ev.Headers, Query: ev.query(),
+		Body: ev.Body, IsBase64Encoded: ev.IsBase64Encoded,
+	}
+}
+
 // apiGateway answers an API Gateway trigger with {isBase64Encoded, statusCode, headers, body}.
 func (h handler) apiGateway(ctx context.Context, payload []byte) (events.APIGatewayResponse, error) {
-	ctx = invocation(ctx, trigger.TriggerHTTP)
-	var ev apiGatewayRequest
-	var resp trigger.HTTPResponse
-	if err := json.Unmarshal(payload, &ev); err != nil {
-		resp = h.app.BadHTTPEvent(ctx, err)
-	} else {
-		path := ev.Path
-		if path == "" {
-			path = ev.Context.Path
-		}
-		resp = h.app.HTTP(ctx, trigger.HTTPRequest{
-			Method: ev.Method, Path: path, Headers: ev.Headers, Query: ev.query(),
-			Body: ev.Body, IsBase64Encoded: ev.IsBase64Encoded,
-		})
-	}
+	_, resp := trigger.ServeHTTPEvent(invocation(ctx, trigger.TriggerHTTP), h.app, payload, (*apiGatewayRequest).request)
 	return events.APIGatewayResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: resp.Body}, nil
 }
 

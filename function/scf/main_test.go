@@ -15,6 +15,12 @@ import (
 	"github.com/envshare/envshare/pkg/share"
 )
 
+var adapter = eventtest.SCFAdapter(func(app *trigger.App) eventtest.Handler { return handler{app: app}.handle })
+
+// TestSampleEvents runs every events/scf/*.json through the handler against the emulator and
+// compares the answer with its golden file (go test -update rewrites them).
+func TestSampleEvents(t *testing.T) { eventtest.Run(t, adapter) }
+
 func newFake(t *testing.T) (handler, *eventtest.FakeDoer) {
 	t.Helper()
 	app, doer := eventtest.NewFakeApp(t, trigger.PlatformSCF)

@@ -36,15 +36,9 @@ const (
 // RSS and each run's duration; it fails if a run calls more than the minimum or the summary is
 // not exact.
 func BenchmarkReconcileByCustomer(b *testing.B) {
-	dir := b.TempDir()
-	binary := buildRelease(b, "./internal/budget/testdata/ledgerfn", runtime.GOARCH, scfTags, dir, "ledgerfn")
-	emu := wxemu.New(wxemu.Options{Tokens: []string{fleetToken}, Strict: true})
-	wechatURL := emu.ServeTest(b)
 	manifest, state, seed := customerFleet()
-	manifestPath := filepath.Join(dir, "manifest-customers.json")
-	if err := os.WriteFile(manifestPath, mustJSON(b, manifest), 0o600); err != nil {
-		b.Fatal(err)
-	}
+	rig := newLedgerfnRig(b, manifest, state, seed)
+	emu := rig.emu
 	reads := (customers*authorizersEach + share.DefaultChunkSize - 1) / share.DefaultChunkSize
 	missing := 8 * customers // four in five appids of each customer, in both its envs
 	writes := (missing + share.DefaultChunkSize - 1) / share.DefaultChunkSize
@@ -52,17 +46,10 @@ func BenchmarkReconcileByCustomer(b *testing.B) {
 	var rss, wall1, wall2 []float64
 	for b.Loop() {
 		b.StopTimer()
-		if err := emu.Seed(state); err != nil {
-			b.Fatal(err)
-		}
-		ledgerPath := filepath.Join(b.TempDir(), "ledger.db")
-		if err := seedLedgerRows(ledgerPath, seed); err != nil {
-			b.Fatal(err)
-		}
-		environment := ledgerfnEnv(wechatURL, manifestPath, ledgerPath, 0)
+		environment := ledgerfnEnv(rig.wechatURL, rig.manifestPath, rig.reset(b), 0)
 		b.StartTimer()
 
-		proc := startLedgerfn(b, binary, nil)
+		proc := startLedgerfn(b, rig.binary, nil)
 		for run, want := range []map[string]int{
 			{"desired": 2 * customers * authorizersEach, "already_shared": 2 * customers, "pending_confirmation": 8 * customers,
 				"awaiting_confirmation": 0, "failed": 0, "deferred": 0},
@@ -161,6 +148,47 @@ func customerFleet() (share.Request, wxemu.State, []ledger.Authorizer) {
 	return manifest, state, seed
 }
 
+// ledgerfnRig is what the fleet benchmarks run: testdata/ledgerfn built, the fleet's manifest
+// written to a file, and an emulator (Strict, fleetToken) that is given the fleet's state.
+type ledgerfnRig struct {
+	binary, manifestPath, wechatURL string
+	emu                             *wxemu.Emulator
+	state                           wxemu.State
+	seed                            []ledger.Authorizer // the ledger's authorizers
+}
+
+func newLedgerfnRig(b *testing.B, manifest share.Request, state wxemu.State, seed []ledger.Authorizer) *ledgerfnRig {
+	b.Helper()
+	dir := b.TempDir()
+	r := &ledgerfnRig{
+		binary:       buildRelease(b, "./internal/budget/testdata/ledgerfn", runtime.GOARCH, scfTags, dir, "ledgerfn"),
+		manifestPath: filepath.Join(dir, "manifest.json"),
+		emu:          wxemu.New(wxemu.Options{Tokens: []string{fleetToken}, Strict: true}),
+		state:        state,
+		seed:         seed,
+	}
+	r.wechatURL = r.emu.ServeTest(b)
+	if err := os.WriteFile(r.manifestPath, mustJSON(b, manifest), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return r
+}
+
+// reset gives the emulator the fleet's state again, with no call counted, and returns the path
+// of a fresh SQLite ledger that holds the seed authorizers.
+func (r *ledgerfnRig) reset(b *testing.B) string {
+	b.Helper()
+	if err := r.emu.Seed(r.state); err != nil {
+		b.Fatal(err)
+	}
+	r.emu.ResetCalls()
+	ledgerPath := filepath.Join(b.TempDir(), "ledger.db")
+	if err := seedLedgerRows(ledgerPath, r.seed); err != nil {
+		b.Fatal(err)
+	}
+	return ledgerPath
+}
+
 // ledgerfnEnv is the environment of an invocation of testdata/ledgerfn: the emulator at
 // wechatURL, the manifest file, the SQLite ledger file and ENVSHARE_RATE_LIMIT (0: off).
 func ledgerfnEnv(wechatURL, manifestPath, ledgerPath string, rate int) map[string]string {
@@ -199,10 +227,6 @@ const (
 // made before packing (one call per env with a missing pair: 5,000). It fails unless the
 // writes are ceil(10,000/100) = 100.
 func BenchmarkPackingFiveThousandCustomers(b *testing.B) {
-	dir := b.TempDir()
-	binary := buildRelease(b, "./internal/budget/testdata/ledgerfn", runtime.GOARCH, scfTags, dir, "ledgerfn")
-	emu := wxemu.New(wxemu.Options{Tokens: []string{fleetToken}, Strict: true})
-	wechatURL := emu.ServeTest(b)
 	manifest := share.Request{Customers: make([]share.Customer, packCustomers)}
 	state := wxemu.State{Envs: map[string]wxemu.Env{}, Apps: map[string]wxemu.App{}}
 	var seed []ledger.Authorizer
@@ -218,26 +242,17 @@ func BenchmarkPackingFiveThousandCustomers(b *testing.B) {
 				PermissionSets: []int{18}, MiniProgram: true, AuthorizedAt: at, InfoFetchedAt: at})
 		}
 	}
-	manifestPath := filepath.Join(dir, "manifest-5000.json")
-	if err := os.WriteFile(manifestPath, mustJSON(b, manifest), 0o600); err != nil {
-		b.Fatal(err)
-	}
+	rig := newLedgerfnRig(b, manifest, state, seed)
+	emu := rig.emu
 	missing := packCustomers * packAppsEach
 	packed := (missing + share.DefaultChunkSize - 1) / share.DefaultChunkSize
 	var writes []float64
 	for b.Loop() {
 		b.StopTimer()
-		if err := emu.Seed(state); err != nil {
-			b.Fatal(err)
-		}
-		emu.ResetCalls()
-		ledgerPath := filepath.Join(b.TempDir(), "ledger.db")
-		if err := seedLedgerRows(ledgerPath, seed); err != nil {
-			b.Fatal(err)
-		}
+		ledgerPath := rig.reset(b)
 		b.StartTimer()
-		proc := startLedgerfn(b, binary, nil)
-		answer, err := proc.Invoke([]byte(`{"action":"reconcile"}`), ledgerfnEnv(wechatURL, manifestPath, ledgerPath, 0), "packing", 5*time.Minute)
+		proc := startLedgerfn(b, rig.binary, nil)
+		answer, err := proc.Invoke([]byte(`{"action":"reconcile"}`), ledgerfnEnv(rig.wechatURL, rig.manifestPath, ledgerPath, 0), "packing", 5*time.Minute)
 		proc.Close()
 		if err != nil {
 			b.Fatal(err)

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,41 +60,28 @@ func fleetCustomers(b *testing.B) int {
 // fails if a shard's calls exceed its minimum, the run's totals are not exact, or a process
 // reaches 128 MiB.
 func BenchmarkFanOutMillionPairs(b *testing.B) {
-	dir := b.TempDir()
-	binary := buildRelease(b, "./internal/budget/testdata/ledgerfn", runtime.GOARCH, scfTags, dir, "ledgerfn")
 	customers := fleetCustomers(b)
 	manifest, state, seed := millionFleet(customers)
-	manifestPath := filepath.Join(dir, "manifest-million.json")
-	if err := os.WriteFile(manifestPath, mustJSON(b, manifest), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	emu := wxemu.New(wxemu.Options{Tokens: []string{fleetToken}, Strict: true})
-	wechatURL := emu.ServeTest(b)
+	rig := newLedgerfnRig(b, manifest, state, seed)
+	emu := rig.emu
 	var last fanOutRun
 	for b.Loop() {
 		b.StopTimer()
-		if err := emu.Seed(state); err != nil {
-			b.Fatal(err)
-		}
-		emu.ResetCalls()
+		ledgerPath := rig.reset(b)
 		if err := emu.AddFault(wxemu.Fault{Kind: wxemu.FaultLatency, Delay: fleetRoundTrip}); err != nil {
-			b.Fatal(err)
-		}
-		ledgerPath := filepath.Join(b.TempDir(), "ledger.db")
-		if err := seedLedgerRows(ledgerPath, seed); err != nil {
 			b.Fatal(err)
 		}
 		queueDir := b.TempDir()
 		b.StartTimer()
 
-		run, err := fanOut(binary, queueDir, ledgerfnEnv(wechatURL, manifestPath, ledgerPath, fleetRateLimit))
+		run, err := fanOut(rig.binary, queueDir, ledgerfnEnv(rig.wechatURL, rig.manifestPath, ledgerPath, fleetRateLimit))
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
 		run.customers = customers
 		run.reads, run.writes, run.quotaReads = emu.Calls(wxemu.EndpointGetEnvID), emu.Calls(wxemu.EndpointShare), emu.Calls(wxemu.EndpointQuota)
-		if err := run.check(ledgerPath, seed); err != nil {
+		if err := run.check(ledgerPath, rig.seed); err != nil {
 			b.Fatal(err)
 		}
 		last = run

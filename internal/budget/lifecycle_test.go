@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -49,25 +48,6 @@ type lifecycleOutcome struct {
 	calls       int // calls the instances made
 }
 
-// simClock is the fake clock of the whole simulation: the emulator's, the Sources' and the
-// Refresher's.
-type simClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *simClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *simClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 var simLog = slog.New(slog.DiscardHandler)
 
 func simWait(ctx context.Context, _ time.Duration) error { return ctx.Err() }
@@ -77,7 +57,8 @@ func simWait(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 func simulateLifecycle(tb testing.TB, withState bool) lifecycleOutcome {
 	tb.Helper()
 	ctx := context.Background()
-	clock := &simClock{now: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)}
+	// One clock for the whole simulation: the emulator's, the Sources' and the Refresher's.
+	clock := wxemu.NewClock(time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC))
 	quiet := wechat.WithLogger(simLog)
 	dir := tb.TempDir()
 	writeFile := func(name, value string) string {

@@ -2,6 +2,7 @@ package deploycheck
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -168,26 +169,10 @@ events:
 
 // merge adds what extra says to f, without changing what f already says.
 func (f *field) merge(extra *field) {
-	if f.Type == "" {
-		f.Type = extra.Type
-	}
-	if f.Format == "" {
-		f.Format = extra.Format
-	}
-	if f.Regex == "" {
-		f.Regex = extra.Regex
-	}
+	f.Type, f.Format, f.Regex = cmp.Or(f.Type, extra.Type), cmp.Or(f.Format, extra.Format), cmp.Or(f.Regex, extra.Regex)
+	f.Min, f.Max, f.Values = cmp.Or(f.Min, extra.Min), cmp.Or(f.Max, extra.Max), cmp.Or(f.Values, extra.Values)
 	if f.Allow == nil {
 		f.Allow = extra.Allow
-	}
-	if f.Min == nil {
-		f.Min = extra.Min
-	}
-	if f.Max == nil {
-		f.Max = extra.Max
-	}
-	if f.Values == nil {
-		f.Values = extra.Values
 	}
 	f.Required = f.Required || extra.Required
 	for k, ef := range extra.Keys {

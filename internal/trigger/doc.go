@@ -45,13 +45,14 @@
 //
 // # The path of a share
 //
-// A share request over HTTP API on AWS, from the handler to the WeChat call: 19 frames in 5
+// A share request over HTTP API on AWS, from the handler to the WeChat call: 20 frames in 5
 // packages, as measured at the call (function/aws's TestThePathOfAShareIsTheOneTheTriggerDocLists
 // compares this list with the stack, so it stays true):
 //
 //	function/aws      handler.handle              the event's shape is kindHTTPAPI
 //	function/aws      handler.httpAPI             the v2 answer's envelope
-//	function/aws      handler.formatV2            the v2 event becomes an HTTPRequest
+//	function/aws      handler.formatV2            the v2 event becomes an HTTPRequest (formatV2Request)
+//	internal/trigger  ServeHTTPEvent[...]         the one decode of an HTTP event: a bad field is a 400
 //	internal/trigger  (*App).HTTP                 the boundary: the record, the one recover, the summary line
 //	internal/trigger  (*App).serveHTTP            route, method, configuration, body size, auth
 //	internal/trigger  (*App).do                   the answer's deadline; the one call into the core

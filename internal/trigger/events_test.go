@@ -44,8 +44,7 @@ func TestAnOldUnauthorizedNeverUndoesANewerAuthorizationWithinTheInstance(t *tes
 
 	t.Run("a late unauthorized after a newer authorized", func(t *testing.T) {
 		l := newLoop(t, map[string]string{"ENVSHARE_OFFBOARD": "unshare"}, false)
-		mint(t, l)
-		l.emu.Seed(withApp(newApp))
+		mintWithApp(t, l, newApp)
 		l.pushOK(t, authorized)
 		l.pushOK(t, unauthorized) // delivered late: WeChat re-pushes what was not answered in 5 s
 		if shares, unshares, _ := l.counts(); shares != 1 || unshares != 0 {
@@ -57,8 +56,7 @@ func TestAnOldUnauthorizedNeverUndoesANewerAuthorizationWithinTheInstance(t *tes
 	})
 	t.Run("an older authorized after a newer unauthorized", func(t *testing.T) {
 		l := newLoop(t, map[string]string{"ENVSHARE_OFFBOARD": "unshare"}, false)
-		mint(t, l)
-		l.emu.Seed(withApp(newApp))
+		mintWithApp(t, l, newApp)
 		l.pushOK(t, wxcrypt.Event{InfoType: wxcrypt.InfoUnauthorized, AuthorizerAppID: newApp, CreateTime: t2})
 		l.pushOK(t, wxcrypt.Event{InfoType: wxcrypt.InfoAuthorized, AuthorizerAppID: newApp, CreateTime: t1})
 		if shares, unshares, _ := l.counts(); shares != 0 || unshares != 1 {
@@ -166,8 +164,7 @@ func TestDuplicatePushesAreCollapsed(t *testing.T) {
 
 	t.Run("without a ledger, in one instance", func(t *testing.T) {
 		l := newLoop(t, nil, false)
-		mint(t, l)
-		l.emu.Seed(withApp(newApp))
+		mintWithApp(t, l, newApp)
 		var wg sync.WaitGroup
 		for range copies {
 			wg.Go(func() { l.pushOK(t, ev) })
@@ -303,7 +300,7 @@ func TestRefreshWithAnExternalOwner(t *testing.T) {
 	}
 }
 
-// retryRecorder is a Cloud whose retry records the messages it is handed.
+// retryRecorder is a Cloud's Retry that records the messages it is handed (under mu).
 func retryRecorder(messages *[]string, mu *sync.Mutex) func(config.Config) (Retry, error) {
 	return func(config.Config) (Retry, error) {
 		return func(_ context.Context, m string) error {
@@ -312,5 +309,26 @@ func retryRecorder(messages *[]string, mu *sync.Mutex) func(config.Config) (Retr
 			*messages = append(*messages, m)
 			return nil
 		}, nil
+	}
+}
+
+// ENVSHARE_TICKET_WRITE_INTERVAL=0s is documented as valid: every newer ticket that differs is
+// stored, not one an hour.
+func TestATicketWriteIntervalOfZeroStoresEveryNewerTicket(t *testing.T) {
+	l := newLoop(t, map[string]string{"ENVSHARE_TICKET_WRITE_INTERVAL": "0s"}, false)
+	ctx := context.Background()
+	inst, se := l.app.instance(ctx)
+	if se != nil {
+		t.Fatal(se)
+	}
+	at := time.Now().Add(-time.Hour).Truncate(time.Second)
+	for i, ticket := range []string{"ticket@@@zero-interval-first", "ticket@@@zero-interval-second"} {
+		stored, err := inst.Refresher.StoreTicket(ctx, ticket, at.Add(time.Duration(i)*10*time.Second))
+		if err != nil || !stored {
+			t.Fatalf("ticket %d pushed 10 s after the stored one: stored %v, %v; want stored", i+1, stored, err)
+		}
+	}
+	if got := l.record(t)["component_verify_ticket"]; got != "ticket@@@zero-interval-second" {
+		t.Errorf("the record holds %v, want the second ticket", got)
 	}
 }

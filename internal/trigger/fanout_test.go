@@ -1,7 +1,6 @@
 package trigger
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -13,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/envshare/envshare/internal/config"
 	"github.com/envshare/envshare/internal/fleet"
 	"github.com/envshare/envshare/internal/ledger"
 	"github.com/envshare/envshare/internal/ledger/sqliteledger"
@@ -67,14 +65,7 @@ func newFanRig(t *testing.T, emuURL, manifest, ledgerPath string) *fanRig {
 	}, nil)
 	r.app = New(Options{Platform: PlatformAWS, MetricsOut: discard{},
 		Logger: slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Cloud: Cloud{Name: "test", Ledgers: []ledger.Engine{sqliteledger.Engine}, Retry: func(config.Config) (Retry, error) {
-			return func(_ context.Context, message string) error {
-				r.mu.Lock()
-				defer r.mu.Unlock()
-				r.sent = append(r.sent, message)
-				return nil
-			}, nil
-		}}})
+		Cloud:  Cloud{Name: "test", Ledgers: []ledger.Engine{sqliteledger.Engine}, Retry: retryRecorder(&r.sent, &r.mu)}})
 	if _, se := r.app.instance(t.Context()); se != nil { // reads the configuration now
 		t.Fatal(se)
 	}
@@ -178,12 +169,7 @@ func TestTheQuotaView(t *testing.T) {
 		t.Fatal(err)
 	}
 	emf := &testkit.Buffer{}
-	useEnv(t, map[string]string{
-		"ENVSHARE_WECHAT_BASE_URL":        emu.ServeTest(t),
-		"ENVSHARE_COMPONENT_ACCESS_TOKEN": "quota-token",
-		"ENVSHARE_HTTP_AUTH":              "bearer",
-		"ENVSHARE_HTTP_SECRET":            testSecret,
-	}, nil)
+	useQuotaEnv(t, emu.ServeTest(t))
 	logs := &testkit.Buffer{}
 	app := New(Options{Platform: PlatformAWS, MetricsOut: emf, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 	want := `{"ok":true,"action":"quota","quotas":[{"api":"batchshareenv","daily_limit":5000,"used":1200,"remain":3800},` +
@@ -230,12 +216,7 @@ func TestAQuotaAnswerWithoutItsFieldsIsAnUpstreamError(t *testing.T) {
 		w.Write([]byte(`{"errcode":0,"errmsg":"ok"}`))
 	}))
 	t.Cleanup(srv.Close)
-	useEnv(t, map[string]string{
-		"ENVSHARE_WECHAT_BASE_URL":        srv.URL,
-		"ENVSHARE_COMPONENT_ACCESS_TOKEN": "quota-token",
-		"ENVSHARE_HTTP_AUTH":              "bearer",
-		"ENVSHARE_HTTP_SECRET":            testSecret,
-	}, nil)
+	useQuotaEnv(t, srv.URL)
 	app := New(Options{Platform: PlatformSCF, MetricsOut: discard{}, Logger: discardLogger()})
 	resp := app.HTTP(t.Context(), HTTPRequest{Method: "GET", Path: "/quota", Headers: bearer()})
 	if resp.Status != 502 || errorCode(t, resp) != share.CodeUpstreamError {
@@ -252,12 +233,7 @@ func TestADailyQuotaUsedUpAnswers429WithRetryAfter(t *testing.T) {
 	if err := emu.ExhaustQuota("batchshareenv"); err != nil {
 		t.Fatal(err)
 	}
-	useEnv(t, map[string]string{
-		"ENVSHARE_WECHAT_BASE_URL":        emu.ServeTest(t),
-		"ENVSHARE_COMPONENT_ACCESS_TOKEN": "quota-token",
-		"ENVSHARE_HTTP_AUTH":              "bearer",
-		"ENVSHARE_HTTP_SECRET":            testSecret,
-	}, nil)
+	useQuotaEnv(t, emu.ServeTest(t))
 	app := New(Options{Platform: PlatformAWS, MetricsOut: discard{}, Logger: discardLogger(), WeChatClock: clock.Now, WeChatWait: clock.Wait})
 	resp := app.HTTP(t.Context(), post("/share", `{"env":"prod-6gni9ity244a6ea3","appids":["wx1a2b3c4d5e6f7081"]}`))
 	m := decodeBody(t, resp)
@@ -270,4 +246,16 @@ func TestADailyQuotaUsedUpAnswers429WithRetryAfter(t *testing.T) {
 		!strings.HasPrefix(err.Error(), "quota_exhausted: ") || !strings.Contains(err.Error(), "retry after 2026-12-08T00:00:00+08:00") {
 		t.Fatalf("message error %v", err)
 	}
+}
+
+// useQuotaEnv configures the quota tests: the token "quota-token" against WeChat at baseURL,
+// bearer auth.
+func useQuotaEnv(t *testing.T, baseURL string) {
+	t.Helper()
+	useEnv(t, map[string]string{
+		"ENVSHARE_WECHAT_BASE_URL":        baseURL,
+		"ENVSHARE_COMPONENT_ACCESS_TOKEN": "quota-token",
+		"ENVSHARE_HTTP_AUTH":              "bearer",
+		"ENVSHARE_HTTP_SECRET":            testSecret,
+	}, nil)
 }

@@ -317,10 +317,21 @@ func encodeJSON(v any) (string, error) {
 	return strings.TrimSuffix(b.String(), "\n"), nil
 }
 
-// BadHTTPEvent answers an event that has the shape of an HTTP event but a field that does not
-// decode (e.g. "body": 1): the contract's 400, naming the field, instead of an invocation
-// error. err is the decoding error.
-func (a *App) BadHTTPEvent(ctx context.Context, err error) HTTPResponse {
+// ServeHTTPEvent decodes payload as a platform's HTTP event E, converts it (request) and
+// answers it (App.HTTP). An event that has the shape of an HTTP event but a field that does not
+// decode (e.g. "body": 1) is answered the contract's 400, naming the field, instead of an
+// invocation error. The event is returned too, as far as it decoded, for what the answer's
+// envelope takes from it.
+func ServeHTTPEvent[E any](ctx context.Context, a *App, payload []byte, request func(*E) HTTPRequest) (E, HTTPResponse) {
+	var ev E
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return ev, a.badHTTPEvent(ctx, err)
+	}
+	return ev, a.HTTP(ctx, request(&ev))
+}
+
+// badHTTPEvent answers an HTTP event that did not decode; err is the decoding error.
+func (a *App) badHTTPEvent(ctx context.Context, err error) HTTPResponse {
 	ctx, rec := a.begin(ctx, TriggerHTTP)
 	defer a.finish(ctx, rec)
 	detail := "event: not a well-formed HTTP event"

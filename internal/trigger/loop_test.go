@@ -18,6 +18,7 @@ import (
 	"github.com/envshare/envshare/internal/config"
 	"github.com/envshare/envshare/internal/ledger"
 	"github.com/envshare/envshare/internal/ledger/sqliteledger"
+	"github.com/envshare/envshare/internal/page"
 	"github.com/envshare/envshare/internal/testkit"
 	"github.com/envshare/envshare/internal/wxcrypt"
 	"github.com/envshare/envshare/pkg/share"
@@ -369,10 +370,7 @@ func TestOnboardingIsNeverLostSilently(t *testing.T) {
 	authorized := wxcrypt.Event{InfoType: wxcrypt.InfoAuthorized, AuthorizerAppID: newApp}
 	t.Run("WeChat busy: the share goes to the platform's retry", func(t *testing.T) {
 		l := newLoop(t, nil, true)
-		mint(t, l)
-		if err := l.emu.Seed(withApp(newApp)); err != nil {
-			t.Fatal(err)
-		}
+		mintWithApp(t, l, newApp)
 		l.emu.AddFault(wxemu.Fault{Endpoint: wxemu.EndpointShare, Kind: wxemu.FaultBusy})
 		if resp := l.push(t, authorized, nil); resp.Status != 200 || resp.Body != "success" {
 			t.Fatalf("%d %s", resp.Status, resp.Body)
@@ -390,10 +388,7 @@ func TestOnboardingIsNeverLostSilently(t *testing.T) {
 	})
 	t.Run("WeChat busy and no retry: onboard_failed in the log and the notification", func(t *testing.T) {
 		l := newLoop(t, nil, false)
-		mint(t, l)
-		if err := l.emu.Seed(withApp(newApp)); err != nil {
-			t.Fatal(err)
-		}
+		mintWithApp(t, l, newApp)
 		l.emu.AddFault(wxemu.Fault{Endpoint: wxemu.EndpointShare, Kind: wxemu.FaultBusy})
 		if resp := l.push(t, authorized, nil); resp.Status != 200 {
 			t.Fatalf("%d %s", resp.Status, resp.Body)
@@ -404,10 +399,7 @@ func TestOnboardingIsNeverLostSilently(t *testing.T) {
 	})
 	t.Run("an appid of another subject: onboard_failed with the rejected entry", func(t *testing.T) {
 		l := newLoop(t, nil, true)
-		mint(t, l)
-		if err := l.emu.Seed(withApp("wx7e57d0c0ffee1234")); err != nil {
-			t.Fatal(err)
-		}
+		mintWithApp(t, l, "wx7e57d0c0ffee1234")
 		resp := l.push(t, wxcrypt.Event{InfoType: wxcrypt.InfoAuthorized, AuthorizerAppID: "wx7e57d0c0ffee1234"}, nil)
 		if resp.Status != 200 || len(*l.retried) != 0 {
 			t.Fatalf("%d, retried %v", resp.Status, *l.retried)
@@ -433,6 +425,15 @@ func mint(t *testing.T, l *loop) {
 		t.Fatal(err)
 	}
 	if _, err := Answer(l.app.Message(context.Background(), []byte(`{"action":"refresh"}`))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mintWithApp mints the loop's token and gives the emulator withApp(appid).
+func mintWithApp(t *testing.T, l *loop, appid string) {
+	t.Helper()
+	mint(t, l)
+	if err := l.emu.Seed(withApp(appid)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -537,4 +538,57 @@ func TestRefreshBodies(t *testing.T) {
 		}
 	})
 	_ = signature.TimestampHeader
+}
+
+// pageApp is an App wired as deployed (mode env) with env on top, at now.
+func pageApp(t *testing.T, now time.Time, env map[string]string) *App {
+	t.Helper()
+	isolateEnv(t)
+	for k, v := range map[string]string{"ENVSHARE_COMPONENT_ACCESS_TOKEN": "tok-never-printed", "ENVSHARE_HTTP_AUTH": "bearer"} {
+		t.Setenv(k, v)
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	return New(Options{Platform: PlatformAWS, Logger: discardLogger(), MetricsOut: discard{}, Now: func() time.Time { return now }})
+}
+
+// Pages signed with the key derived from ENVSHARE_HTTP_SECRET survive a rotation of that
+// secret (ENVSHARE_HTTP_SECRET_PREVIOUS) and the move to ENVSHARE_PAGE_SECRET (issue 23 #8).
+func TestPagesSurviveAChangeOfTheirDerivedKey(t *testing.T) {
+	const (
+		oldHTTP = "old-http-secret-0123456789"
+		newHTTP = "new-http-secret-0123456789"
+		pageKey = "page-secret-0123456789abcdef"
+	)
+	now := time.Unix(1_700_000_000, 0)
+	link := page.Link{Env: "prod-6gni9ity244a6ea3", AppID: "wx0123456789abcdef",
+		ConfirmURL: "https://mp.weixin.qq.com/wxopen/confirm?id=1", Made: now.Add(-6 * 24 * time.Hour)}
+	tok, err := page.Keys{Current: page.DeriveKey([]byte(oldHTTP))}.Token(link, 7*24*time.Hour) // sent last week
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		env    map[string]string
+		status int
+	}{
+		{"the HTTP secret rotated, the old one kept as previous", map[string]string{"ENVSHARE_HTTP_SECRET": newHTTP,
+			"ENVSHARE_HTTP_SECRET_PREVIOUS": oldHTTP}, 200},
+		{"a page secret set beside the HTTP secret the pages were derived from", map[string]string{"ENVSHARE_HTTP_SECRET": oldHTTP,
+			"ENVSHARE_PAGE_SECRET": pageKey}, 200},
+		{"a page secret set and the HTTP secret rotated, the old one kept as previous", map[string]string{"ENVSHARE_HTTP_SECRET": newHTTP,
+			"ENVSHARE_HTTP_SECRET_PREVIOUS": oldHTTP, "ENVSHARE_PAGE_SECRET": pageKey}, 200},
+		{"the HTTP secret rotated without the old one", map[string]string{"ENVSHARE_HTTP_SECRET": newHTTP}, 404},
+		{"a previous page secret given: the derived key is no longer accepted", map[string]string{"ENVSHARE_HTTP_SECRET": oldHTTP,
+			"ENVSHARE_PAGE_SECRET": pageKey, "ENVSHARE_PAGE_SECRET_PREVIOUS": "older-page-secret-0123456789"}, 404},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			app := pageApp(t, now, tc.env)
+			resp := app.HTTP(context.Background(), HTTPRequest{Method: "GET", Path: "/prod/confirm/" + tok})
+			if resp.Status != tc.status {
+				t.Errorf("GET /confirm/<last week's token> = %d, want %d", resp.Status, tc.status)
+			}
+		})
+	}
 }

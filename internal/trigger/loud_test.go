@@ -141,10 +141,7 @@ func TestARejectedTokenAndAFailedOnboardingAreCounted(t *testing.T) {
 	})
 	t.Run("onboard_failed", func(t *testing.T) {
 		l := newLoop(t, nil, true)
-		mint(t, l)
-		if err := l.emu.Seed(withApp("wx7e57d0c0ffee1234")); err != nil {
-			t.Fatal(err)
-		}
+		mintWithApp(t, l, "wx7e57d0c0ffee1234")
 		l.emf.Reset()
 		l.push(t, wxcrypt.Event{InfoType: wxcrypt.InfoAuthorized, AuthorizerAppID: "wx7e57d0c0ffee1234"}, nil)
 		errorLine(t, l.logs, "onboard_failed")

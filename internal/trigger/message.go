@@ -16,14 +16,15 @@ import (
 // {"action":"fleet"}, a *StatusLink for {"action":"status_link"}, or an onboarding's outcome for the internal {"action":"onboard"}; the
 // error, if any, is a *share.Error. Pass both to Answer for a direct invocation's answer.
 func (a *App) Message(ctx context.Context, body []byte) (any, error) {
-	ctx = withRun(ctx, runOf(body)) // a shard's: every line of the invocation names its run
+	action, run := peek(body)
+	ctx = withRun(ctx, run) // a shard's: every line of the invocation names its run
 	return a.invoke(ctx, TriggerDirect, func(ctx context.Context, rec *record) (any, error) {
 		ctx = share.WithAnswerLimit(ctx, share.AnswerLimit{}) // the answer is the invocation's value
 		inst, initErr := a.instance(ctx)
 		if initErr != nil {
 			// An invalid message is invalid whatever the configuration: answered so, it is
 			// not retried by the platform.
-			if _, err := share.Decode(body, ""); err != nil && !slices.Contains(ownActions, actionOf(body)) {
+			if _, err := share.Decode(body, ""); err != nil && !slices.Contains(ownActions, action) {
 				return nil, a.errorOf(ctx, err)
 			}
 			return nil, initErr
@@ -34,8 +35,7 @@ func (a *App) Message(ctx context.Context, body []byte) (any, error) {
 			return answerOf(res), nil
 		}
 		// No share action is one of the function's own: only a message the core refused is
-		// looked at again (a reconcile message may hold a whole manifest: it is parsed once).
-		action := actionOf(body)
+		// looked at again.
 		if se.Code != share.CodeInvalidRequest {
 			rec.action = action // a valid request that failed
 			return nil, se
@@ -123,28 +123,24 @@ func answerOf(res *share.Result) any {
 	return plannedAnswer{OK: res.OK, Action: res.Action, Run: res.Run, Shards: res.Shards, Backfill: res.Backfill}
 }
 
-// runOf peeks at a shard message's run, "" when it has none that is a string.
-func runOf(body []byte) string {
-	var m struct {
-		Run json.RawMessage `json:"run"`
-	}
-	var run string
-	if json.Unmarshal(body, &m) == nil && json.Unmarshal(m.Run, &run) == nil {
-		return run
-	}
-	return ""
-}
-
-// actionOf peeks at a message's action, "" when it has none that is a string.
-func actionOf(body []byte) string {
+// peek reads a message's action and a shard message's run, each "" when the message has none
+// that is a string. It is the one look at the body before the core's: a reconcile message may
+// hold a whole manifest.
+func peek(body []byte) (action, run string) {
 	var m struct {
 		Action json.RawMessage `json:"action"`
+		Run    json.RawMessage `json:"run"`
 	}
-	var action string
-	if json.Unmarshal(body, &m) == nil && json.Unmarshal(m.Action, &action) == nil {
-		return action
+	if json.Unmarshal(body, &m) != nil {
+		return "", ""
 	}
-	return ""
+	if json.Unmarshal(m.Action, &action) != nil {
+		action = ""
+	}
+	if json.Unmarshal(m.Run, &run) != nil {
+		run = ""
+	}
+	return action, run
 }
 
 // loudError is a failure that must be an invocation error whatever its code: a failed refresh,

@@ -71,6 +71,7 @@ type ledgerApp struct {
 	info    *fakeInfo
 	logs    *testkit.Buffer
 	notices *receiver
+	mu      sync.Mutex // guards retried
 	retried []string
 	now     time.Time
 	core    *Core
@@ -115,12 +116,7 @@ func newLedgerApp(t *testing.T, env map[string]string, engines ...ledger.Engine)
 	var app *App
 	app = New(Options{Platform: PlatformSCF, MetricsOut: discard{}, Now: func() time.Time { return l.now },
 		Logger: slog.New(slog.NewJSONHandler(l.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Cloud: Cloud{Name: "test", Ledgers: engines, Retry: func(config.Config) (Retry, error) {
-			return func(_ context.Context, message string) error {
-				l.retried = append(l.retried, message)
-				return nil
-			}, nil
-		}},
+		Cloud:  Cloud{Name: "test", Ledgers: engines, Retry: retryRecorder(&l.retried, &l.mu)},
 		Build: func(ctx context.Context, cfg config.Config) (*Core, error) {
 			core, err := app.wire(ctx, cfg)
 			if err == nil && core.Fleet != nil {

@@ -23,6 +23,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/envshare/envshare/internal/config"
+	"github.com/envshare/envshare/internal/store"
 	"github.com/envshare/envshare/internal/testkit"
 	"github.com/envshare/envshare/pkg/share"
 	"github.com/envshare/envshare/pkg/wechat"
@@ -493,4 +495,332 @@ func (h *hookReceiver) String() string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return strings.Join(h.received, "\n")
+}
+
+// echoWeChat is an upstream that echoes everything it receives (the access token, the
+// app secret, the ticket) into every text field of its answers: errmsg, err_list, msg_info_list
+// URLs. refuse makes every call a request-level error echoing them.
+func echoWeChat(t *testing.T, refuse bool) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		echo := fmt.Sprintf("you sent %s with access_token %s", body, r.URL.Query().Get("access_token"))
+		var in struct {
+			Data   []wechat.EnvAppIDs `json:"data"`
+			AppIDs []string           `json:"appids"`
+		}
+		_ = json.Unmarshal(body, &in)
+		w.Header().Set("Content-Type", "application/json")
+		if refuse {
+			json.NewEncoder(w).Encode(map[string]any{"errcode": 48001, "errmsg": echo})
+			return
+		}
+		switch r.URL.Path {
+		case wechat.PathComponentToken:
+			json.NewEncoder(w).Encode(map[string]any{"component_access_token": "minted-echo-token-0123456789", "expires_in": 7200, "errmsg": echo})
+		case wechat.PathShareEnv:
+			resp := wechat.ShareEnvResponse{ErrMsg: echo}
+			for _, d := range in.Data {
+				for i, a := range d.AppIDs {
+					if i == 0 {
+						resp.ErrList = append(resp.ErrList, wechat.EnvError{Env: d.Env, AppID: a, ErrMsg: echo})
+					} else {
+						resp.MsgInfoList = append(resp.MsgInfoList, wechat.MsgInfo{AppID: a, URL: "https://open.weixin.qq.com/confirm?" + echo})
+					}
+				}
+			}
+			json.NewEncoder(w).Encode(resp)
+		case wechat.PathGetEnvID:
+			resp := wechat.GetEnvIDResponse{ErrMsg: echo}
+			for _, a := range in.AppIDs {
+				resp.ErrList = append(resp.ErrList, wechat.AppError{AppID: a, ErrMsg: echo})
+			}
+			json.NewEncoder(w).Encode(resp)
+		default:
+			json.NewEncoder(w).Encode(map[string]any{"errcode": 0, "errmsg": echo})
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// echoingStore is the state record's store, whose errors quote what it holds, as a careless
+// secret store might.
+type echoingStore struct {
+	store.File
+	fail bool
+}
+
+func (s *echoingStore) Get(ctx context.Context, id string) (string, error) {
+	v, err := s.File.Get(ctx, id)
+	if s.fail {
+		return "", fmt.Errorf("store refused to read %s, which holds %s", id, v)
+	}
+	return v, err
+}
+
+func TestNoOutputCarriesASecretEvenWhenTheUpstreamEchoesIt(t *testing.T) {
+	const (
+		appSecret    = "echo-app-secret-7f3a9c"
+		ticket       = "ticket@@@echo-ticket-51b2e8"
+		notifySecret = "echo-notify-secret-0123"
+		pageSecret   = "echo-page-secret-456789"
+	)
+	for _, refuse := range []bool{false, true} {
+		t.Run(fmt.Sprintf("refusing=%v", refuse), func(t *testing.T) {
+			dir := t.TempDir()
+			creds, state := filepath.Join(dir, "creds.json"), filepath.Join(dir, "state.json")
+			writeJSON(t, creds, map[string]string{"component_appid": loopAppID, "component_appsecret": appSecret,
+				"component_token": loopMsgToken, "component_encoding_aes_key": loopAESKey, "component_verify_ticket": ticket})
+			os.WriteFile(state, []byte("{}"), 0o600)
+			notices := &receiver{}
+			var noticeBodies strings.Builder
+			notify := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				b, _ := io.ReadAll(r.Body)
+				noticeBodies.Write(b)
+				noticeBodies.WriteByte('\n')
+				notices.ServeHTTP(w, r)
+			}))
+			defer notify.Close()
+			isolateEnv(t)
+			for k, v := range map[string]string{
+				"ENVSHARE_WECHAT_BASE_URL": echoWeChat(t, refuse), "ENVSHARE_TOKEN_MODE": "aws-secretsmanager",
+				"ENVSHARE_TOKEN_SECRET_ID": creds, "ENVSHARE_STATE_ID": state, "ENVSHARE_HTTP_AUTH": "bearer",
+				"ENVSHARE_HTTP_SECRET": testSecret, "ENVSHARE_NOTIFY_URL": notify.URL, "ENVSHARE_NOTIFY_SECRET": notifySecret,
+				"ENVSHARE_PAGE_SECRET": pageSecret, "ENVSHARE_PUBLIC_URL": loopPublicURL, "ENVSHARE_RATE_LIMIT": "0",
+				"ENVSHARE_ATTEMPTS": "1", "ENVSHARE_LOG_LEVEL": "debug",
+			} {
+				t.Setenv(k, v)
+			}
+			stateStore := &echoingStore{}
+			var logs, emf testkit.Buffer
+			app := New(Options{Platform: PlatformAWS, MetricsOut: &emf,
+				Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+				Cloud: Cloud{Stores: map[string]func(config.Config) (store.Store, store.Store, error){
+					// The "cloud" stores are files here: what matters is what they echo.
+					"aws-secretsmanager": func(config.Config) (store.Store, store.Store, error) { return store.File{}, stateStore, nil },
+				}}})
+			ctx := context.Background()
+			var outputs []string
+			keep := func(v any, err error) {
+				b, _ := json.Marshal(v)
+				outputs = append(outputs, string(b))
+				if err != nil {
+					outputs = append(outputs, err.Error())
+				}
+			}
+			keep(Answer(app.Message(ctx, []byte(`{"action":"refresh"}`)))) // mints from the seed ticket
+			token := "minted-echo-token-0123456789"
+			for _, req := range []HTTPRequest{
+				{Method: "POST", Path: "/share", Headers: bearer(), Body: `{"env":"prod-6gni9ity244a6ea3","appids":["wx5fe6bb43205e9e07","wx1a2b3c4d5e6f7081"]}`},
+				{Method: "POST", Path: "/unshare", Headers: bearer(), Body: `{"env":"prod-6gni9ity244a6ea3","appids":["wx5fe6bb43205e9e07"]}`},
+				{Method: "GET", Path: "/bindings", Headers: bearer(), Query: map[string][]string{"appids": {"wx5fe6bb43205e9e07"}}},
+				{Method: "POST", Path: "/reconcile", Headers: bearer(), Body: `{"envs":[{"env":"prod-6gni9ity244a6ea3","appids":["wx5fe6bb43205e9e07"]}]}`},
+			} {
+				resp := app.HTTP(ctx, req)
+				outputs = append(outputs, resp.Body)
+			}
+			stateStore.fail = true // the store's error now quotes the record, token and ticket included
+			keep(Answer(app.Message(ctx, []byte(`{"action":"refresh","force":true}`))))
+			all := strings.Join(outputs, "\n") + "\n" + logs.String() + "\n" + emf.String() + "\n" + noticeBodies.String()
+			t.Logf("%d bytes of output, %d masks; answers: %.600s", len(all), strings.Count(all, "[redacted]"), strings.Join(outputs, " | "))
+			if !strings.Contains(all, "[redacted]") {
+				t.Fatal("nothing was echoed: the test proves nothing")
+			}
+			for name, secret := range map[string]string{"the token": token, "the app secret": appSecret, "the ticket": ticket,
+				"the HTTP secret": testSecret, "the notify secret": notifySecret, "the page secret": pageSecret,
+				"the message token": loopMsgToken, "the AES key": loopAESKey} {
+				for line := range strings.Lines(all) {
+					if strings.Contains(line, secret) {
+						t.Errorf("%s leaked: %.300s", name, line)
+						break
+					}
+				}
+			}
+		})
+	}
+}
+
+// cloudCredentials are what AWS Lambda and Tencent SCF put in the environment (SCF with each
+// invocation): the secret halves of the function role's credentials.
+var cloudCredentials = map[string]string{
+	"AWS_SECRET_ACCESS_KEY":     "AWSSECRET-wJalrXUtnFEMI/K7MDENG+bPxRfiCY",
+	"AWS_SESSION_TOKEN":         "AWSSESSION-IQoJb3JpZ2luX2VjE+AaCXVzLWVhc3QtMSJH/MEUCIQ==",
+	"TENCENTCLOUD_SECRETKEY":    "TCSECRET-Gu5t9xGARNpq86cd98joQYCN3Cozk1qA",
+	"TENCENTCLOUD_SESSIONTOKEN": "TCSESSION-ekfvBbN2m/wMbK+e8lrHeFo6WQJ3vjnb==",
+}
+
+// credentialEcho is text that quotes every cloud credential, as a proxy that echoes a signed
+// request's headers would.
+func credentialEcho() string {
+	var b strings.Builder
+	for _, name := range slices.Sorted(maps.Keys(cloudCredentials)) {
+		fmt.Fprintf(&b, " %s=%s", name, os.Getenv(name))
+	}
+	return b.String()
+}
+
+// credentialsEchoingStore is a state record holding a token, whose every write fails with an
+// error that quotes the cloud credentials.
+type credentialsEchoingStore struct{}
+
+func (credentialsEchoingStore) Get(context.Context, string) (string, error) {
+	return `{"component_access_token":"token-of-the-credentials-scan","expires_at":"2099-01-01T00:00:00Z"}`, nil
+}
+
+func (credentialsEchoingStore) Put(context.Context, string, string) error {
+	return errors.New("proxy refused PutSecretValue:" + credentialEcho())
+}
+
+// Cloud credentials (issue 23 #2) reach no answer, log line or notification, even when WeChat
+// (or a proxy in front of it) and a store echo them.
+func TestCloudCredentialsAreMaskedEverywhere(t *testing.T) {
+	isolateEnv(t)
+	for k, v := range cloudCredentials {
+		t.Setenv(k, v)
+	}
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Data []wechat.EnvAppIDs `json:"data"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&in)
+		resp := wechat.ShareEnvResponse{}
+		for _, d := range in.Data {
+			resp.ErrList = append(resp.ErrList, wechat.EnvError{Env: d.Env, AppID: d.AppIDs[0], ErrMsg: "denied:" + credentialEcho()})
+			for _, a := range d.AppIDs[1:] {
+				resp.MsgInfoList = append(resp.MsgInfoList, wechat.MsgInfo{AppID: a,
+					URL: "https://mp.weixin.qq.com/wxopen/confirm?e=" + url.QueryEscape(credentialEcho())})
+			}
+		}
+		json.NewEncoder(w).Encode(resp)
+	}))
+	defer upstream.Close()
+	var notices testkit.Buffer
+	notify := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(&notices, r.Body)
+	}))
+	defer notify.Close()
+	dir := t.TempDir()
+	creds := filepath.Join(dir, "credentials.json")
+	writeJSON(t, creds, map[string]string{"component_access_token": "token-of-the-credentials-scan"})
+	for k, v := range map[string]string{"ENVSHARE_WECHAT_BASE_URL": upstream.URL, "ENVSHARE_TOKEN_MODE": "aws-secretsmanager",
+		"ENVSHARE_TOKEN_SECRET_ID": creds, "ENVSHARE_STATE_ID": "envshare/state", "ENVSHARE_HTTP_AUTH": "bearer",
+		"ENVSHARE_HTTP_SECRET": testSecret, "ENVSHARE_NOTIFY_URL": notify.URL, "ENVSHARE_ATTEMPTS": "1",
+		"ENVSHARE_LOG_LEVEL": "debug"} {
+		t.Setenv(k, v)
+	}
+	var logs, emf testkit.Buffer
+	app := New(Options{Platform: PlatformAWS, MetricsOut: &emf,
+		Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Cloud: Cloud{Stores: map[string]func(config.Config) (store.Store, store.Store, error){
+			"aws-secretsmanager": func(config.Config) (store.Store, store.Store, error) {
+				return store.File{}, credentialsEchoingStore{}, nil
+			}}}})
+	ctx := context.Background()
+	var outputs []string
+	resp := app.HTTP(ctx, post("/share", `{"env":"prod-6gni9ity244a6ea3","appids":["wx5fe6bb43205e9e07","wx1a2b3c4d5e6f7081"]}`))
+	outputs = append(outputs, resp.Body)
+	v, err := Answer(app.Message(ctx, []byte(`{"action":"refresh","force":true}`))) // the state record's store echoes too
+	b, _ := json.Marshal(v)
+	outputs = append(outputs, string(b), fmt.Sprint(err))
+	all := strings.Join(outputs, "\n") + "\n" + logs.String() + "\n" + emf.String() + "\n" + notices.String()
+	for _, echoed := range []string{"denied: AWS_SECRET_ACCESS_KEY=", "proxy refused PutSecretValue: AWS_SECRET_ACCESS_KEY=",
+		"mp.weixin.qq.com/wxopen/confirm?e="} {
+		if !strings.Contains(all, echoed) {
+			t.Fatalf("the outputs lack %q: the test proves nothing:\n%.3000s", echoed, all)
+		}
+	}
+	for name, value := range cloudCredentials {
+		for _, form := range []string{value, url.QueryEscape(value)} {
+			if strings.Contains(all, form) {
+				t.Errorf("%s leaked: %.2000s", name, all)
+			}
+		}
+	}
+}
+
+// servingInstance is a fresh instance wired as deployed with a state record (mode file) that
+// holds a token: it serves without ever having minted, handled a push or refreshed. upstream
+// is WeChat's base URL; state wraps the state record's store.
+func servingInstance(t *testing.T, upstream string, state func(store.Store) store.Store) (*App, *testkit.Buffer) {
+	t.Helper()
+	dir := t.TempDir()
+	creds, record := filepath.Join(dir, "credentials.json"), filepath.Join(dir, "state.json")
+	writeJSON(t, creds, map[string]string{"component_appid": loopAppID, "component_appsecret": loopAppSecret,
+		"component_token": loopMsgToken, "component_encoding_aes_key": loopAESKey})
+	writeJSON(t, record, map[string]string{"component_access_token": servedToken, "expires_at": "2099-01-01T00:00:00Z",
+		"component_verify_ticket": servedTicket, "ticket_create_time": "2026-12-01T08:00:00Z"})
+	isolateEnv(t)
+	for k, v := range map[string]string{"ENVSHARE_WECHAT_BASE_URL": upstream, "ENVSHARE_TOKEN_MODE": "aws-secretsmanager",
+		"ENVSHARE_TOKEN_SECRET_ID": creds, "ENVSHARE_STATE_ID": record, "ENVSHARE_HTTP_AUTH": "bearer",
+		"ENVSHARE_HTTP_SECRET": testSecret, "ENVSHARE_ATTEMPTS": "1", "ENVSHARE_LOG_LEVEL": "debug"} {
+		t.Setenv(k, v)
+	}
+	logs := &testkit.Buffer{}
+	app := New(Options{Platform: PlatformAWS, MetricsOut: discard{},
+		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Cloud: Cloud{Stores: map[string]func(config.Config) (store.Store, store.Store, error){
+			"aws-secretsmanager": func(config.Config) (store.Store, store.Store, error) { return store.File{}, state(store.File{}), nil },
+		}}})
+	return app, logs
+}
+
+// The values of the serving instance's records.
+const (
+	servedToken  = "served-token-0123456789abcdef"
+	servedTicket = "ticket@@@served-ticket-0123456789"
+)
+
+// failingFirstRead is a state record's store whose first read fails with an error that quotes
+// the record, as a careless store might.
+type failingFirstRead struct {
+	store.Store
+	reads atomic.Int32
+}
+
+func (s *failingFirstRead) Get(ctx context.Context, id string) (string, error) {
+	v, err := s.Store.Get(ctx, id)
+	if s.reads.Add(1) == 1 {
+		return "", fmt.Errorf("store refused to read %s, which holds %s", id, v)
+	}
+	return v, err
+}
+
+// Redaction does not depend on what the instance has read (issue 23 #4): a fresh serving
+// instance masks the app secret, the message token and the AES key before any push, refresh or
+// event has made it read them, and a store whose first read fails quoting the record puts
+// neither the token nor the ticket in an answer or a log line.
+func TestRedactionDoesNotDependOnWhatTheInstanceHasRead(t *testing.T) {
+	secrets := map[string]string{"the app secret": loopAppSecret, "the message token": loopMsgToken,
+		"the AES key": loopAESKey, "the token": servedToken, "the ticket": servedTicket}
+	echo := "echo " + loopAppSecret + " " + loopMsgToken + " " + loopAESKey
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]any{"errcode": 48001, "errmsg": echo})
+	}))
+	defer upstream.Close()
+	share := post("/share", `{"env":"prod-6gni9ity244a6ea3","appids":["wx5fe6bb43205e9e07"]}`)
+	for _, tc := range []struct {
+		name   string
+		state  func(store.Store) store.Store
+		echoed string // what the first answer must show, so that the test proves something
+	}{
+		{"WeChat echoes the credentials secret's values to a fresh serving instance",
+			func(s store.Store) store.Store { return s }, "echo [redacted]"},
+		{"the state record's first read fails quoting the record",
+			func(s store.Store) store.Store { return &failingFirstRead{Store: s} }, "store refused to read"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			app, logs := servingInstance(t, upstream.URL, tc.state)
+			first := app.HTTP(context.Background(), share)
+			if !strings.Contains(first.Body, tc.echoed) {
+				t.Fatalf("the answer %s does not show %q: the test proves nothing", first.Body, tc.echoed)
+			}
+			second := app.HTTP(context.Background(), share)
+			all := first.Body + "\n" + second.Body + "\n" + logs.String()
+			for name, secret := range secrets {
+				if strings.Contains(all, secret) {
+					t.Errorf("%s leaked: %.1500s", name, all)
+				}
+			}
+		})
+	}
 }

@@ -146,19 +146,28 @@ func useToken(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}
-	resp, err := http.Post(*wechat+"/componenttcb/batchgetenvid?access_token="+tok.Value, "application/json",
-		strings.NewReader(`{"appids":["wx5fe6bb43205e9e07"],"source_type":1}`))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	defer resp.Body.Close()
 	var answer struct {
 		Errcode int `json:"errcode"`
 	}
-	json.NewDecoder(resp.Body).Decode(&answer)
+	if !postWeChat(w, "/componenttcb/batchgetenvid?access_token="+tok.Value,
+		strings.NewReader(`{"appids":["wx5fe6bb43205e9e07"],"source_type":1}`), &answer) {
+		return
+	}
 	say(map[string]any{"used": map[string]any{"errcode": answer.Errcode, "token": fmt.Sprint(tok)}})
 	fmt.Fprintf(w, `{"errcode":%d}`, answer.Errcode)
+}
+
+// postWeChat posts body to WeChat's path and decodes the answer into answer; when WeChat cannot
+// be reached, it answers w 502 and returns false.
+func postWeChat(w http.ResponseWriter, path string, body io.Reader, answer any) bool {
+	resp, err := http.Post(*wechat+path, "application/json", body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return false
+	}
+	defer resp.Body.Close()
+	json.NewDecoder(resp.Body).Decode(answer)
+	return true
 }
 
 // mint mints with the last ticket pushed and writes the token into the state record, keeping
@@ -168,18 +177,14 @@ func mint(w http.ResponseWriter, r *http.Request) {
 	t := ticket
 	mu.Unlock()
 	req, _ := json.Marshal(map[string]string{"component_appid": *appID, "component_appsecret": *appSecret, "component_verify_ticket": t})
-	resp, err := http.Post(*wechat+"/cgi-bin/component/api_component_token", "application/json", bytes.NewReader(req))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	defer resp.Body.Close()
 	var answer struct {
 		Token     string `json:"component_access_token"`
 		ExpiresIn int    `json:"expires_in"`
 		Errcode   int    `json:"errcode"`
 	}
-	json.NewDecoder(resp.Body).Decode(&answer)
+	if !postWeChat(w, "/cgi-bin/component/api_component_token", bytes.NewReader(req), &answer) {
+		return
+	}
 	if answer.Token == "" {
 		say(map[string]any{"minted": map[string]any{"errcode": answer.Errcode}})
 		http.Error(w, "no token", http.StatusBadGateway)
