@@ -14,8 +14,11 @@ import (
 )
 
 func main() {
-	// No configuration is read here: the App reads it on the first invocation that needs it.
 	h := handler{app: trigger.New(trigger.Options{Platform: trigger.PlatformAWS, Cloud: cloud()}), hide: hideRecord}
+	// The configuration is in the environment already: the instance is wired while the runtime
+	// client asks for the first invocation, which then finds it ready (or, if it failed, tries
+	// again and answers why).
+	go h.app.Prepare(context.Background())
 	lambda.Start(h.handle)
 }
 

@@ -40,7 +40,8 @@
 // the answer of the first invocation, sent once the emulator listens (both its invocation
 // endpoint and its runtime API, which it starts in a goroutine of its own: a function started
 // before that exits with "connection refused"). For envshare that invocation does real work: a
-// direct {"action":"bindings"} that reads the configuration, wires the service and calls the
+// direct {"action":"bindings"} that reads the configuration, wires the service (the AWS binary
+// starts that while the runtime client asks for the invocation: trigger.App.Prepare) and calls the
 // WeChat emulator (pkg/wxemu) on 127.0.0.1; the hello-world echoes its event. Each iteration starts
 // both, in alternating order; envshare_ms and hello_ms are medians, ratio is the median of the
 // iterations' envshare/hello, so that load which changes between iterations cancels out. Both
@@ -51,7 +52,7 @@
 // call over loopback, which costs 0.4 to 0.7 ms cold (a first connection and request) and has
 // no counterpart in the hello-world. The ratio moves by a few hundredths from run to run, more on
 // a busy machine: `make bench` takes the median of three runs (go test -count 3), each the median
-// of its iterations. The emulator binary is $ENVSHARE_RIE_BIN (the Makefile points it at
+// of its 30 iterations (-benchtime 30x: the default second gave 7, too few for a steady median). The emulator binary is $ENVSHARE_RIE_BIN (the Makefile points it at
 // ./bin/aws-lambda-rie, which it installs) or aws-lambda-rie on PATH; without it the benchmark
 // is skipped.
 //

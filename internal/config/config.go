@@ -351,12 +351,17 @@ func (c Config) validateEvents(bad func(name, format string, args ...any)) {
 		bad("COMPONENT_APPID", "must be the third-party platform's appid (wx followed by 16 lowercase hex digits)")
 	}
 	for _, k := range []struct{ name, value string }{{"COMPONENT_AES_KEY", c.ComponentAESKey}, {"COMPONENT_AES_KEY_PREVIOUS", c.ComponentAESKeyPrevious}} {
-		if problem := wxcrypt.KeyProblem(k.value); k.value != "" && problem != "" {
+		if k.value == "" {
+			continue
+		}
+		if problem := wxcrypt.KeyProblem(k.value); problem != "" {
 			bad(k.name, "%s", problem)
 		}
 	}
-	if problem := wxcrypt.TokenProblem(c.ComponentToken); c.ComponentToken != "" && problem != "" {
-		bad("COMPONENT_TOKEN", "%s", problem)
+	if c.ComponentToken != "" {
+		if problem := wxcrypt.TokenProblem(c.ComponentToken); problem != "" {
+			bad("COMPONENT_TOKEN", "%s", problem)
+		}
 	}
 	for i, env := range c.OnboardEnvList() {
 		if !share.ValidEnv(env) {

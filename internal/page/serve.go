@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -26,8 +27,9 @@ var (
 
 	// csp is computed from the embedded style sheet, so a change of style can
 	// never leave the policy behind. img-src data: admits the QR code and the
-	// empty favicon (which keeps browsers from asking for /favicon.ico).
-	csp = policy(style)
+	// empty favicon (which keeps browsers from asking for /favicon.ico). On first
+	// need: the package's initialisation is part of every cold start.
+	csp = sync.OnceValue(func() string { return policy(style) })
 )
 
 // policy is the Content-Security-Policy of a page whose one style sheet is css.
@@ -82,7 +84,7 @@ func Refused(err error) Response {
 	return errorPage(http.StatusNotFound)
 }
 
-func respond(status int, body string) Response { return respondWith(csp, status, body) }
+func respond(status int, body string) Response { return respondWith(csp(), status, body) }
 
 // respondWith answers a page under its policy, with the headers every page carries.
 func respondWith(policy string, status int, body string) Response {

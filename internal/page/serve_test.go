@@ -45,7 +45,7 @@ func TestServe(t *testing.T) {
 			}
 			want := map[string]string{
 				"Content-Type":            "text/html; charset=utf-8",
-				"Content-Security-Policy": csp,
+				"Content-Security-Policy": csp(),
 				"Cache-Control":           "no-store",
 				"X-Content-Type-Options":  "nosniff",
 				"Referrer-Policy":         "no-referrer",
@@ -78,8 +78,8 @@ func TestPagesAreStatic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(csp, "default-src 'none'; img-src data:; style-src 'sha256-") {
-		t.Errorf("CSP = %q", csp)
+	if !strings.HasPrefix(csp(), "default-src 'none'; img-src data:; style-src 'sha256-") {
+		t.Errorf("CSP = %q", csp())
 	}
 	bodies := map[string]string{"200": Serve(testKeys, tok, made).Body}
 	for status, body := range errorPages() {
@@ -98,8 +98,8 @@ func TestPagesAreStatic(t *testing.T) {
 			t.Fatalf("%s page has %d style blocks", name, len(styles))
 		}
 		sum := sha256.Sum256([]byte(styles[0][1]))
-		if h := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"; !strings.Contains(csp, h) {
-			t.Errorf("%s page: style hash %s not in the CSP %q", name, h, csp)
+		if h := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"; !strings.Contains(csp(), h) {
+			t.Errorf("%s page: style hash %s not in the CSP %q", name, h, csp())
 		}
 		for _, m := range attr.FindAllStringSubmatch(body, -1) {
 			v := html.UnescapeString(m[2])

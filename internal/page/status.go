@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -16,7 +17,7 @@ var (
 	statusHTML string
 	// statusStyle is the status page's one style sheet: the pages' own, then the status page's.
 	statusStyle  = style + statusCSS
-	statusPolicy = policy(statusStyle)
+	statusPolicy = sync.OnceValue(func() string { return policy(statusStyle) })
 )
 
 // StatusPending is how many pending pairs the status page lists, oldest link first.
@@ -87,7 +88,7 @@ func StatusPage(s Status) Response {
 	if err != nil {
 		return errorPage(http.StatusInternalServerError)
 	}
-	return respondWith(statusPolicy, http.StatusOK, body)
+	return respondWith(statusPolicy(), http.StatusOK, body)
 }
 
 // statusData are the values of the status page template, formatted.

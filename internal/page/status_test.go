@@ -102,7 +102,7 @@ func texts(page, attr, name string) []string {
 func TestStatusPageShowsTheValues(t *testing.T) {
 	resp := StatusPage(sampleStatus())
 	page := resp.Body
-	if resp.Status != 200 || resp.Headers["Content-Security-Policy"] != statusPolicy || resp.Headers["Cache-Control"] != "no-store" ||
+	if resp.Status != 200 || resp.Headers["Content-Security-Policy"] != statusPolicy() || resp.Headers["Cache-Control"] != "no-store" ||
 		resp.Headers["Referrer-Policy"] != "no-referrer" {
 		t.Fatalf("status %d, headers %v", resp.Status, resp.Headers)
 	}
@@ -143,7 +143,7 @@ func TestStatusPageShowsTheValues(t *testing.T) {
 	// The policy's hash is that of the page's one style sheet.
 	css := regexp.MustCompile(`(?s)<style>(.*?)</style>`).FindAllStringSubmatch(page, -1)
 	sum := sha256.Sum256([]byte(css[0][1]))
-	if len(css) != 1 || !strings.Contains(statusPolicy, "'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'") {
+	if len(css) != 1 || !strings.Contains(statusPolicy(), "'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'") {
 		t.Error("the CSP does not hash the page's style sheet")
 	}
 }

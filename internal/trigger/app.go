@@ -116,6 +116,28 @@ func New(opts Options) *App {
 // A failure is not cached: the next invocation tries again. The error is an internal
 // *share.Error whose message names the problem (a variable, never a secret value).
 func (a *App) instance(ctx context.Context) (*instance, *share.Error) {
+	return a.initialise(ctx, true)
+}
+
+// prepareLimit bounds Prepare's wiring (a ledger that does not answer): an invocation that
+// needs the instance meanwhile waits for it.
+const prepareLimit = 10 * time.Second
+
+// Prepare initialises the instance ahead of its first invocation, while the platform's runtime
+// client is still asking for that invocation: the first answer then waits neither for the
+// configuration nor for the wiring. Only where the configuration is in the environment from
+// the start (AWS Lambda; SCF hands it over with each invocation). It logs no failure: a failure
+// is not kept, and the first invocation that needs the instance tries again and answers it.
+func (a *App) Prepare(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, prepareLimit)
+	defer cancel()
+	_, _ = a.initialise(ctx, false)
+}
+
+// initialise is instance and Prepare: loud, it logs a failure and warns of misspelt variables
+// before wiring (a typo is often why the wiring fails); quiet, it warns only once the instance
+// is kept, so that each warning is written once.
+func (a *App) initialise(ctx context.Context, loud bool) (*instance, *share.Error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.inst != nil {
@@ -123,19 +145,28 @@ func (a *App) instance(ctx context.Context) (*instance, *share.Error) {
 	}
 	cfg, err := config.Load()
 	if err != nil {
-		a.log.ErrorContext(ctx, "configuration rejected", "error", err.Error())
+		if loud {
+			a.log.ErrorContext(ctx, "configuration rejected", "error", err.Error())
+		}
 		return nil, &share.Error{Code: share.CodeInternal, Message: err.Error()}
 	}
 	if a.level != nil {
 		a.level.Set(parseLevel(cfg.LogLevel))
 	}
 	a.secrets.Add(cfg.Secrets()...)
-	a.warnUnknownVariables(ctx)
+	if loud {
+		a.warnUnknownVariables(ctx)
+	}
 	core, err := a.build(ctx, cfg)
 	if err != nil {
 		msg := a.secrets.String("initialisation failed: " + err.Error())
-		a.log.ErrorContext(ctx, "initialisation failed", "error", msg)
+		if loud {
+			a.log.ErrorContext(ctx, "initialisation failed", "error", msg)
+		}
 		return nil, &share.Error{Code: share.CodeInternal, Message: msg}
+	}
+	if !loud {
+		a.warnUnknownVariables(ctx)
 	}
 	a.inst = &instance{cfg: cfg, Core: core}
 	return a.inst, nil

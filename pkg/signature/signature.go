@@ -21,7 +21,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,12 +44,20 @@ var ErrInvalid = errors.New("invalid signature")
 // The reasons a check fails; each wraps ErrInvalid. None holds the secret, the signature or
 // the timestamp sent.
 var (
-	ErrMissing          = fmt.Errorf("%w: timestamp or signature missing", ErrInvalid)
-	ErrExpired          = fmt.Errorf("%w: timestamp more than %s away from now", ErrInvalid, Window)
-	ErrMalformedTime    = fmt.Errorf("%w: timestamp is not unix seconds", ErrInvalid)
-	ErrMalformedMAC     = fmt.Errorf("%w: signature is not sha256= and 64 lowercase hex digits", ErrInvalid)
-	ErrSignatureInvalid = fmt.Errorf("%w: signature does not match (another secret, or other bytes signed)", ErrInvalid)
+	ErrMissing          error = reason("timestamp or signature missing")
+	ErrExpired          error = reason("timestamp more than 5m0s away from now") // Window
+	ErrMalformedTime    error = reason("timestamp is not unix seconds")
+	ErrMalformedMAC     error = reason("signature is not sha256= and 64 lowercase hex digits")
+	ErrSignatureInvalid error = reason("signature does not match (another secret, or other bytes signed)")
 )
+
+// reason is one of those errors: "invalid signature: " and why, and ErrInvalid to errors.Is.
+// (Constants rather than fmt.Errorf values: the package's initialisation is part of every
+// cold start.)
+type reason string
+
+func (r reason) Error() string { return ErrInvalid.Error() + ": " + string(r) }
+func (r reason) Unwrap() error { return ErrInvalid }
 
 // Request is what a request signature covers.
 type Request struct {

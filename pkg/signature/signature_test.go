@@ -118,6 +118,9 @@ func TestEachFailureNamesItsReasonAndWrapsErrInvalid(t *testing.T) {
 			}
 		})
 	}
+	if want := "invalid signature: timestamp more than " + Window.String() + " away from now"; ErrExpired.Error() != want {
+		t.Errorf("ErrExpired reads %q, want %q", ErrExpired, want)
+	}
 }
 
 func TestNotificationsSignTimestampDotBody(t *testing.T) {
