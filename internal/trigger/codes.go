@@ -6,45 +6,32 @@ import (
 	"github.com/envshare/envshare/pkg/share"
 )
 
-// The transport's own error codes (the core's are in package share).
-const (
-	CodeUnauthorized      share.Code = "unauthorized"
-	CodeNotFound          share.Code = "not_found"
-	CodeMethodNotAllowed  share.Code = "method_not_allowed"
-	CodePayloadTooLarge   share.Code = "payload_too_large"
-	CodeAuthNotConfigured share.Code = "auth_not_configured"
-)
-
 // ErrorBody is the contract's error object: {"ok": false, "error": {...}}.
 type ErrorBody struct {
 	OK    bool         `json:"ok"`
 	Error *share.Error `json:"error"`
 }
 
-// statusOf maps an error code to its HTTP status (docs/results.md).
+// statuses are the HTTP statuses of the error codes (docs/results.md); any other code
+// (internal, auth_not_configured) is a 500.
+var statuses = map[share.Code]int{
+	share.CodeInvalidRequest:      http.StatusBadRequest,
+	share.CodeUnauthorized:        http.StatusUnauthorized,
+	share.CodeNotFound:            http.StatusNotFound,
+	share.CodeMethodNotAllowed:    http.StatusMethodNotAllowed,
+	share.CodePayloadTooLarge:     http.StatusRequestEntityTooLarge,
+	share.CodeUpstreamError:       http.StatusBadGateway,
+	share.CodeUpstreamUnavailable: http.StatusServiceUnavailable,
+	share.CodeDeadlineExceeded:    http.StatusGatewayTimeout,
+	share.CodeQuotaExhausted:      http.StatusTooManyRequests,
+}
+
+// statusOf is the HTTP status of an error code.
 func statusOf(code share.Code) int {
-	switch code {
-	case share.CodeInvalidRequest:
-		return http.StatusBadRequest
-	case CodeUnauthorized:
-		return http.StatusUnauthorized
-	case CodeNotFound:
-		return http.StatusNotFound
-	case CodeMethodNotAllowed:
-		return http.StatusMethodNotAllowed
-	case CodePayloadTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case share.CodeUpstreamError:
-		return http.StatusBadGateway
-	case share.CodeUpstreamUnavailable:
-		return http.StatusServiceUnavailable
-	case share.CodeDeadlineExceeded:
-		return http.StatusGatewayTimeout
-	case share.CodeQuotaExhausted:
-		return http.StatusTooManyRequests
-	default: // internal, auth_not_configured
-		return http.StatusInternalServerError
+	if status, ok := statuses[code]; ok {
+		return status
 	}
+	return http.StatusInternalServerError
 }
 
 func internalError() *share.Error {

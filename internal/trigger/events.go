@@ -98,7 +98,7 @@ func (a *App) wechatEvents(ctx context.Context, req HTTPRequest, rec *record) HT
 	}
 	switch {
 	case errors.Is(err, wxcrypt.ErrSignature):
-		rec.errCode = CodeUnauthorized
+		rec.errCode = share.CodeUnauthorized
 		a.pushRefused(ctx, pushBadSignature, "invalid signature (is component_token the console's 消息校验Token?)")
 		return textResponse(http.StatusUnauthorized, "invalid signature")
 	case err != nil:
@@ -113,7 +113,7 @@ func (a *App) wechatEvents(ctx context.Context, req HTTPRequest, rec *record) HT
 
 // eventsNotConfigured answers the route as an unknown path would (404), saying what is missing.
 func eventsNotConfigured() *share.Error {
-	return &share.Error{Code: CodeNotFound, Message: "POST /wechat/events is not configured: the platform's appid, " +
+	return &share.Error{Code: share.CodeNotFound, Message: "POST /wechat/events is not configured: the platform's appid, " +
 		"message token and EncodingAESKey are not all set (README, Receiving WeChat's events)"}
 }
 

@@ -103,7 +103,7 @@ func matchRoute(path string) (route, bool) {
 
 // notFound is the answer of an unknown path.
 func notFound() *share.Error {
-	return &share.Error{Code: CodeNotFound, Message: "no such route; routes: GET /healthz, POST /share, POST /unshare, " +
+	return &share.Error{Code: share.CodeNotFound, Message: "no such route; routes: GET /healthz, POST /share, POST /unshare, " +
 		"GET or POST /bindings, POST /reconcile, POST /refresh, GET /fleet, GET /quota, POST /status_link, POST /wechat/events, " +
 		"GET /confirm/<token>, GET /status/<token>"}
 }
@@ -134,7 +134,7 @@ func (a *App) serveHTTP(ctx context.Context, req HTTPRequest, rec *record) HTTPR
 	method := strings.ToUpper(req.Method)
 	if !slices.Contains(rt.methods, method) {
 		allow := strings.Join(rt.methods, ", ")
-		resp := a.fail(rec, &share.Error{Code: CodeMethodNotAllowed, Message: rt.suffix + " accepts " + allow})
+		resp := a.fail(rec, &share.Error{Code: share.CodeMethodNotAllowed, Message: rt.suffix + " accepts " + allow})
 		resp.Headers["Allow"] = allow
 		return resp
 	}
@@ -156,7 +156,7 @@ func (a *App) serveHTTP(ctx context.Context, req HTTPRequest, rec *record) HTTPR
 		return a.statusPage(ctx, inst, req, rec)
 	}
 	if inst.cfg.HTTPAuth == "" {
-		return a.fail(rec, &share.Error{Code: CodeAuthNotConfigured, Message: "HTTP routes are disabled until ENVSHARE_HTTP_AUTH is set (hmac, bearer or none)"})
+		return a.fail(rec, &share.Error{Code: share.CodeAuthNotConfigured, Message: "HTTP routes are disabled until ENVSHARE_HTTP_AUTH is set (hmac, bearer or none)"})
 	}
 	body, bodyErr := readBody(req, inst.cfg.MaxBodyBytes)
 	if bodyErr != nil {
@@ -164,7 +164,7 @@ func (a *App) serveHTTP(ctx context.Context, req HTTPRequest, rec *record) HTTPR
 	}
 	if reason := a.authorized(inst.cfg.HTTPAuth, inst.cfg.HTTPSecret, req, rt, method, body); reason != "" {
 		a.log.WarnContext(ctx, "HTTP authentication failed", "auth", inst.cfg.HTTPAuth, "reason", reason, "route", rt.suffix)
-		return a.fail(rec, &share.Error{Code: CodeUnauthorized, Message: "missing or invalid credentials"})
+		return a.fail(rec, &share.Error{Code: share.CodeUnauthorized, Message: "missing or invalid credentials"})
 	}
 
 	if rt.action == refreshAction {
@@ -218,7 +218,7 @@ func (a *App) serveHTTP(ctx context.Context, req HTTPRequest, rec *record) HTTPR
 
 // readBody decodes a base64 body and enforces the size limit on the decoded bytes.
 func readBody(req HTTPRequest, limit int64) ([]byte, *share.Error) {
-	tooLarge := &share.Error{Code: CodePayloadTooLarge, Message: fmt.Sprintf("the body is larger than %d bytes", limit)}
+	tooLarge := &share.Error{Code: share.CodePayloadTooLarge, Message: fmt.Sprintf("the body is larger than %d bytes", limit)}
 	if !req.IsBase64Encoded {
 		if int64(len(req.Body)) > limit {
 			return nil, tooLarge

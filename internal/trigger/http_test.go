@@ -41,12 +41,12 @@ func TestRoutes(t *testing.T) {
 		{"bindings accepts POST", post("/bindings", `{"appids":["wx0123456789abcdef"]}`), 200, "", "", share.ActionBindings},
 		{"reconcile accepts an empty body", post("/reconcile", ""), 200, "", "", share.ActionReconcile},
 		{"the method name is case-insensitive", HTTPRequest{Method: "post", Path: "/share", Headers: bearer(), Body: shareBody}, 200, "", "", share.ActionShare},
-		{"an unknown path is not found", post("/shares", shareBody), 404, CodeNotFound, "", ""},
-		{"the root path is not found", HTTPRequest{Method: "GET", Path: "/"}, 404, CodeNotFound, "", ""},
-		{"routes are case-sensitive", post("/Share", shareBody), 404, CodeNotFound, "", ""},
-		{"GET share is not allowed", HTTPRequest{Method: "GET", Path: "/share", Headers: bearer()}, 405, CodeMethodNotAllowed, "POST", ""},
-		{"DELETE bindings is not allowed", HTTPRequest{Method: "DELETE", Path: "/bindings", Headers: bearer()}, 405, CodeMethodNotAllowed, "GET, POST", ""},
-		{"POST healthz is not allowed", HTTPRequest{Method: "POST", Path: "/healthz"}, 405, CodeMethodNotAllowed, "GET", ""},
+		{"an unknown path is not found", post("/shares", shareBody), 404, share.CodeNotFound, "", ""},
+		{"the root path is not found", HTTPRequest{Method: "GET", Path: "/"}, 404, share.CodeNotFound, "", ""},
+		{"routes are case-sensitive", post("/Share", shareBody), 404, share.CodeNotFound, "", ""},
+		{"GET share is not allowed", HTTPRequest{Method: "GET", Path: "/share", Headers: bearer()}, 405, share.CodeMethodNotAllowed, "POST", ""},
+		{"DELETE bindings is not allowed", HTTPRequest{Method: "DELETE", Path: "/bindings", Headers: bearer()}, 405, share.CodeMethodNotAllowed, "GET, POST", ""},
+		{"POST healthz is not allowed", HTTPRequest{Method: "POST", Path: "/healthz"}, 405, share.CodeMethodNotAllowed, "GET", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,7 +90,7 @@ func TestUnsetAuthRefusesEveryRouteButHealthz(t *testing.T) {
 	f := setup(t, map[string]string{"ENVSHARE_HTTP_AUTH": "", "ENVSHARE_HTTP_SECRET": ""})
 	for _, path := range []string{"/share", "/unshare", "/bindings", "/reconcile"} {
 		resp := f.app.HTTP(context.Background(), post(path, shareBody))
-		if resp.Status != 500 || errorCode(t, resp) != CodeAuthNotConfigured {
+		if resp.Status != 500 || errorCode(t, resp) != share.CodeAuthNotConfigured {
 			t.Errorf("%s: got %d %s", path, resp.Status, resp.Body)
 		}
 	}
@@ -227,8 +227,8 @@ func TestBodies(t *testing.T) {
 		wantCode share.Code
 	}{
 		{"a base64 body is decoded", base64.StdEncoding.EncodeToString([]byte(shareBody)), true, 200, ""},
-		{"a body over the limit is too large", big, false, 413, CodePayloadTooLarge},
-		{"a base64 body over the limit once decoded is too large", base64.StdEncoding.EncodeToString([]byte(big)), true, 413, CodePayloadTooLarge},
+		{"a body over the limit is too large", big, false, 413, share.CodePayloadTooLarge},
+		{"a base64 body over the limit once decoded is too large", base64.StdEncoding.EncodeToString([]byte(big)), true, 413, share.CodePayloadTooLarge},
 		{"a base64 body under the limit once decoded is accepted although its text is longer", base64.StdEncoding.EncodeToString([]byte(shareBody + strings.Repeat(" ", 1500))), true, 200, ""},
 		{"invalid base64 is a bad request", "not base64!", true, 400, share.CodeInvalidRequest},
 		{"a typo field is a bad request", `{"env":"test-env","appids":["wx0123456789abcdef"],"dryrun":true}`, false, 400, share.CodeInvalidRequest},

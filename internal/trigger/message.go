@@ -169,7 +169,7 @@ func Answer(res any, err error) (any, error) {
 	}
 	var l loudError
 	if errors.As(err, &l) || se.Transient() || se.Code == share.CodeQuotaExhausted || se.Code == share.CodeInternal ||
-		se.Code == CodeAuthNotConfigured {
+		se.Code == share.CodeAuthNotConfigured {
 		return nil, se
 	}
 	return ErrorBody{OK: false, Error: se}, nil

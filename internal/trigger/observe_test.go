@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/envshare/envshare/pkg/share"
 )
 
 func TestEveryInvocationWritesOneSummaryLine(t *testing.T) {
@@ -37,7 +39,7 @@ func TestEveryInvocationWritesOneSummaryLine(t *testing.T) {
 	if sum, _ := first["summary"].(map[string]any); sum["shared"] != 1.0 || sum["failed"] != 0.0 {
 		t.Errorf("summary = %v", first["summary"])
 	}
-	if lines[1]["cold_start"] != false || lines[1]["status"] != 404.0 || lines[1]["error_code"] != string(CodeNotFound) {
+	if lines[1]["cold_start"] != false || lines[1]["status"] != 404.0 || lines[1]["error_code"] != string(share.CodeNotFound) {
 		t.Errorf("second line = %v", lines[1])
 	}
 	if lines[2]["trigger"] != "sqs" || lines[2]["message_id"] != "m-1" || lines[2]["status"] != 400.0 {

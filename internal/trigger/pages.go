@@ -11,13 +11,13 @@ import (
 // signed. Without any page key the route does not exist (404, like an unknown path).
 func (a *App) confirmPage(inst *instance, req HTTPRequest, rec *record) HTTPResponse {
 	if !inst.Pages.Enabled() {
-		return a.fail(rec, &share.Error{Code: CodeNotFound, Message: "no confirmation pages: neither " +
+		return a.fail(rec, &share.Error{Code: share.CodeNotFound, Message: "no confirmation pages: neither " +
 			"ENVSHARE_PAGE_SECRET nor ENVSHARE_HTTP_SECRET is set (README, Confirmation pages)"})
 	}
 	tok, _ := page.PathToken(req.Path)
 	resp := page.Serve(inst.Pages, tok, a.now())
 	if resp.Status != 200 {
-		rec.errCode = CodeNotFound
+		rec.errCode = share.CodeNotFound
 	}
 	return HTTPResponse{Status: resp.Status, Headers: resp.Headers, Body: resp.Body}
 }

@@ -88,13 +88,13 @@ func (a *App) statusLink(inst *instance, ttl time.Duration) (*StatusLink, *share
 // state record and WeChat's quotas; what cannot be read is shown so, never a 500.
 func (a *App) statusPage(ctx context.Context, inst *instance, req HTTPRequest, rec *record) HTTPResponse {
 	if !inst.Pages.Enabled() {
-		return a.fail(rec, &share.Error{Code: CodeNotFound, Message: "no status page: neither " +
+		return a.fail(rec, &share.Error{Code: share.CodeNotFound, Message: "no status page: neither " +
 			"ENVSHARE_PAGE_SECRET nor ENVSHARE_HTTP_SECRET is set (docs/status-page.md)"})
 	}
 	tok, _ := page.StatusPathToken(req.Path)
 	expires, err := inst.Pages.OpenStatus(tok, a.now())
 	if err != nil {
-		rec.errCode = CodeNotFound
+		rec.errCode = share.CodeNotFound
 		resp := page.Refused(err)
 		return HTTPResponse{Status: resp.Status, Headers: resp.Headers, Body: resp.Body}
 	}

@@ -12,16 +12,16 @@ import (
 	"github.com/envshare/envshare/pkg/share"
 )
 
-// The contract's error codes that pkg/share does not define (its own are share.CodeInvalidRequest,
-// CodeUpstreamError, CodeUpstreamUnavailable, CodeDeadlineExceeded and CodeInternal): the
-// function's transport adds them.
+// The contract's error codes that the function's transport adds to the core's (share.CodeInvalidRequest,
+// CodeUpstreamError, CodeUpstreamUnavailable, CodeDeadlineExceeded and CodeInternal), named
+// here too so that a caller needs only this package.
 const (
-	CodeUnauthorized      share.Code = "unauthorized"
-	CodeNotFound          share.Code = "not_found"
-	CodeMethodNotAllowed  share.Code = "method_not_allowed"
-	CodePayloadTooLarge   share.Code = "payload_too_large"
-	CodeAuthNotConfigured share.Code = "auth_not_configured"
-	CodeQuotaExhausted               = share.CodeQuotaExhausted // WeChat's daily quota (45009), with RetryAfter
+	CodeUnauthorized      = share.CodeUnauthorized
+	CodeNotFound          = share.CodeNotFound
+	CodeMethodNotAllowed  = share.CodeMethodNotAllowed
+	CodePayloadTooLarge   = share.CodePayloadTooLarge
+	CodeAuthNotConfigured = share.CodeAuthNotConfigured
+	CodeQuotaExhausted    = share.CodeQuotaExhausted // WeChat's daily quota (45009), with RetryAfter
 )
 
 // Error is a request the deployment did not carry out: its error object, or an invocation that

@@ -10,7 +10,7 @@ import (
 type Code string
 
 // Error codes of the core (docs/results.md). The function's transport adds
-// its own (unauthorized, not_found, ...) and maps codes to HTTP statuses.
+// its own (below) and maps codes to HTTP statuses.
 const (
 	CodeInvalidRequest Code = "invalid_request"
 	CodeRejected       Code = "rejected" // entry-level only: WeChat listed the entry in err_list
@@ -26,6 +26,16 @@ const (
 	// entry carries it; share and reconcile entries are deferred instead, with
 	// ReasonQuotaExhausted.
 	CodeQuotaExhausted Code = "quota_exhausted"
+)
+
+// Error codes of the function's HTTP transport, which adds them to the core's (docs/results.md):
+// defined here, once, for the function that answers them and pkg/client that reads them.
+const (
+	CodeUnauthorized      Code = "unauthorized"
+	CodeNotFound          Code = "not_found"
+	CodeMethodNotAllowed  Code = "method_not_allowed"
+	CodePayloadTooLarge   Code = "payload_too_large"
+	CodeAuthNotConfigured Code = "auth_not_configured"
 )
 
 // Error is a request that could not be processed: invalid input, or a whole request that
