@@ -43,9 +43,13 @@ func fleetCustomers(b *testing.B) int {
 	if v == "" {
 		return fullFleetCustomers
 	}
+	// A fleet of no more desired pairs than ENVSHARE_SHARD_PAIRS (default 20,000) is reconciled
+	// by one invocation: there would be no shards to fan out.
+	least := 20_000/(fleetEnvsEach*fleetAppsEach) + 1
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > fullFleetCustomers {
-		b.Fatalf("ENVSHARE_BENCH_CUSTOMERS=%q: want a number of customers from 1 to %d", v, fullFleetCustomers)
+	if err != nil || n < least || n > fullFleetCustomers {
+		b.Fatalf("ENVSHARE_BENCH_CUSTOMERS=%q: want a number of customers from %d (fewer fit one invocation: no shards) to %d",
+			v, least, fullFleetCustomers)
 	}
 	return n
 }

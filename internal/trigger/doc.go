@@ -13,8 +13,11 @@
 //     failures and any failed refresh, an invocation error so the platform retries and alarms.
 //   - App.Scheduled: a schedule without input: reconcile the configured manifest.
 //
-// The configuration is read on the first invocation that needs it, never at start-up: the SCF
-// runtime sets the function's environment variables inside each invocation. The wiring (wire.go)
+// The configuration is read on the first invocation that needs it: the SCF runtime sets the
+// function's environment variables inside each invocation. On AWS Lambda they are there from the
+// start, so the binary has App.Prepare read them and wire the instance while the runtime client
+// asks for the first invocation; a failure there is neither kept nor logged, and the invocation
+// tries again and answers it. The wiring (wire.go)
 // builds the instance's Core from it: the share service over the WeChat client, the token
 // source and the one minter over the stores the binary links (Cloud, passed by each main), the
 // notifier (internal/notify), the configured manifest (config.LoadManifest; a bad one is kept as
