@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 
 	"github.com/tencentyun/scf-go-lib/cloudfunction"
@@ -19,6 +20,10 @@ import (
 
 func main() {
 	h := handler{app: trigger.New(trigger.Options{Platform: trigger.PlatformSCF, Cloud: cloud()})}
+	// The first HTTPS call (WeChat, the SSM store) verifies a certificate against the system's
+	// roots, which Go reads on first need (tens of milliseconds): read them while the runtime
+	// hands over the first invocation (a failure shows at that call).
+	go x509.SystemCertPool()
 	cloudfunction.Start(h.handle) // the SCF Go1 runtime's net/rpc protocol on $_LAMBDA_SERVER_PORT
 }
 
