@@ -19,6 +19,7 @@ func main() {
 	// client asks for the first invocation, which then finds it ready (or, if it failed, tries
 	// again and answers why).
 	go h.app.Prepare(context.Background())
+	growStack() // for the invocations this goroutine runs
 	lambda.Start(h.handle)
 }
 

@@ -52,7 +52,8 @@
 // call over loopback, which costs 0.4 to 0.7 ms cold (a first connection and request) and has
 // no counterpart in the hello-world. The ratio moves by a few hundredths from run to run, more on
 // a busy machine: `make bench` takes the median of three runs (go test -count 3), each the median
-// of its 30 iterations (-benchtime 30x: the default second gave 7, too few for a steady median). The emulator binary is $ENVSHARE_RIE_BIN (the Makefile points it at
+// of its 100 iterations (-benchtime 100x: the default second gave 7, and 30 still moved the median
+// by ±0.03 from run to run). The emulator binary is $ENVSHARE_RIE_BIN (the Makefile points it at
 // ./bin/aws-lambda-rie, which it installs) or aws-lambda-rie on PATH; without it the benchmark
 // is skipped.
 //
