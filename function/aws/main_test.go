@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/envshare/envshare/internal/eventtest"
 	"github.com/envshare/envshare/internal/store/storetest"
@@ -435,5 +437,43 @@ func TestHideRecordChangesTheRecordsVisibilityOnItsQueue(t *testing.T) {
 	}
 	if err := hideRecord(t.Context(), "arn:aws:sns:x:1:topic", "rh-1", time.Hour); err == nil {
 		t.Fatal("an SNS ARN was taken for a queue")
+	}
+}
+
+// TestInvokeAnswersAsAPlainHandlerWould: the binary is started with handler.Invoke (a
+// lambda.Handler); its bytes and errors are those of aws-lambda-go's reflective call of
+// handle, the plain func it replaces: a direct answer whose URL holds & and <, an HTTP event's
+// answer, and an invocation error.
+func TestInvokeAnswersAsAPlainHandlerWould(t *testing.T) {
+	h, doer := newFake(t)
+	doer.Answer = func(req share.Request) (*share.Result, error) {
+		if req.Action == share.ActionUnshare {
+			return nil, &share.Error{Code: share.CodeUpstreamUnavailable, Message: "WeChat busy"}
+		}
+		return &share.Result{OK: true, Action: req.Action, SourceType: 1, Results: []share.Outcome{{
+			Env: "prod-1", AppID: "wx0123456789abcdef", Status: share.StatusAwaitingConfirmation,
+			ConfirmURL: "https://weixin.qq.com/confirm?a=1&b=<2>"}}}, nil
+	}
+	plain := lambda.NewHandler(h.handle)
+	for _, payload := range []string{
+		`{"action":"share","env":"prod-1","appids":["wx0123456789abcdef"]}`,
+		string(sample(t, "httpapi-v2-share")),
+		`{"action":"unshare","env":"prod-1","appids":["wx0123456789abcdef"]}`,
+	} {
+		ctx := context.Background()
+		got, gotErr := h.Invoke(ctx, []byte(payload))
+		want, wantErr := plain.Invoke(ctx, []byte(payload))
+		if string(got) != string(want) || fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+			t.Errorf("%.40s...: Invoke = %q, %v; the plain handler = %q, %v", payload, got, gotErr, want, wantErr)
+		}
+		if gotErr == nil && !strings.Contains(string(got), "a=1&b=<2>") && strings.Contains(payload, `"share"`) {
+			t.Errorf("the answer %s escapes HTML", got)
+		}
+	}
+	// What is not JSON reaches the core, which answers it as the contract's invalid request
+	// (the plain handler's decoder failed the invocation instead).
+	got, err := h.Invoke(context.Background(), []byte(`share please`))
+	if err != nil || !strings.Contains(string(got), `"code":"invalid_request"`) {
+		t.Errorf("a payload that is not JSON: %s, %v", got, err)
 	}
 }
