@@ -67,8 +67,10 @@ type App struct {
 	metricsMu  sync.Mutex
 	metricsOut io.Writer
 
-	mu   sync.Mutex
-	inst *instance // nil until an initialisation succeeded
+	// initialising is held by the one initialisation at a time; a channel, not a mutex, so that
+	// an invocation waiting for Prepare's stops at its own deadline.
+	initialising chan struct{}
+	inst         *instance // nil until an initialisation succeeded
 
 	pushes pushMemory // the authorization events this instance took up (events.go)
 
@@ -84,14 +86,15 @@ type instance struct {
 // New returns an App. It reads no configuration: that happens on first need.
 func New(opts Options) *App {
 	a := &App{
-		platform:   opts.Platform,
-		secrets:    redact.New(),
-		now:        opts.Now,
-		cloud:      opts.Cloud,
-		build:      opts.Build,
-		metricsOut: opts.MetricsOut,
-		wechatNow:  opts.WeChatClock,
-		wechatWait: opts.WeChatWait,
+		platform:     opts.Platform,
+		secrets:      redact.New(),
+		now:          opts.Now,
+		cloud:        opts.Cloud,
+		build:        opts.Build,
+		metricsOut:   opts.MetricsOut,
+		wechatNow:    opts.WeChatClock,
+		wechatWait:   opts.WeChatWait,
+		initialising: make(chan struct{}, 1),
 	}
 	handler := slog.Handler(nil)
 	if opts.Logger != nil {
@@ -120,8 +123,8 @@ func (a *App) instance(ctx context.Context) (*instance, *share.Error) {
 	return a.initialise(ctx, true)
 }
 
-// prepareLimit bounds Prepare's wiring (a ledger that does not answer): an invocation that
-// needs the instance meanwhile waits for it.
+// prepareLimit bounds Prepare's wiring (a ledger that does not answer); an invocation that
+// needs the instance meanwhile waits for it, until its own deadline at most.
 const prepareLimit = 10 * time.Second
 
 // Prepare initialises the instance ahead of its first invocation, while the platform's runtime
@@ -145,8 +148,13 @@ func (a *App) Prepare(ctx context.Context) {
 // before wiring (a typo is often why the wiring fails); quiet, it warns only once the instance
 // is kept, so that each warning is written once.
 func (a *App) initialise(ctx context.Context, loud bool) (*instance, *share.Error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	select {
+	case a.initialising <- struct{}{}:
+		defer func() { <-a.initialising }()
+	case <-ctx.Done():
+		return nil, &share.Error{Code: share.CodeDeadlineExceeded,
+			Message: "the invocation's deadline passed while the instance was being initialised"}
+	}
 	if a.inst != nil {
 		return a.inst, nil
 	}

@@ -2,7 +2,10 @@ package trigger
 
 import (
 	"context"
+	"strings"
 	"testing"
+
+	"github.com/envshare/envshare/internal/config"
 )
 
 // TestPrepareWiresTheInstanceOnceAheadOfTheFirstInvocation: the AWS binary prepares the
@@ -42,5 +45,34 @@ func TestAFailedPrepareIsAnsweredByTheFirstInvocation(t *testing.T) {
 	}
 	if n := f.logs.Count(`"msg":"configuration rejected"`); n != 1 {
 		t.Errorf("%d configuration errors logged, want 1: %s", n, f.logs.String())
+	}
+}
+
+// TestAnInvocationWaitsForPrepareOnlyUntilItsDeadline: while Prepare wires (here, a ledger that
+// does not answer), an invocation that needs the instance waits for it no longer than its own
+// deadline (a push must be answered within 3 s); once Prepare is done, the instance is there.
+func TestAnInvocationWaitsForPrepareOnlyUntilItsDeadline(t *testing.T) {
+	f := setup(t, nil)
+	wiring, release := make(chan struct{}), make(chan struct{})
+	f.app.build = func(context.Context, config.Config) (*Core, error) {
+		close(wiring)
+		<-release
+		*f.builds++
+		return &Core{Share: f.doer}, nil
+	}
+	prepared := make(chan struct{})
+	go func() { f.app.Prepare(context.Background()); close(prepared) }()
+	<-wiring
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the invocation's deadline has passed
+	if _, err := f.app.Message(ctx, []byte(`{"action":"bindings","appids":["wx0123456789abcdef"]}`)); err == nil ||
+		!strings.Contains(err.Error(), "deadline passed while the instance was being initialised") {
+		t.Fatalf("the invocation answered %v, want its deadline", err)
+	}
+	close(release)
+	<-prepared
+	if resp := f.app.HTTP(context.Background(), post("/share", shareBody)); resp.Status != 200 || *f.builds != 1 {
+		t.Fatalf("after Prepare: %d %s, %d builds", resp.Status, resp.Body, *f.builds)
 	}
 }
