@@ -19,7 +19,10 @@ func main() {
 	// The configuration is in the environment already: the instance is wired while the runtime
 	// client asks for the first invocation, which then finds it ready (or, if it failed, tries
 	// again and answers why).
-	go h.app.Prepare(context.Background())
+	go func() {
+		growPrepareStack()
+		h.app.Prepare(context.Background())
+	}()
 	growStack() // for the invocations this goroutine runs
 	lambda.Start(h)
 }

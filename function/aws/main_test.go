@@ -52,6 +52,14 @@ func TestEventsAreRecognisedByShape(t *testing.T) {
 		{"a JSON array", `[1,2]`, kindDirect},
 		{"a JSON string", `"share"`, kindDirect},
 		{"malformed JSON", `{"action":`, kindDirect},
+		// Names match as encoding/json matches a struct's fields, and a field of the wrong type
+		// makes the event a message (as when kindOf decoded a struct).
+		{"names in another case", `{"records":[{"EVENTSOURCE":"aws:sqs"}]}`, kindSQS},
+		{"a field of the wrong type", `{"Records":[{"eventSource":"aws:sqs"}],"version":2}`, kindDirect},
+		{"a later record of the wrong type", `{"Records":[{"eventSource":"aws:sqs"},{"eventSource":1}]}`, kindDirect},
+		{"a request context that is not an object", `{"httpMethod":"GET","requestContext":[]}`, kindDirect},
+		{"a null request context", `{"httpMethod":"GET","requestContext":null}`, kindDirect},
+		{"a null elb", `{"httpMethod":"GET","requestContext":{"elb":null}}`, kindALB},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
