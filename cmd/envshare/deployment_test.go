@@ -16,7 +16,7 @@ import (
 	"github.com/envshare/envshare/internal/testkit"
 )
 
-func TestMain(m *testing.M) { testkit.MainOrTests(m, main) }
+func TestMain(m *testing.M) { testkit.MainOrTests(m, main, removeLocalBinary) }
 
 // The local tools' fixed values (function/local): they guard nothing, on 127.0.0.1 only.
 const (
@@ -26,6 +26,7 @@ const (
 
 var (
 	buildLocal sync.Once
+	localDir   string // removed after the tests
 	localBin   string
 	buildErr   error
 )
@@ -34,12 +35,11 @@ var (
 func localBinary(t *testing.T) string {
 	t.Helper()
 	buildLocal.Do(func() {
-		dir, err := os.MkdirTemp("", "envshare-cli-test-")
-		if err != nil {
-			buildErr = err
+		localDir, buildErr = os.MkdirTemp("", "envshare-cli-test-")
+		if buildErr != nil {
 			return
 		}
-		localBin = filepath.Join(dir, "local")
+		localBin = filepath.Join(localDir, "local")
 		out, err := exec.Command("go", "build", "-o", localBin, "../../function/local").CombinedOutput()
 		if err != nil {
 			buildErr = err
@@ -50,6 +50,13 @@ func localBinary(t *testing.T) string {
 		t.Fatalf("go build ./function/local: %v\n%s", buildErr, localBin)
 	}
 	return localBin
+}
+
+// removeLocalBinary removes localBinary's directory, if it made one.
+func removeLocalBinary() {
+	if localDir != "" {
+		os.RemoveAll(localDir)
+	}
 }
 
 // deployment is `make serve`'s local deployment, as a child process on free ports.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -100,12 +101,29 @@ func StartProcess(t *testing.T, cmd *exec.Cmd) *Process {
 // Output returns what the process wrote so far.
 func (p *Process) Output() string { return p.out.String() }
 
-// Stop kills the process and returns its whole output: only after the process is gone has
-// everything it wrote been read.
+// stopGrace is how long Stop waits for a process to end on SIGTERM before it kills it.
+const stopGrace = 10 * time.Second
+
+// Stop ends the process and returns its whole output: only after the process is gone has
+// everything it wrote been read. It asks first (SIGTERM), so that the process removes what it
+// made (the local deployment's directory with its credentials), and kills it only if it has not
+// ended within stopGrace.
 func (p *Process) Stop() string {
 	p.once.Do(func() {
+		done := make(chan struct{})
+		go func() {
+			_ = p.cmd.Wait()
+			close(done)
+		}()
+		if p.cmd.Process.Signal(syscall.SIGTERM) == nil {
+			select {
+			case <-done:
+				return
+			case <-time.After(stopGrace):
+			}
+		}
 		_ = p.cmd.Process.Kill()
-		_ = p.cmd.Wait()
+		<-done
 	})
 	return p.out.String()
 }
