@@ -80,6 +80,9 @@ func New(t testing.TB) *Browser {
 	opts := slices.Concat(chromedp.DefaultExecAllocatorOptions[:], []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.UserDataDir(t.TempDir()),
+		// Its singleton socket's directory too: Chromium makes it in $TMPDIR and, stopped
+		// by the cancel below, never removes it.
+		chromedp.Env("TMPDIR=" + shortTempDir(t)),
 		chromedp.NoSandbox, // root in CI containers has no user namespace sandbox
 		chromedp.DisableGPU,
 		// The machines have no network but the loopback: without these,
@@ -202,4 +205,16 @@ func (b *Browser) Open(url string, vp Viewport, expressions ...string) (Capture,
 	got.Requests = append([]string(nil), got.Requests...)
 	got.Messages = append([]string(nil), got.Messages...)
 	return got, nil
+}
+
+// shortTempDir is a directory removed when the test ends, with a path short enough for a unix
+// socket in a directory in it (108 bytes; t.TempDir's path holds the test's name).
+func shortTempDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "browser-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }
