@@ -122,7 +122,7 @@ screenshots: deps
 ## bench: every benchmark with allocations (zip sizes and memory among the budgets), then the cold start 3 times
 bench: deps $(RIE)
 	@echo "== go test -run '^$$' -bench . -benchmem ./..., but the cold start (many minutes: every benchmark, the budgets' among them,"
-	@echo "   the million-pair fan-out alone about 6;"
+	@echo "   the million-pair fan-out alone 3 to 5;"
 	@echo "   BenchmarkZipSize makes the zips with build-aws and build-scf, so its sizes are those shipped)"
 	@$(GO) test -run '^$$' -bench . -skip '^BenchmarkColdStartAWS$$' -benchmem -timeout 90m ./...
 	@echo "== Cold start under the RIE, three runs (budget: the median ratio to an aws-lambda-go hello world <= 1.10)"
