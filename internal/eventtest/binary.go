@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -101,29 +100,17 @@ func StartProcess(t *testing.T, cmd *exec.Cmd) *Process {
 // Output returns what the process wrote so far.
 func (p *Process) Output() string { return p.out.String() }
 
-// stopGrace is how long Stop waits for a process to end on SIGTERM before it kills it.
-const stopGrace = 10 * time.Second
-
-// Stop ends the process and returns its whole output: only after the process is gone has
-// everything it wrote been read. It asks first (SIGTERM), so that the process removes what it
-// made (the local deployment's directory with its credentials), and kills it only if it has not
-// ended within stopGrace.
+// Stop ends the process (testkit.StopProcess: SIGTERM, so that the local deployment removes its
+// directory with its credentials, then a kill after 10 s) and returns its whole output: only
+// after the process is gone has everything it wrote been read.
 func (p *Process) Stop() string {
 	p.once.Do(func() {
-		done := make(chan struct{})
+		exited := make(chan struct{})
 		go func() {
 			_ = p.cmd.Wait()
-			close(done)
+			close(exited)
 		}()
-		if p.cmd.Process.Signal(syscall.SIGTERM) == nil {
-			select {
-			case <-done:
-				return
-			case <-time.After(stopGrace):
-			}
-		}
-		_ = p.cmd.Process.Kill()
-		<-done
+		testkit.StopProcess(p.cmd, exited, 10*time.Second)
 	})
 	return p.out.String()
 }

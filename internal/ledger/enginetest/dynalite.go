@@ -21,6 +21,7 @@ import (
 
 	"github.com/envshare/envshare/internal/store/awsstore"
 	"github.com/envshare/envshare/internal/store/storetest"
+	"github.com/envshare/envshare/internal/testkit"
 )
 
 // DynaliteEnv names the dynalite package directory to use instead of ./bin/node's.
@@ -121,7 +122,7 @@ func startDynalite(node, pkg string) (endpoint, dataDir string, stop func(), err
 	}()
 	stop = func() {
 		stdin.Close() // dynalite ends when its stdin closes
-		stopProcess(cmd, exited)
+		testkit.StopProcess(cmd, exited, stopTimeout)
 		os.RemoveAll(dir)
 	}
 	port, err := strconv.Atoi(strings.TrimSpace(line))

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/envshare/envshare/internal/testkit"
 )
 
 // MariaDB is a MySQL server for tests.
@@ -100,7 +102,7 @@ func startMariaDB(server, install string) (*MariaDB, func(), error) {
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
 	stop := func() {
-		stopProcess(cmd, exited)
+		testkit.StopProcess(cmd, exited, stopTimeout)
 		os.RemoveAll(dir)
 	}
 	if err := waitReady(cfg, exited); err != nil {
