@@ -70,7 +70,9 @@ var serving = regexp.MustCompile(`envshare \(the real handler\) on (http://127\.
 // serve starts `local serve` with env as the only ENVSHARE_* settings, and waits until it serves.
 func serve(t *testing.T, env map[string]string) *deployment {
 	t.Helper()
-	cmd := exec.Command(localBinary(t), "serve", "-addr", "127.0.0.1:0", "-emulator", "127.0.0.1:0", "-v=false")
+	// The JSON log goes to the test's directory: by default serve keeps it in $TMPDIR.
+	cmd := exec.Command(localBinary(t), "serve", "-addr", "127.0.0.1:0", "-emulator", "127.0.0.1:0", "-v=false",
+		"-log", filepath.Join(t.TempDir(), "serve.log"))
 	cmd.Env = eventtest.ProcessEnv(env)
 	p := eventtest.StartProcess(t, cmd)
 	out := p.Output
